@@ -1,0 +1,139 @@
+/**
+ * ADV: targeted L2 PGD from the original model in inference mode (MISSION.md, step 2).
+ *
+ * For each forget instance, N_adv examples: target t drawn uniformly from the classes != y, random
+ * start uniform in the L2 ball of radius eps, then `steps` times
+ *   delta <- delta - alpha * g / ||g||_2,  g = d/d delta CE(f(x + delta), t)
+ *   delta <- clip(x + delta, 0, 1) - x;  delta <- delta * min(1, eps / ||delta||_2)
+ * keeping the last iterate. Each example is labelled with its target.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf } from './tf';
+import { crossEntropyPerExample } from './objectives';
+import { logits } from './modelState';
+import type { AttackOptions } from './options';
+import type { Rng } from './rng';
+import { throwIfAborted } from './errors';
+
+export interface AdversarialSet {
+  /** count * h * w * c, in [0, 1]. */
+  images: Float32Array;
+  /** The target class each example was pushed to (its training label). */
+  targets: Int32Array;
+  /** Which forget instance each example came from. */
+  sources: Int32Array;
+  /** The class the original model predicts for each example (usually its target). */
+  predicted: Int32Array;
+}
+
+export interface AttackProgress {
+  step: number;
+  steps: number;
+  chunk: number;
+  chunks: number;
+}
+
+/** A target uniformly among the classes other than `label`. */
+export function drawTarget(label: number, numClasses: number, rng: Rng): number {
+  return (label + 1 + rng.int(numClasses - 1)) % numClasses;
+}
+
+/** A point uniform in the L2 ball of `radius` in `dim` dimensions. */
+export function randomInBall(dim: number, radius: number, rng: Rng): Float32Array {
+  const v = new Float32Array(dim);
+  let norm = 0;
+  for (let i = 0; i < dim; i++) {
+    v[i] = rng.normal();
+    norm += v[i] * v[i];
+  }
+  const scale = (radius * Math.pow(rng.next(), 1 / dim)) / Math.sqrt(norm);
+  for (let i = 0; i < dim; i++) v[i] *= scale;
+  return v;
+}
+
+const perExampleNorm = (t: tfTypes.Tensor): tfTypes.Tensor => tf.sqrt(tf.sum(tf.square(t), [1, 2, 3], true));
+
+/** One PGD step on a batch; exported for the golden test. */
+export function pgdStep(model: tfTypes.LayersModel, x: tfTypes.Tensor4D, delta: tfTypes.Tensor4D, targets: tfTypes.Tensor1D, epsilon: number, stepSize: number): tfTypes.Tensor4D {
+  return tf.tidy(() => {
+    const grad = tf.grad((d: tfTypes.Tensor) => tf.sum(crossEntropyPerExample(logits(model, tf.add(x, d), false), targets)))(delta);
+    const stepped = tf.sub(delta, tf.mul(stepSize, tf.div(grad, tf.maximum(perExampleNorm(grad), 1e-12))));
+    const clipped = tf.sub(tf.clipByValue(tf.add(x, stepped), 0, 1), x);
+    const norm = perExampleNorm(clipped);
+    return tf.mul(clipped, tf.minimum(1, tf.div(epsilon, tf.maximum(norm, 1e-12)))) as tfTypes.Tensor4D;
+  });
+}
+
+export interface AttackInput {
+  images: Float32Array;
+  labels: Int32Array;
+  imageShape: [number, number, number];
+  numClasses: number;
+  examplesPerInstance: number;
+}
+
+/**
+ * Makes the adversarial set. Targets and starts are drawn up front in a fixed order (round r,
+ * instance i), so the result does not depend on chunkSize or on how work is split.
+ */
+export async function targetedL2Pgd(
+  model: tfTypes.LayersModel,
+  input: AttackInput,
+  options: AttackOptions,
+  rng: Rng,
+  signal?: AbortSignal,
+  onProgress?: (p: AttackProgress) => void,
+): Promise<AdversarialSet> {
+  const { imageShape, numClasses, examplesPerInstance } = input;
+  const size = imageShape[0] * imageShape[1] * imageShape[2];
+  const k = input.labels.length;
+  const count = k * examplesPerInstance;
+  const targets = new Int32Array(count);
+  const sources = new Int32Array(count);
+  const starts = new Float32Array(count * size);
+  for (let r = 0; r < examplesPerInstance; r++) {
+    for (let i = 0; i < k; i++) {
+      const e = r * k + i;
+      sources[e] = i;
+      targets[e] = drawTarget(input.labels[i], numClasses, rng);
+      starts.set(randomInBall(size, options.epsilon, rng), e * size);
+    }
+  }
+  const images = new Float32Array(count * size);
+  const predicted = new Int32Array(count);
+  const chunks = Math.ceil(count / options.chunkSize);
+  for (let c = 0; c < chunks; c++) {
+    const begin = c * options.chunkSize;
+    const n = Math.min(options.chunkSize, count - begin);
+    const xData = new Float32Array(n * size);
+    for (let j = 0; j < n; j++) xData.set(input.images.subarray(sources[begin + j] * size, (sources[begin + j] + 1) * size), j * size);
+    const x = tf.tensor4d(xData, [n, ...imageShape]);
+    const t = tf.tensor1d(targets.subarray(begin, begin + n), 'int32');
+    // The start is clipped into the image box like every later iterate.
+    let delta = tf.tidy(() => tf.sub(tf.clipByValue(tf.add(x, tf.tensor4d(starts.subarray(begin * size, (begin + n) * size), [n, ...imageShape])), 0, 1), x)) as tfTypes.Tensor4D;
+    try {
+      for (let s = 0; s < options.steps; s++) {
+        throwIfAborted(signal);
+        const next = pgdStep(model, x, delta, t, options.epsilon, options.stepSize);
+        delta.dispose();
+        delta = next;
+        onProgress?.({ step: s + 1, steps: options.steps, chunk: c + 1, chunks });
+        // Let the event loop deliver cancellation and progress between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const [adv, pred] = tf.tidy(() => {
+        const a = tf.clipByValue(tf.add(x, delta), 0, 1);
+        return [a, tf.argMax(logits(model, a, false), 1)];
+      });
+      images.set(await adv.data(), begin * size);
+      predicted.set(await pred.data(), begin);
+      adv.dispose();
+      pred.dispose();
+    } finally {
+      delta.dispose();
+      x.dispose();
+      t.dispose();
+    }
+  }
+  return { images, targets, sources, predicted };
+}

@@ -1,0 +1,109 @@
+/**
+ * Choosing where tensor math runs.
+ *
+ *   tfjs-node-gpu / tfjs-node  when the user has them (workspace node_modules or a configured path);
+ *                              never a dependency of ours: their installers download libtensorflow.
+ *   wasm                       the default: XNNPACK with SIMD, plus our training kernels.
+ *   cpu                        pure JavaScript; correct everywhere, slow.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { bundledTf, tf, useNamespace, type Tf } from './tf';
+import { registerWasmTrainingKernels } from './kernels/wasmConvGrads';
+import { registerBatchNormGradient } from './kernels/batchNormGrad';
+
+export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'];
+
+export interface BackendOptions {
+  choice: BackendChoice;
+  /** Folders to resolve @tensorflow/tfjs-node(-gpu) from (the workspace, a configured path). */
+  searchPaths: string[];
+}
+
+export interface BackendInfo {
+  /** The name tfjs reports: 'wasm', 'cpu' or 'tensorflow'. */
+  name: string;
+  /** What was asked for and what was found, in words, for logs and run records. */
+  description: string;
+}
+
+let active: BackendInfo | undefined;
+
+function tryLoadNative(pkg: 'tfjs-node' | 'tfjs-node-gpu', searchPaths: string[]): { ns: Tf; from: string } | undefined {
+  for (const dir of searchPaths) {
+    try {
+      const req = createRequire(path.join(path.resolve(dir), 'noop.js'));
+      const resolved = req.resolve(`@tensorflow/${pkg}`);
+      return { ns: req(resolved) as Tf, from: resolved };
+    } catch {
+      // Not there, or its native library failed to load: try the next place.
+    }
+  }
+  return undefined;
+}
+
+/** The bundle ships the .wasm files beside itself; from source they are in the package. */
+function wasmDirectory(): string {
+  if (fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm-simd.wasm'))) return __dirname;
+  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+}
+
+async function initBundled(name: 'wasm' | 'cpu'): Promise<void> {
+  useNamespace(bundledTf);
+  registerBatchNormGradient();
+  if (name === 'wasm') {
+    // Importing the package registers the backend; kernels must be registered before it starts.
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(wasmDirectory() + path.sep);
+    registerWasmTrainingKernels();
+  }
+  const ok = await bundledTf.setBackend(name);
+  if (!ok) throw new Error(`The ${name} backend of TensorFlow.js failed to start.`);
+  await bundledTf.ready();
+}
+
+/** Starts the requested backend (once per process) and says which one runs. */
+export async function initBackend(options: Partial<BackendOptions> = {}): Promise<BackendInfo> {
+  const choice = options.choice ?? 'auto';
+  const searchPaths = options.searchPaths ?? [process.cwd()];
+  if (active) return active;
+
+  if (choice === 'tfjs-node' || choice === 'tfjs-node-gpu' || choice === 'auto') {
+    const candidates: Array<'tfjs-node-gpu' | 'tfjs-node'> = choice === 'auto' ? ['tfjs-node-gpu', 'tfjs-node'] : [choice];
+    for (const pkg of candidates) {
+      const found = tryLoadNative(pkg, searchPaths);
+      if (found) {
+        useNamespace(found.ns);
+        await found.ns.setBackend('tensorflow');
+        await found.ns.ready();
+        active = { name: 'tensorflow', description: `@tensorflow/${pkg} from ${found.from}` };
+        return active;
+      }
+    }
+    if (choice !== 'auto') {
+      throw new Error(
+        `@tensorflow/${choice} could not be loaded from ${searchPaths.join(', ')}. Install it in the workspace ` +
+          `(npm install @tensorflow/${choice}) or point the setting unlearnLens.tfjsNodePath at a folder that has it; ` +
+          `or use --backend wasm.`,
+      );
+    }
+  }
+  const name = choice === 'cpu' ? 'cpu' : 'wasm';
+  await initBundled(name);
+  active = { name, description: name === 'wasm' ? 'wasm (XNNPACK, SIMD) with Unlearn Lens training kernels' : 'cpu (pure JavaScript)' };
+  return active;
+}
+
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/** For tests that compare backends inside one process. */
+export async function switchBundledBackend(name: 'wasm' | 'cpu'): Promise<void> {
+  await initBundled(name);
+  active = { name, description: name };
+}
+
+export { tf };

@@ -1,0 +1,24 @@
+/**
+ * Errors a user can act on: each names the file (or setting) at fault and says what to do.
+ * The CLI prints `message` alone; the extension shows it with an action to open `file`.
+ */
+export class UserInputError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'UserInputError';
+  }
+}
+
+export class CancelledError extends Error {
+  constructor(message = 'The run was cancelled; nothing was written.') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}
