@@ -11,7 +11,7 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/back
 import { embeddedDefault, loadEmbeddedData, DEFAULT_MODEL } from '../engine/assets';
 import { loadModel } from '../engine/modelIo';
 import { runExperiment, type ExperimentResult } from '../engine/experiment';
-import { METHODS, type Method } from '../engine/options';
+import { METHODS } from '../engine/options';
 import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
 

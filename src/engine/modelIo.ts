@@ -113,10 +113,10 @@ export async function captureArtifacts(model: tfTypes.LayersModel): Promise<tfTy
 }
 
 /**
- * Writes `artifacts` as a new model folder `targetDir` (model.json + weights.bin). Refuses to
- * write into an existing folder; the folder appears complete or not at all.
+ * Writes `artifacts` as a new model folder `targetDir` (model.json + weights.bin + `files`, such as
+ * the run record). Refuses to write into an existing folder; the folder appears complete or not at all.
  */
-export async function saveModelAtomically(artifacts: tfTypes.io.ModelArtifacts, targetDir: string, extra: Record<string, unknown> = {}): Promise<string> {
+export async function saveModelAtomically(artifacts: tfTypes.io.ModelArtifacts, targetDir: string, files: Record<string, string> = {}): Promise<string> {
   const target = path.resolve(targetDir);
   try {
     await fs.access(target);
@@ -135,10 +135,10 @@ export async function saveModelAtomically(artifacts: tfTypes.io.ModelArtifacts, 
       convertedBy: 'Unlearn Lens',
       modelTopology: artifacts.modelTopology,
       weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      ...extra,
     };
     await fs.writeFile(path.join(tmp, 'weights.bin'), weights);
     await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+    for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), content);
     await fs.rename(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });

@@ -13,7 +13,13 @@ export async function useBackend(): Promise<string> {
 export function tinyModel(seed = 1, shape: [number, number, number] = [8, 8, 1], numClasses = 3, width = 2): tfTypes.Sequential {
   const model = smallCnn({ inputShape: shape, numClasses, width });
   const rng = new Rng(seed);
-  model.setWeights(model.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (w.name.includes('variance') ? 0.5 + rng.next() : rng.normal() * 0.5)), w.shape)));
+  model.setWeights(
+    model.weights.map((w) => {
+      const shape = w.shape as number[];
+      const size = shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(Float32Array.from({ length: size }, () => (w.originalName.includes('variance') ? 0.5 + rng.next() : rng.normal() * 0.5)), shape);
+    }),
+  );
   return model;
 }
 

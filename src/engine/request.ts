@@ -1,0 +1,124 @@
+/**
+ * One erasure request, end to end: load the model, forget the instances, measure, and save the
+ * result as a new model version with its run record. The original model and the data are only
+ * read. Nothing is written until the run has finished; a cancelled run writes nothing.
+ *
+ * Layout: <model folder>.versions/<run id>/{model.json, weights.bin, run.json}
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs/promises';
+import { captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
+import { unlearn, type ForgetSet, type UnlearnProgress } from './unlearn';
+import { resolveOptions, type UnlearnOptions, type UnlearnOptionsInput } from './options';
+import { accuracy, type LayerChange } from './metrics';
+import { predictClasses } from './modelState';
+import { throwIfAborted, UserInputError } from './errors';
+import type { Dataset } from './data/dataset';
+import { activeBackend } from './backend';
+
+export interface UnlearnRequest {
+  modelPath: string;
+  forget: ForgetSet;
+  /** How each forget instance is known to the user (file path, manifest line, dataset index). */
+  forgetIds: string[];
+  /** Optional data to measure collateral damage on. */
+  retain?: Dataset;
+  test?: Dataset;
+  options?: UnlearnOptionsInput;
+  /** Where versions go; default `<model folder>.versions`. */
+  versionsDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: UnlearnProgress | { phase: 'evaluate' | 'save' }) => void;
+}
+
+export interface SplitAccuracy {
+  forget: number;
+  retain?: number;
+  test?: number;
+}
+
+export interface RunRecord {
+  format: 'unlearn-lens-run/1';
+  id: string;
+  createdAt: string;
+  backend: string;
+  model: { path: string; sha256: string };
+  result: { path: string; sha256: string };
+  options: UnlearnOptions;
+  forget: { ids: string[]; labels: number[]; predictedBefore: number[]; predictedAfter: number[]; classNames?: string[] };
+  before: SplitAccuracy;
+  after: SplitAccuracy;
+  steps: number;
+  epochs: number;
+  seconds: { attack: number; importance: number; unlearn: number; total: number };
+  stopped: 'forgotten' | 'max-epochs';
+  layerChanges: LayerChange[];
+}
+
+export function runId(method: string, date = new Date()): string {
+  return `${date.toISOString().replace(/[:.]/g, '-').replace('Z', '')}-${method.replace('+', '-')}`;
+}
+
+export function versionsDirFor(modelPath: string): string {
+  const dir = path.dirname(path.resolve(modelPath));
+  return `${dir}.versions`;
+}
+
+async function measure(model: Parameters<typeof accuracy>[0], forget: ForgetSet, retain?: Dataset, test?: Dataset): Promise<SplitAccuracy> {
+  return {
+    forget: await accuracy(model, forget.images, forget.labels, forget.imageShape),
+    ...(retain ? { retain: await accuracy(model, retain.images, retain.labels, retain.imageShape) } : {}),
+    ...(test ? { test: await accuracy(model, test.images, test.labels, test.imageShape) } : {}),
+  };
+}
+
+export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord> {
+  if (req.forgetIds.length !== req.forget.labels.length) throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
+  const options = resolveOptions(req.options);
+  const loaded = await loadModel(req.modelPath);
+  const inputShape = loaded.model.inputs[0].shape.slice(1);
+  if (inputShape.length !== 3 || !inputShape.every((d, i) => d === null || d === req.forget.imageShape[i])) {
+    throw new UserInputError(`The model ${loaded.file} takes images of ${inputShape.join('x')} but the selected images are ${req.forget.imageShape.join('x')}. Resize them, or choose the model they belong to.`, loaded.file);
+  }
+  const outputs = loaded.model.outputs[0].shape[1];
+  if (outputs !== req.forget.numClasses) {
+    throw new UserInputError(`The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`, loaded.file);
+  }
+  const model = loaded.model;
+  try {
+    req.onProgress?.({ phase: 'evaluate' });
+    const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
+    const before = await measure(model, req.forget, req.retain, req.test);
+    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress });
+    req.onProgress?.({ phase: 'evaluate' });
+    const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
+    const after = await measure(model, req.forget, req.retain, req.test);
+    throwIfAborted(req.signal);
+    req.onProgress?.({ phase: 'save' });
+    const artifacts = await captureArtifacts(model);
+    const id = runId(options.method);
+    const versionDir = path.join(req.versionsDir ?? versionsDirFor(loaded.file), id);
+    await fs.mkdir(path.dirname(versionDir), { recursive: true });
+    const record: RunRecord = {
+      format: 'unlearn-lens-run/1',
+      id,
+      createdAt: new Date().toISOString(),
+      backend: activeBackend()?.description ?? 'unknown',
+      model: { path: loaded.file, sha256: loaded.sha256 },
+      result: { path: path.join(versionDir, 'model.json'), sha256: hashArtifacts(artifacts) },
+      options,
+      forget: { ids: req.forgetIds, labels: Array.from(req.forget.labels), predictedBefore: Array.from(predictedBefore), predictedAfter: Array.from(predictedAfter), classNames: req.retain?.classNames ?? req.test?.classNames },
+      before,
+      after,
+      steps: result.steps,
+      epochs: result.epochs,
+      seconds: result.seconds,
+      stopped: result.stopped,
+      layerChanges: result.layerChanges,
+    };
+    await saveModelAtomically(artifacts, versionDir, { 'run.json': JSON.stringify(record, null, 2) });
+    return record;
+  } finally {
+    model.dispose();
+  }
+}
