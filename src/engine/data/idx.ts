@@ -24,7 +24,7 @@ async function readMaybeGzipped(file: string): Promise<Buffer> {
 }
 
 function header(buf: Buffer, file: string, expectedMagic: number, dims: number): number[] {
-  if (buf.length < 4 + 4 * dims) throw new UserInputError(`${file} is too short to be an IDX file.`, file);
+  if (buf.length < 4) throw new UserInputError(`${file} is too short to be an IDX file.`, file);
   const magic = buf.readUInt32BE(0);
   if (magic !== expectedMagic) {
     throw new UserInputError(
@@ -33,6 +33,7 @@ function header(buf: Buffer, file: string, expectedMagic: number, dims: number):
       file,
     );
   }
+  if (buf.length < 4 + 4 * dims) throw new UserInputError(`${file} is too short to be an IDX file.`, file);
   const shape = Array.from({ length: dims }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const expected = 4 + 4 * dims + shape.reduce((a, b) => a * b, 1);
   if (buf.length !== expected) throw new UserInputError(`${file} holds ${buf.length} bytes but its header promises ${expected}; the file is truncated or corrupt.`, file);
