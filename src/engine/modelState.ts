@@ -4,6 +4,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
+import { compileForward, type ForwardFn } from './forward';
 
 export interface Parameter {
   /** The weight's name in the model, e.g. `conv1/kernel`. */
@@ -29,9 +30,22 @@ export function restore(variables: readonly tfTypes.Variable[], values: readonly
   variables.forEach((v, i) => v.assign(values[i]));
 }
 
+const compiled = new WeakMap<tfTypes.LayersModel, ForwardFn | null>();
+
+/** Whether the model runs through our own forward pass (see forward.ts) or `model.apply`. */
+export function forwardOf(model: tfTypes.LayersModel): ForwardFn | null {
+  let fn = compiled.get(model);
+  if (fn === undefined) {
+    fn = compileForward(model) ?? null;
+    compiled.set(model, fn);
+  }
+  return fn;
+}
+
 /** Logits of `x`; `training` selects batch statistics (and updates BatchNorm's moving averages). */
 export function logits(model: tfTypes.LayersModel, x: tfTypes.Tensor, training: boolean): tfTypes.Tensor2D {
-  return model.apply(x, { training }) as tfTypes.Tensor2D;
+  const fn = forwardOf(model);
+  return (fn ? fn(x, training) : model.apply(x, { training })) as tfTypes.Tensor2D;
 }
 
 export function asImages(data: Float32Array, count: number, shape: readonly [number, number, number]): tfTypes.Tensor4D {

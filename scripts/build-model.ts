@@ -1,0 +1,51 @@
+/**
+ * Turns a PyTorch export (scripts/train_default_model.py → models/<name>/weights.export.json) into
+ * the TensorFlow.js Layers model the engine loads: models/<name>/model.json + weights.bin.
+ *
+ *   npx tsx scripts/build-model.ts models/fmnist-cnn16
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { initBackend, tf } from '../src/engine/backend';
+import { smallCnn } from '../src/engine/zoo';
+import { captureArtifacts } from '../src/engine/modelIo';
+
+interface Export {
+  architecture: { kind: 'small_cnn'; width: number; numClasses: number; inputShape: [number, number, number] };
+  trainAccuracy: number;
+  testAccuracy: number;
+  weights: Array<{ name: string; shape: number[]; data: string }>;
+}
+
+async function main(dir: string): Promise<void> {
+  await initBackend({ choice: 'cpu' });
+  const exported = JSON.parse(await fs.readFile(path.join(dir, 'weights.export.json'), 'utf8')) as Export;
+  const model = smallCnn(exported.architecture, path.basename(dir).replace(/[^a-zA-Z0-9_]/g, '_'));
+  const byName = new Map(exported.weights.map((w) => [w.name, w]));
+  model.setWeights(
+    model.weights.map((w) => {
+      const e = byName.get(w.originalName);
+      if (!e) throw new Error(`The export has no weight ${w.originalName}`);
+      const bytes = Buffer.from(e.data, 'base64');
+      return tf.tensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice(), e.shape);
+    }),
+  );
+  const artifacts = await captureArtifacts(model);
+  const data = artifacts.weightData as ArrayBuffer;
+  await fs.writeFile(path.join(dir, 'weights.bin'), Buffer.from(data));
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: 'Unlearn Lens scripts/build-model.ts',
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+    userDefinedMetadata: { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'scripts/train_default_model.py' },
+  };
+  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+  console.log(`${dir}: ${model.countParams()} parameters, train ${exported.trainAccuracy}, test ${exported.testAccuracy}`);
+}
+
+main(process.argv[2] ?? 'models/fmnist-cnn16').catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

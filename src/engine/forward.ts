@@ -1,0 +1,202 @@
+/**
+ * A forward pass over a Layers model's graph, written with plain tfjs ops, for the layer types
+ * image classifiers use. Why not `model.apply`:
+ *
+ * - tfjs-layers runs convolutions through `tf.fused.conv2d`, whose custom gradient computes the
+ *   filter gradient even when only the input gradient is asked for: PGD paid a full
+ *   Conv2DBackpropFilter per layer per step for nothing.
+ * - BatchNorm in training mode must match the reference (PyTorch): normalise with the biased batch
+ *   variance, but move the running variance toward the *unbiased* one. tfjs-layers uses the biased
+ *   one for both.
+ *
+ * Models with any other layer type fall back to `model.apply` (see `compileForward`).
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf } from './tf';
+
+type Tensor = tfTypes.Tensor;
+
+// Narrow views of tfjs-layers internals that are not in its public typings.
+interface SymbolicTensorLike {
+  sourceLayer: LayerLike;
+  nodeIndex: number;
+  tensorIndex: number;
+  id: number;
+}
+interface LayerLike {
+  name: string;
+  getClassName(): string;
+  getConfig(): Record<string, unknown>;
+  weights: Array<{ originalName: string; read(): tfTypes.Variable }>;
+  inboundNodes: Array<{ inputTensors: SymbolicTensorLike[] }>;
+}
+interface ContainerLike {
+  inputs: SymbolicTensorLike[];
+  outputs: SymbolicTensorLike[];
+}
+
+export type ForwardFn = (x: Tensor, training: boolean) => Tensor;
+
+const ACTIVATIONS: Record<string, (t: Tensor) => Tensor> = {
+  linear: (t) => t,
+  relu: (t) => tf.relu(t),
+  relu6: (t) => tf.relu6(t),
+  sigmoid: (t) => tf.sigmoid(t),
+  tanh: (t) => tf.tanh(t),
+  elu: (t) => tf.elu(t),
+  softmax: (t) => tf.softmax(t),
+  swish: (t) => tf.mul(t, tf.sigmoid(t)),
+};
+
+function weight(layer: LayerLike, suffix: string): tfTypes.Variable | undefined {
+  return layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`))?.read();
+}
+
+function activation(name: unknown): ((t: Tensor) => Tensor) | undefined {
+  return ACTIVATIONS[typeof name === 'string' ? name : 'linear'];
+}
+
+type LayerFn = (inputs: Tensor[], training: boolean) => Tensor;
+
+/** How to run one layer, or undefined when this module does not know it. */
+function layerFunction(layer: LayerLike): LayerFn | undefined {
+  const config = layer.getConfig();
+  const cls = layer.getClassName();
+  const channelsLast = (config.dataFormat ?? 'channelsLast') === 'channelsLast';
+  if (!channelsLast) return undefined;
+  switch (cls) {
+    case 'Conv2D': {
+      const kernel = weight(layer, 'kernel')!;
+      const bias = weight(layer, 'bias');
+      const act = activation(config.activation);
+      const strides = config.strides as [number, number];
+      const dilations = config.dilationRate as number | [number, number];
+      const padding = config.padding as 'same' | 'valid';
+      if (!act) return undefined;
+      return ([x]) => {
+        let y: Tensor = tf.conv2d(x as tfTypes.Tensor4D, kernel as tfTypes.Tensor4D, strides, padding, 'NHWC', dilations);
+        if (bias) y = tf.add(y, bias);
+        return act(y);
+      };
+    }
+    case 'DepthwiseConv2D': {
+      const kernel = weight(layer, 'depthwise_kernel')!;
+      const bias = weight(layer, 'bias');
+      const act = activation(config.activation);
+      if (!act) return undefined;
+      return ([x]) => {
+        let y: Tensor = tf.depthwiseConv2d(x as tfTypes.Tensor4D, kernel as tfTypes.Tensor4D, config.strides as [number, number], config.padding as 'same', 'NHWC', config.dilationRate as [number, number]);
+        if (bias) y = tf.add(y, bias);
+        return act(y);
+      };
+    }
+    case 'Dense': {
+      const kernel = weight(layer, 'kernel')!;
+      const bias = weight(layer, 'bias');
+      const act = activation(config.activation);
+      if (!act) return undefined;
+      return ([x]) => {
+        if (x.rank !== 2) return act(bias ? tf.add(tf.dot(x, kernel), bias) : tf.dot(x, kernel));
+        let y: Tensor = tf.matMul(x as tfTypes.Tensor2D, kernel as tfTypes.Tensor2D);
+        if (bias) y = tf.add(y, bias);
+        return act(y);
+      };
+    }
+    case 'BatchNormalization': {
+      const axis = config.axis as number;
+      if (axis !== -1 && axis !== 3 && axis !== 1) return undefined;
+      const gamma = weight(layer, 'gamma');
+      const beta = weight(layer, 'beta');
+      const movingMean = weight(layer, 'moving_mean')!;
+      const movingVariance = weight(layer, 'moving_variance')!;
+      const epsilon = config.epsilon as number;
+      const momentum = config.momentum as number;
+      return ([x], training) => {
+        if (!training) return tf.batchNorm(x, movingMean, movingVariance, beta, gamma, epsilon);
+        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+        const { mean, variance } = tf.moments(x, axes);
+        const n = x.size / x.shape[x.rank - 1];
+        // Running statistics as torch.nn.BatchNorm2d (unbiased variance); they do not feed the loss.
+        tf.tidy(() => {
+          movingMean.assign(tf.add(tf.mul(movingMean, momentum), tf.mul(mean, 1 - momentum)));
+          movingVariance.assign(tf.add(tf.mul(movingVariance, momentum), tf.mul(variance, (1 - momentum) * (n > 1 ? n / (n - 1) : 1))));
+        });
+        return tf.batchNorm(x, mean, variance, beta, gamma, epsilon);
+      };
+    }
+    case 'Activation': {
+      const act = activation(config.activation);
+      return act ? ([x]) => act(x) : undefined;
+    }
+    case 'ReLU': {
+      if (config.maxValue != null) return ([x]) => tf.clipByValue(x, 0, config.maxValue as number);
+      return ([x]) => tf.relu(x);
+    }
+    case 'Flatten':
+      return ([x]) => tf.reshape(x, [x.shape[0], -1]);
+    case 'GlobalAveragePooling2D':
+      return ([x]) => tf.mean(x, [1, 2]);
+    case 'GlobalMaxPooling2D':
+      return ([x]) => tf.max(x, [1, 2]);
+    case 'MaxPooling2D':
+      return ([x]) => tf.maxPool(x as tfTypes.Tensor4D, config.poolSize as [number, number], (config.strides ?? config.poolSize) as [number, number], config.padding as 'same');
+    case 'AveragePooling2D':
+      return ([x]) => tf.avgPool(x as tfTypes.Tensor4D, config.poolSize as [number, number], (config.strides ?? config.poolSize) as [number, number], config.padding as 'same');
+    case 'Add':
+      return (inputs) => tf.addN(inputs);
+    case 'Dropout':
+    case 'SpatialDropout2D':
+    case 'GaussianNoise':
+      // Identity at inference. Training-time noise is not modelled: such models fall back.
+      return undefined;
+    case 'ZeroPadding2D': {
+      const p = config.padding as [[number, number], [number, number]];
+      return ([x]) => tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]);
+    }
+    case 'Rescaling':
+      return ([x]) => tf.add(tf.mul(x, config.scale as number), config.offset as number);
+    case 'Reshape':
+      return ([x]) => tf.reshape(x, [x.shape[0], ...(config.targetShape as number[])]);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Compiles the model's graph into a function of plain tfjs ops, or returns undefined when some
+ * layer is not supported (callers then use `model.apply`, which is correct but slower and keeps
+ * tfjs-layers' BatchNorm conventions).
+ */
+export function compileForward(model: tfTypes.LayersModel): ForwardFn | undefined {
+  const container = model as unknown as ContainerLike;
+  if (container.inputs?.length !== 1 || container.outputs?.length !== 1) return undefined;
+  const input = container.inputs[0];
+  const functions = new Map<string, LayerFn>();
+  const order: SymbolicTensorLike[] = [];
+  const seen = new Set<number>();
+  // Depth-first from the output, recording each symbolic tensor after its inputs.
+  const visit = (st: SymbolicTensorLike): boolean => {
+    if (seen.has(st.id)) return true;
+    seen.add(st.id);
+    if (st.id === input.id) return true;
+    const layer = st.sourceLayer;
+    if (layer.inboundNodes.length !== 1 || st.tensorIndex !== 0) return false; // shared or multi-output layers
+    if (!functions.has(layer.name)) {
+      const fn = layerFunction(layer);
+      if (!fn) return false;
+      functions.set(layer.name, fn);
+    }
+    for (const parent of layer.inboundNodes[st.nodeIndex].inputTensors) if (!visit(parent)) return false;
+    order.push(st);
+    return true;
+  };
+  if (!visit(container.outputs[0])) return undefined;
+  return (x, training) => {
+    const values = new Map<number, Tensor>([[input.id, x]]);
+    for (const st of order) {
+      const inputs = st.sourceLayer.inboundNodes[st.nodeIndex].inputTensors.map((p) => values.get(p.id)!);
+      values.set(st.id, functions.get(st.sourceLayer.name)!(inputs, training));
+    }
+    return values.get(container.outputs[0].id)!;
+  };
+}

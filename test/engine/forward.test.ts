@@ -1,0 +1,55 @@
+/**
+ * The engine's own forward pass against tfjs-layers' `model.apply`, on a sequential CNN and on a
+ * functional residual net; and the fallback for layers it does not know.
+ */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf } from '../../src/engine/backend';
+import { compileForward } from '../../src/engine/forward';
+import { tinyModel, useBackend } from './helpers';
+
+before(useBackend);
+
+function residualNet(): tfTypes.LayersModel {
+  const input = tf.input({ shape: [8, 8, 2] });
+  const conv = (filters: number, strides = 1) => tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false });
+  let x = tf.layers.reLU().apply(tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(conv(4).apply(input))) as tfTypes.SymbolicTensor;
+  const branch = tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(conv(4).apply(x)) as tfTypes.SymbolicTensor;
+  x = tf.layers.activation({ activation: 'relu' }).apply(tf.layers.add().apply([x, branch])) as tfTypes.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tfTypes.SymbolicTensor;
+  x = tf.layers.flatten().apply(x) as tfTypes.SymbolicTensor;
+  const out = tf.layers.dense({ units: 5, activation: 'linear' }).apply(x) as tfTypes.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  // Non-trivial BatchNorm statistics so that inference mode really differs from training mode.
+  model.setWeights(model.weights.map((w) => (w.originalName.includes('moving_variance') ? tf.fill(w.shape as number[], 1.7) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 3))));
+  return model;
+}
+
+function close(a: tfTypes.Tensor, b: tfTypes.Tensor): void {
+  const err = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+  assert.ok(err < 1e-4, `max difference ${err}`);
+}
+
+for (const [name, make, shape] of [
+  ['sequential CNN', () => tinyModel(), [3, 8, 8, 1]],
+  ['functional residual net', residualNet, [3, 8, 8, 2]],
+] as const) {
+  test(`${name}: same logits as model.apply, in inference and in training mode`, () => {
+    const model = make();
+    const fn = compileForward(model);
+    assert.ok(fn, 'should compile');
+    const x = tf.randomUniform([...shape], 0, 1, 'float32', 7);
+    close(fn(x, false), model.apply(x, { training: false }) as tfTypes.Tensor);
+    close(fn(x, true), model.apply(x, { training: true }) as tfTypes.Tensor);
+    // Input gradients agree too (the PGD path).
+    const g1 = tf.grad((v: tfTypes.Tensor) => tf.sum(fn(v, false)))(x);
+    const g2 = tf.grad((v: tfTypes.Tensor) => tf.sum(model.apply(v, { training: false }) as tfTypes.Tensor))(x);
+    close(g1, g2);
+  });
+}
+
+test('a model with a layer the engine does not model falls back to model.apply', () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 2 })] });
+  assert.equal(compileForward(model), undefined);
+});
