@@ -58,6 +58,34 @@ function activation(name: unknown): ((t: Tensor) => Tensor) | undefined {
 
 type LayerFn = (inputs: Tensor[], training: boolean) => Tensor;
 
+/**
+ * BatchNorm on batch statistics with its closed-form backward pass,
+ *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)),
+ * two reductions instead of autodiff through `moments` (the largest non-conv cost of a training
+ * step on wasm). The gradient through mean and variance is inside dx, so they get none of their own.
+ */
+function batchNormTraining(x: Tensor, mean: Tensor, variance: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, axes: number[], n: number): Tensor {
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [xs, m, v, g, b] = args as Tensor[];
+    const save = args[5] as (tensors: Tensor[]) => void;
+    const rstd = tf.rsqrt(tf.add(v, epsilon));
+    const xhat = tf.mul(tf.sub(xs, m), rstd);
+    save([xhat, rstd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        const grad = dy as Tensor;
+        const [xh, r, gm] = saved;
+        const sumDy = tf.sum(grad, axes);
+        const sumDyXhat = tf.sum(tf.mul(grad, xh), axes);
+        const dx = tf.mul(tf.mul(gm, r), tf.sub(tf.sub(grad, tf.div(sumDy, n)), tf.mul(xh, tf.div(sumDyXhat, n))));
+        return [dx, tf.zerosLike(m), tf.zerosLike(v), sumDyXhat, sumDy];
+      },
+    };
+  });
+  return f(x, mean, variance, gamma, beta);
+}
+
 /** How to run one layer, or undefined when this module does not know it. */
 function layerFunction(layer: LayerLike): LayerFn | undefined {
   const config = layer.getConfig();
@@ -121,7 +149,7 @@ function layerFunction(layer: LayerLike): LayerFn | undefined {
           movingMean.assign(tf.add(tf.mul(movingMean, momentum), tf.mul(mean, 1 - momentum)));
           movingVariance.assign(tf.add(tf.mul(movingVariance, momentum), tf.mul(variance, (1 - momentum) * (n > 1 ? n / (n - 1) : 1))));
         });
-        return tf.batchNorm(x, mean, variance, beta, gamma, epsilon);
+        return batchNormTraining(x, mean, variance, gamma ?? tf.onesLike(mean), beta ?? tf.zerosLike(mean), epsilon, axes, n);
       };
     }
     case 'Activation': {

@@ -46,6 +46,12 @@ for (const [name, make, shape] of [
     const g1 = tf.grad((v: tfTypes.Tensor) => tf.sum(fn(v, false)))(x);
     const g2 = tf.grad((v: tfTypes.Tensor) => tf.sum(model.apply(v, { training: false }) as tfTypes.Tensor))(x);
     close(g1, g2);
+    // Weight gradients in training mode agree too (the unlearning path, BatchNorm's own backward).
+    const r = tf.randomNormal(fn(x, true).shape, 0, 1, 'float32', 11);
+    const vars = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
+    const ours = tf.variableGrads(() => tf.sum(tf.mul(fn(x, true), r)) as tfTypes.Scalar, vars).grads;
+    const theirs = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tfTypes.Tensor, r)) as tfTypes.Scalar, vars).grads;
+    for (const v of vars) close(ours[v.name], theirs[v.name]);
   });
 }
 
