@@ -23,6 +23,7 @@ const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'engine-worker': 'src/engine/worker.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'pgd-worker': 'src/engine/pgdWorker.ts' }, outdir: 'dist' },
 ];
 
 // The wasm backend loads its binaries from beside the bundle (see src/engine/backend.ts).

@@ -72,52 +72,70 @@ export interface AttackInput {
   examplesPerInstance: number;
 }
 
+/** Targets, sources and random starts for every example, drawn up front in a fixed order. */
+export interface AttackPlan {
+  targets: Int32Array;
+  sources: Int32Array;
+  starts: Float32Array;
+}
+
 /**
- * Makes the adversarial set. Targets and starts are drawn up front in a fixed order (round r,
- * instance i), so the result does not depend on chunkSize or on how work is split.
+ * Draws the plan: example e = r * k + i is round r of forget instance i. Because everything random
+ * is drawn here, the attack's result does not depend on chunkSize or on how work is split.
  */
-export async function targetedL2Pgd(
-  model: tfTypes.LayersModel,
-  input: AttackInput,
-  options: AttackOptions,
-  rng: Rng,
-  signal?: AbortSignal,
-  onProgress?: (p: AttackProgress) => void,
-): Promise<AdversarialSet> {
-  const { imageShape, numClasses, examplesPerInstance } = input;
-  const size = imageShape[0] * imageShape[1] * imageShape[2];
+export function planAttack(input: AttackInput, options: AttackOptions, rng: Rng): AttackPlan {
+  const size = input.imageShape[0] * input.imageShape[1] * input.imageShape[2];
   const k = input.labels.length;
-  const count = k * examplesPerInstance;
+  const count = k * input.examplesPerInstance;
   const targets = new Int32Array(count);
   const sources = new Int32Array(count);
   const starts = new Float32Array(count * size);
-  for (let r = 0; r < examplesPerInstance; r++) {
+  for (let r = 0; r < input.examplesPerInstance; r++) {
     for (let i = 0; i < k; i++) {
       const e = r * k + i;
       sources[e] = i;
-      targets[e] = drawTarget(input.labels[i], numClasses, rng);
+      targets[e] = drawTarget(input.labels[i], input.numClasses, rng);
       starts.set(randomInBall(size, options.epsilon, rng), e * size);
     }
   }
-  const images = new Float32Array(count * size);
-  const predicted = new Int32Array(count);
-  const chunks = Math.ceil(count / options.chunkSize);
+  return { targets, sources, starts };
+}
+
+/**
+ * Attacks examples [begin, end) of the plan in chunks of options.chunkSize; returns their images
+ * and the classes the model predicts for them. `onStep` is called after every PGD step.
+ */
+export async function attackRange(
+  model: tfTypes.LayersModel,
+  input: Pick<AttackInput, 'images' | 'imageShape'>,
+  plan: AttackPlan,
+  begin: number,
+  end: number,
+  options: AttackOptions,
+  signal?: AbortSignal,
+  onStep?: (p: AttackProgress) => void,
+): Promise<{ images: Float32Array; predicted: Int32Array }> {
+  const { imageShape } = input;
+  const size = imageShape[0] * imageShape[1] * imageShape[2];
+  const images = new Float32Array((end - begin) * size);
+  const predicted = new Int32Array(end - begin);
+  const chunks = Math.ceil((end - begin) / options.chunkSize);
   for (let c = 0; c < chunks; c++) {
-    const begin = c * options.chunkSize;
-    const n = Math.min(options.chunkSize, count - begin);
+    const from = begin + c * options.chunkSize;
+    const n = Math.min(options.chunkSize, end - from);
     const xData = new Float32Array(n * size);
-    for (let j = 0; j < n; j++) xData.set(input.images.subarray(sources[begin + j] * size, (sources[begin + j] + 1) * size), j * size);
+    for (let j = 0; j < n; j++) xData.set(input.images.subarray(plan.sources[from + j] * size, (plan.sources[from + j] + 1) * size), j * size);
     const x = tf.tensor4d(xData, [n, ...imageShape]);
-    const t = tf.tensor1d(targets.subarray(begin, begin + n), 'int32');
+    const t = tf.tensor1d(plan.targets.subarray(from, from + n), 'int32');
     // The start is clipped into the image box like every later iterate.
-    let delta = tf.tidy(() => tf.sub(tf.clipByValue(tf.add(x, tf.tensor4d(starts.subarray(begin * size, (begin + n) * size), [n, ...imageShape])), 0, 1), x)) as tfTypes.Tensor4D;
+    let delta = tf.tidy(() => tf.sub(tf.clipByValue(tf.add(x, tf.tensor4d(plan.starts.subarray(from * size, (from + n) * size), [n, ...imageShape])), 0, 1), x)) as tfTypes.Tensor4D;
     try {
       for (let s = 0; s < options.steps; s++) {
         throwIfAborted(signal);
         const next = pgdStep(model, x, delta, t, options.epsilon, options.stepSize);
         delta.dispose();
         delta = next;
-        onProgress?.({ step: s + 1, steps: options.steps, chunk: c + 1, chunks });
+        onStep?.({ step: s + 1, steps: options.steps, chunk: c + 1, chunks });
         // Let the event loop deliver cancellation and progress between steps.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -125,8 +143,8 @@ export async function targetedL2Pgd(
         const a = tf.clipByValue(tf.add(x, delta), 0, 1);
         return [a, tf.argMax(logits(model, a, false), 1)];
       });
-      images.set(await adv.data(), begin * size);
-      predicted.set(await pred.data(), begin);
+      images.set(await adv.data(), (from - begin) * size);
+      predicted.set(await pred.data(), from - begin);
       adv.dispose();
       pred.dispose();
     } finally {
@@ -135,5 +153,19 @@ export async function targetedL2Pgd(
       t.dispose();
     }
   }
-  return { images, targets, sources, predicted };
+  return { images, predicted };
+}
+
+/** Makes the adversarial set in this thread (see attackPool.ts for the parallel version). */
+export async function targetedL2Pgd(
+  model: tfTypes.LayersModel,
+  input: AttackInput,
+  options: AttackOptions,
+  rng: Rng,
+  signal?: AbortSignal,
+  onProgress?: (p: AttackProgress) => void,
+): Promise<AdversarialSet> {
+  const plan = planAttack(input, options, rng);
+  const { images, predicted } = await attackRange(model, input, plan, 0, plan.targets.length, options, signal, onProgress);
+  return { images, targets: plan.targets, sources: plan.sources, predicted };
 }

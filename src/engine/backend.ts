@@ -25,6 +25,9 @@ export interface BackendOptions {
 export interface BackendInfo {
   /** The name tfjs reports: 'wasm', 'cpu' or 'tensorflow'. */
   name: string;
+  /** What was asked for, and where native packages were looked up (worker threads repeat it). */
+  choice: BackendChoice;
+  searchPaths: string[];
   /** What was asked for and what was found, in words, for logs and run records. */
   description: string;
 }
@@ -78,7 +81,7 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
         useNamespace(found.ns);
         await found.ns.setBackend('tensorflow');
         await found.ns.ready();
-        active = { name: 'tensorflow', description: `@tensorflow/${pkg} from ${found.from}` };
+        active = { name: 'tensorflow', choice: pkg, searchPaths, description: `@tensorflow/${pkg} from ${found.from}` };
         return active;
       }
     }
@@ -92,7 +95,7 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
   }
   const name = choice === 'cpu' ? 'cpu' : 'wasm';
   await initBundled(name);
-  active = { name, description: name === 'wasm' ? 'wasm (XNNPACK, SIMD) with Unlearn Lens training kernels' : 'cpu (pure JavaScript)' };
+  active = { name, choice: name, searchPaths, description: name === 'wasm' ? 'wasm (XNNPACK, SIMD) with Unlearn Lens training kernels' : 'cpu (pure JavaScript)' };
   return active;
 }
 
@@ -103,7 +106,7 @@ export function activeBackend(): BackendInfo | undefined {
 /** For tests that compare backends inside one process. */
 export async function switchBundledBackend(name: 'wasm' | 'cpu'): Promise<void> {
   await initBundled(name);
-  active = { name, description: name };
+  active = { name, choice: name, searchPaths: [], description: name };
 }
 
 export { tf };

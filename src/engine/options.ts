@@ -22,6 +22,8 @@ export interface AttackOptions {
   examplesPerInstance: number | 'auto';
   /** Examples attacked together in one forward/backward pass (memory vs speed; no effect on results). */
   chunkSize: number;
+  /** Worker threads that split the attack, each with its own model copy (no effect on results). */
+  workers: number;
 }
 
 export interface UnlearnOptions {
@@ -48,6 +50,7 @@ export const DEFAULT_ATTACK: AttackOptions = {
   steps: 100,
   examplesPerInstance: 'auto',
   chunkSize: 512,
+  workers: 1,
 };
 
 export const DEFAULT_OPTIONS: UnlearnOptions = {
@@ -80,6 +83,7 @@ export function resolveOptions(input: UnlearnOptionsInput = {}): UnlearnOptions 
   for (const [name, value] of positive) {
     if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`Option ${name} must be a positive number (got ${value}).`);
   }
+  if (!Number.isInteger(options.attack.workers) || options.attack.workers < 1) throw new RangeError('Option attack.workers must be a whole number >= 1.');
   if (!Number.isInteger(options.attack.steps) || options.attack.steps < 0) throw new RangeError(`Option attack.steps must be a whole number >= 0.`);
   if (options.lambda < 0 || options.momentum < 0 || options.weightDecay < 0) throw new RangeError('Options lambda, momentum and weightDecay must be >= 0.');
   return options;

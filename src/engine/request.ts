@@ -21,6 +21,8 @@ export interface UnlearnRequest {
   forget: ForgetSet;
   /** How each forget instance is known to the user (file path, manifest line, dataset index). */
   forgetIds: string[];
+  /** The model's class names, for the run record, when no retain or test set carries them. */
+  classNames?: string[];
   /** Optional data to measure collateral damage on. */
   retain?: Dataset;
   test?: Dataset;
@@ -107,7 +109,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       model: { path: loaded.file, sha256: loaded.sha256 },
       result: { path: path.join(versionDir, 'model.json'), sha256: hashArtifacts(artifacts) },
       options,
-      forget: { ids: req.forgetIds, labels: Array.from(req.forget.labels), predictedBefore: Array.from(predictedBefore), predictedAfter: Array.from(predictedAfter), classNames: req.retain?.classNames ?? req.test?.classNames },
+      forget: { ids: req.forgetIds, labels: Array.from(req.forget.labels), predictedBefore: Array.from(predictedBefore), predictedAfter: Array.from(predictedAfter), classNames: req.classNames ?? req.retain?.classNames ?? req.test?.classNames },
       before,
       after,
       steps: result.steps,

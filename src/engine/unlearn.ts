@@ -8,7 +8,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { Rng } from './rng';
-import { targetedL2Pgd, type AdversarialSet, type AttackProgress } from './attack';
+import type { AdversarialSet, AttackProgress } from './attack';
+import { parallelTargetedL2Pgd } from './attackPool';
 import { invertedImportance, masImportance } from './importance';
 import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
 import { logits, predictClasses, snapshot, trainableParameters } from './modelState';
@@ -67,11 +68,12 @@ export function validateForgetSet(forget: ForgetSet, options: UnlearnOptions): v
 
 /** The adversarial set for a forget set, from the original model (inference mode). */
 export function makeAdversarialSet(model: tfTypes.LayersModel, forget: ForgetSet, options: UnlearnOptions, ctx: UnlearnContext = {}): Promise<AdversarialSet> {
-  return targetedL2Pgd(
+  return parallelTargetedL2Pgd(
     model,
     { images: forget.images, labels: forget.labels, imageShape: forget.imageShape, numClasses: forget.numClasses, examplesPerInstance: examplesPerInstance(options.attack, forget.numClasses) },
     options.attack,
     new Rng(options.seed * 7919 + 1),
+    options.attack.workers,
     ctx.signal,
     (p) => ctx.onProgress?.({ phase: 'attack', ...p }),
   );
