@@ -63,12 +63,16 @@ async function modelInputShape(modelPath: string): Promise<[number, number, numb
 
 const isManifest = (p: string): boolean => /\.(csv|jsonl)$/i.test(p);
 
-/** A labelled dataset from a class-folder dataset or a manifest (`split` rows when asked). */
-async function loadLabelledData(source: string, options: ImageLoadOptions, split?: string): Promise<Dataset> {
+/**
+ * A labelled dataset from a class-folder dataset or a manifest (its `split` rows when it has a
+ * split column). `onlySplit`: a manifest without rows of that split gives nothing.
+ */
+async function loadLabelledData(source: string, options: ImageLoadOptions, split?: string, onlySplit = false): Promise<Dataset | undefined> {
   if (isManifest(source)) {
     const manifest = await readManifest(source);
     const hasSplits = manifest.rows.some((r) => r.split !== undefined);
     const lines = split && hasSplits ? manifest.rows.filter((r) => r.split === split).map((r) => r.line) : undefined;
+    if (onlySplit && (!lines || lines.length === 0)) return undefined;
     return loadManifestRows(manifest, options, lines);
   }
   const stat = await fs.stat(source).catch(() => undefined);
@@ -85,7 +89,8 @@ async function runUnlearn(job: UnlearnJob, signal: AbortSignal, progress: (p: En
     job.selection.kind === 'files'
       ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
       : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
-  const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test') : undefined;
+  const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
+  const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
   if (signal.aborted) throw new CancelledError();
   return runUnlearnRequest({
     modelPath: job.modelPath,
@@ -117,8 +122,11 @@ async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, progres
     modelName = path.basename(path.dirname(modelPath));
     if (!job.trainData || !job.testData) throw new UserInputError('An experiment on a workspace model needs its training data and test data (Unlearn: Select Dataset…).');
     const options: ImageLoadOptions = { imageShape: await modelInputShape(modelPath), resize: job.resize };
-    train = await loadLabelledData(job.trainData, options, 'train');
-    test = await loadLabelledData(job.testData, options, 'test');
+    const trainData = await loadLabelledData(job.trainData, options, 'train');
+    const testData = await loadLabelledData(job.testData, options, 'test');
+    if (!trainData || !testData) throw new UserInputError('The experiment found no training or no test data in the selected dataset.');
+    train = trainData;
+    test = testData;
   }
   const loaded = await loadModel(modelPath);
   const summary: ExperimentSummary = { model: modelName, dataset: train.name, backend: backend.description, rows: [] };

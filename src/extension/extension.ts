@@ -1,5 +1,108 @@
+/**
+ * Unlearn Lens in VS Code: wires the editor to the engine, which runs in a worker thread.
+ * Everything registered here is pushed to context.subscriptions and disposed on deactivate.
+ */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { EngineClient } from './engineClient';
+import { ModelStore, modelName } from './models';
+import { RunQueue } from './runQueue';
+import { ManifestDiagnostics } from './diagnostics';
+import { ErasureCodeLens, TRAINING_CODE_SELECTOR } from './codeLens';
+import { UnlearnTree } from './treeView';
+import { ReportPanels } from './report';
+import { backendRequest, config } from './settings';
+import * as commands from './commands';
 
-export function activate(_context: vscode.ExtensionContext): void {}
+export interface UnlearnLensApi {
+  /** Whether the engine worker has been started (it starts on first use). */
+  engineStarted(): boolean;
+  busy(): boolean;
+}
 
-export function deactivate(): void {}
+export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
+  const output = vscode.window.createOutputChannel('Unlearn Lens');
+  const log = (line: string) => output.appendLine(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+  const engine = new EngineClient(path.join(context.extensionPath, 'dist', 'engine-worker.js'), log);
+  const models = new ModelStore();
+  const queue = new RunQueue(engine, log);
+  const reports = new ReportPanels(context.extensionUri);
+  const diagnostics = new ManifestDiagnostics(engine, models, log);
+  const lenses = new ErasureCodeLens(models);
+  const tree = new UnlearnTree(models);
+  const status = vscode.window.createStatusBarItem('unlearnLens.status', vscode.StatusBarAlignment.Left, 50);
+  status.name = 'Unlearn Lens';
+  status.command = 'unlearnLens.selectModel';
+  let backendName: string = backendRequest().choice;
+
+  const updateStatus = async () => {
+    const model = await models.activeModel();
+    const version = models.activeVersionId();
+    const label = model ? `${modelName(model)}${version ? ' (unlearned)' : ''}` : 'no model';
+    const waiting = queue.pending ? ` (+${queue.pending} queued)` : '';
+    status.text = queue.busy ? `$(sync~spin) ${label} · ${backendName} · running${waiting}` : `$(beaker) ${label} · ${backendName}`;
+    status.tooltip = `Unlearn Lens — model: ${model ?? 'none'}${version ? `\nactive version: ${version}` : ''}\nbackend: ${backendName}\nClick to choose another model.`;
+    status.show();
+    void vscode.commands.executeCommand('setContext', 'unlearnLens.busy', queue.busy);
+  };
+
+  const ctx: commands.CommandContext = {
+    models,
+    queue,
+    reports,
+    log,
+    refreshViews: async () => {
+      await diagnostics.refreshAll();
+      await updateStatus();
+    },
+  };
+
+  context.subscriptions.push(
+    output,
+    engine,
+    models,
+    queue,
+    reports,
+    diagnostics,
+    lenses,
+    tree,
+    status,
+    vscode.window.registerTreeDataProvider('unlearnLens.models', tree),
+    vscode.languages.registerCodeLensProvider(TRAINING_CODE_SELECTOR, lenses),
+    queue.onDidChangeBusy(() => void updateStatus()),
+    models.onDidChange(() => void updateStatus()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('unlearnLens.backend')) {
+        backendName = config().get<string>('backend', 'auto');
+        void updateStatus();
+      }
+    }),
+    vscode.commands.registerCommand('unlearnLens.unlearnSelected', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
+      const record = await commands.unlearnSelected(ctx, uri, uris);
+      if (record) {
+        backendName = record.backend.split(' ')[0];
+        await updateStatus();
+      }
+      return record;
+    }),
+    vscode.commands.registerCommand('unlearnLens.runExperiment', (args?: commands.ExperimentArgs) => commands.runExperiment(ctx, args)),
+    vscode.commands.registerCommand('unlearnLens.runDemo', () => commands.runExperiment(ctx, { model: 'embedded', ks: [16], seeds: [0] })),
+    vscode.commands.registerCommand('unlearnLens.selectModel', (model?: string | vscode.Uri) => commands.selectModel(ctx, model)),
+    vscode.commands.registerCommand('unlearnLens.selectDataset', (dataset?: string | vscode.Uri) => commands.selectDataset(ctx, dataset)),
+    vscode.commands.registerCommand('unlearnLens.cancelRun', () => {
+      const had = queue.cancelAll();
+      if (!had) void vscode.window.showInformationMessage('Unlearn: nothing is running.');
+      return had;
+    }),
+    vscode.commands.registerCommand('unlearnLens.restoreVersion', (id?: string) => commands.restoreVersion(ctx, id)),
+    vscode.commands.registerCommand('unlearnLens.openReport', (id?: string) => commands.openReport(ctx, id)),
+    vscode.commands.registerCommand('unlearnLens.showLog', () => output.show()),
+  );
+  void updateStatus();
+  log(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: views only'})`);
+  return { engineStarted: () => engine.started, busy: () => queue.busy };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions; VS Code disposes it (the worker is terminated there).
+}

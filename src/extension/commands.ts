@@ -1,0 +1,328 @@
+/**
+ * The commands (category "Unlearn"). Each takes optional arguments so that menus, tests and
+ * other extensions can run it without the quick picks; without them it asks.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { METHODS, type Method } from '../engine/options';
+import type { RunRecord } from '../engine/request';
+import { isImageFile } from '../engine/data/imageFolder';
+import { isManifestFile } from '../engine/data/manifest';
+import type { ExperimentSummary, ForgetSelection } from '../shared/protocol';
+import type { EngineError } from './engineClient';
+import { modelName, versionsDirFor, type ModelStore } from './models';
+import type { RunQueue } from './runQueue';
+import { backendRequest, config, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
+import type { ReportPanels } from './report';
+
+export interface CommandContext {
+  models: ModelStore;
+  queue: RunQueue;
+  reports: ReportPanels;
+  log: (line: string) => void;
+  refreshViews: () => Promise<void>;
+}
+
+const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
+
+/** Shows an engine error the way the user can act on it; cancellations are quiet. */
+export async function reportError(e: unknown, log: (line: string) => void): Promise<void> {
+  const error = e as EngineError;
+  if (error.name === 'CancelledError') {
+    void vscode.window.showInformationMessage('Unlearn: the run was cancelled; nothing was written.');
+    return;
+  }
+  log(`error: ${error.stack ?? error.message}`);
+  const actions = error.file ? ['Open File'] : [];
+  const choice = await vscode.window.showErrorMessage(`Unlearn: ${error.message}`, ...actions);
+  if (choice === 'Open File' && error.file) {
+    const uri = vscode.Uri.file(error.file);
+    const stat = await fs.stat(error.file).catch(() => undefined);
+    if (stat?.isFile() && !isImageFile(error.file)) await vscode.window.showTextDocument(uri);
+    else await vscode.commands.executeCommand('revealInExplorer', uri);
+  }
+}
+
+function requireTrust(): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window.showWarningMessage('Unlearn Lens runs only in trusted workspaces; views stay available. Trust this workspace to unlearn.');
+  return false;
+}
+
+/** A held-out set beside the selection: `…/train/<class>/x.png` → `…/test`, or the manifest's test rows. */
+async function testDataFor(selection: ForgetSelection): Promise<string | undefined> {
+  const configured = resolvePathSetting(config().get<string>('testDataset'));
+  if (configured) return configured;
+  if (selection.kind === 'manifest') return selection.manifest;
+  const root = selection.datasetRoot;
+  if (root && path.basename(root) === 'train') {
+    const sibling = path.join(path.dirname(root), 'test');
+    if (await exists(sibling)) return sibling;
+  }
+  return undefined;
+}
+
+/** The class-folder dataset the selected files belong to. */
+async function datasetRootFor(paths: string[]): Promise<string> {
+  const configured = resolvePathSetting(config().get<string>('dataset'));
+  if (configured && !isManifestFile(configured)) {
+    const rel = path.relative(configured, paths[0]);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) return configured;
+  }
+  const first = paths[0];
+  const stat = await fs.stat(first).catch(() => undefined);
+  // A class folder's parent is the dataset; an image's grandparent is.
+  return stat?.isDirectory() ? path.dirname(first) : path.dirname(path.dirname(first));
+}
+
+async function selectionFromArgs(uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<ForgetSelection | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  const chosen = uris?.length ? uris : uri ? [uri] : [];
+  if (chosen.length === 0 || (chosen.length === 1 && isManifestFile(chosen[0].fsPath))) {
+    const doc = chosen.length ? chosen[0] : editor?.document.uri;
+    if (doc && isManifestFile(doc.fsPath) && editor && editor.document.uri.toString() === doc.toString()) {
+      if (editor.document.isDirty) await editor.document.save();
+      const lines = new Set<number>();
+      for (const s of editor.selections) {
+        const last = s.end.character === 0 && s.end.line > s.start.line ? s.end.line - 1 : s.end.line;
+        for (let l = s.start.line; l <= last; l++) lines.add(l);
+      }
+      return { kind: 'manifest', manifest: doc.fsPath, lines: [...lines].sort((a, b) => a - b) };
+    }
+    if (chosen.length === 0) {
+      void vscode.window.showInformationMessage('Unlearn: select image files or folders in the Explorer, or lines of a .csv/.jsonl manifest, then run Unlearn Selected Samples.');
+      return undefined;
+    }
+  }
+  const paths = chosen.map((u) => u.fsPath);
+  return { kind: 'files', paths, datasetRoot: await datasetRootFor(paths) };
+}
+
+export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<RunRecord | undefined> {
+  if (!requireTrust()) return undefined;
+  const selection = await selectionFromArgs(uri, uris);
+  if (!selection) return undefined;
+  const model = await ctx.models.activeModel();
+  if (!model) {
+    void vscode.window.showErrorMessage('Unlearn: no TensorFlow.js model (model.json) in this workspace. Run Unlearn: Select Model….');
+    return undefined;
+  }
+  const startFrom = await ctx.models.startingPoint(model);
+  const count = selection.kind === 'files' ? selection.paths.length : selection.lines.length;
+  const what = selection.kind === 'files' ? `${count} selected item${count === 1 ? '' : 's'}` : `${count} manifest line${count === 1 ? '' : 's'}`;
+  const options = unlearnOptions();
+  try {
+    const record = await ctx.queue.enqueue(`forget ${what} (${options.method}) in ${modelName(model)}`, {
+      kind: 'unlearn',
+      backend: backendRequest(),
+      modelPath: startFrom,
+      versionsDir: versionsDirFor(model),
+      selection,
+      options,
+      resize: resizeMode(),
+      testData: await testDataFor(selection),
+    });
+    ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
+    // The new version becomes the active one: the next request continues from it.
+    await ctx.models.setActiveVersion(record.id);
+    await ctx.refreshViews();
+    const forgotten = record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
+    const capped = record.stopped === 'max-epochs' ? ` The run hit the cap of ${record.options.maxEpochs} epochs.` : '';
+    void vscode.window.showInformationMessage(`Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${capped} Saved as version ${record.id}.`, 'Open Report').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('unlearnLens.openReport', record.id);
+    });
+    return record;
+  } catch (e) {
+    await reportError(e, ctx.log);
+    return undefined;
+  }
+}
+
+export interface ExperimentArgs {
+  /** A model.json, or 'embedded' for the embedded default. */
+  model?: string;
+  trainData?: string;
+  testData?: string;
+  methods?: Method[];
+  ks?: number[];
+  seeds?: number[];
+  /** Folder for the table and CSV; default `<workspace>/unlearn-experiments`. */
+  outDir?: string;
+}
+
+function parseNumbers(text: string): number[] | undefined {
+  const values = text.split(/[\s,]+/).filter(Boolean).map(Number);
+  return values.length && values.every((n) => Number.isInteger(n) && n >= 0) ? values : undefined;
+}
+
+async function askExperiment(ctx: CommandContext): Promise<ExperimentArgs | undefined> {
+  const models = await ctx.models.findModels();
+  const modelPick = await vscode.window.showQuickPick(
+    [{ label: 'Embedded Fashion-MNIST CNN', description: 'shipped with Unlearn Lens, with its data', value: 'embedded' }, ...models.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m }))],
+    { title: 'Run Experiment (1/5): model' },
+  );
+  if (!modelPick) return undefined;
+  let trainData: string | undefined;
+  let testData: string | undefined;
+  if (modelPick.value !== 'embedded') {
+    const datasets = await findDatasets();
+    const train = await vscode.window.showQuickPick(datasets.map((d) => ({ label: vscode.workspace.asRelativePath(d), value: d })), { title: 'Run Experiment (2/5): training data (class folders or manifest)' });
+    if (!train) return undefined;
+    trainData = train.value;
+    const test = await vscode.window.showQuickPick(datasets.map((d) => ({ label: vscode.workspace.asRelativePath(d), value: d })), { title: 'Run Experiment (2/5): held-out test data' });
+    if (!test) return undefined;
+    testData = test.value;
+  }
+  const methodPicks = await vscode.window.showQuickPick(METHODS.map((m) => ({ label: m, picked: true })), { title: 'Run Experiment (3/5): methods', canPickMany: true });
+  if (!methodPicks?.length) return undefined;
+  const ks = await vscode.window.showInputBox({ title: 'Run Experiment (4/5): k values (instances to forget)', value: '16', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
+  if (!ks) return undefined;
+  const seeds = await vscode.window.showInputBox({ title: 'Run Experiment (5/5): seeds', value: '0', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
+  if (!seeds) return undefined;
+  return { model: modelPick.value, trainData, testData, methods: methodPicks.map((p) => p.label as Method), ks: parseNumbers(ks), seeds: parseNumbers(seeds) };
+}
+
+export function experimentTable(summary: ExperimentSummary): { markdown: string; csv: string } {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const lines = [
+    `# Unlearning experiment: ${summary.model} on ${summary.dataset}`,
+    '',
+    `Backend: ${summary.backend}. forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining training data; test = held-out accuracy; steps = SGD steps until all were forgotten or the epoch cap.`,
+    '',
+    '| k | seed | method | forget % | retain % | test % | steps | seconds | stopped |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...summary.rows.map((r) => `| ${r.k} | ${r.seed} | ${r.method} | ${pct(r.forget)} | ${pct(r.retain)} | ${pct(r.test)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`),
+  ];
+  const csv = ['k,seed,method,forget,retain,test,steps,seconds,stopped', ...summary.rows.map((r) => [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.steps, r.seconds.toFixed(3), r.stopped].join(','))].join('\n');
+  return { markdown: lines.join('\n') + '\n', csv: csv + '\n' };
+}
+
+export async function runExperiment(ctx: CommandContext, args?: ExperimentArgs): Promise<{ summary: ExperimentSummary; markdown: string; csv: string } | undefined> {
+  if (!requireTrust()) return undefined;
+  const chosen = args ?? (await askExperiment(ctx));
+  if (!chosen) return undefined;
+  const methods = chosen.methods ?? [...METHODS];
+  const ks = chosen.ks ?? [16];
+  const seeds = chosen.seeds ?? [0];
+  const embedded = !chosen.model || chosen.model === 'embedded';
+  const root = workspaceRoot();
+  const outDir = chosen.outDir ?? (root ? path.join(root, 'unlearn-experiments') : undefined);
+  if (!outDir) {
+    void vscode.window.showErrorMessage('Unlearn: open a folder first; the experiment writes its table and CSV into the workspace.');
+    return undefined;
+  }
+  try {
+    const summary = await ctx.queue.enqueue(`experiment: ${methods.join(', ')} × k ${ks.join(',')} × seeds ${seeds.join(',')}`, {
+      kind: 'experiment',
+      backend: backendRequest(),
+      modelPath: embedded ? undefined : chosen.model,
+      trainData: chosen.trainData,
+      testData: chosen.testData,
+      methods,
+      ks,
+      seeds,
+      options: unlearnOptions(),
+      resize: resizeMode(),
+    });
+    const { markdown, csv } = experimentTable(summary);
+    await fs.mkdir(outDir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
+    const mdFile = path.join(outDir, `experiment-${stamp}.md`);
+    const csvFile = path.join(outDir, `experiment-${stamp}.csv`);
+    await fs.writeFile(mdFile, markdown);
+    await fs.writeFile(csvFile, csv);
+    ctx.log(`experiment written to ${mdFile} and ${csvFile}`);
+    if (!args) await vscode.window.showTextDocument(vscode.Uri.file(mdFile), { preview: false });
+    return { summary, markdown: mdFile, csv: csvFile };
+  } catch (e) {
+    await reportError(e, ctx.log);
+    return undefined;
+  }
+}
+
+export async function selectModel(ctx: CommandContext, modelJson?: string | vscode.Uri): Promise<string | undefined> {
+  let chosen = modelJson instanceof vscode.Uri ? modelJson.fsPath : modelJson;
+  if (!chosen) {
+    const found = await ctx.models.findModels();
+    const pick = await vscode.window.showQuickPick(
+      [...found.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m })), { label: '$(folder) Browse…', description: 'a model.json elsewhere', value: '' }],
+      { title: 'Unlearn: select the model to unlearn from' },
+    );
+    if (!pick) return undefined;
+    chosen = pick.value;
+    if (!chosen) {
+      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'TensorFlow.js model': ['json'] } });
+      chosen = uris?.[0]?.fsPath;
+      if (!chosen) return undefined;
+    }
+  }
+  await ctx.models.setActiveModel(chosen);
+  await ctx.refreshViews();
+  ctx.log(`active model: ${chosen}`);
+  return chosen;
+}
+
+/** Manifests and class-folder datasets in the workspace. */
+export async function findDatasets(): Promise<string[]> {
+  const exclude = '{**/node_modules/**,**/*.versions/**,**/.cache/**}';
+  const manifests = (await vscode.workspace.findFiles('**/*.{csv,jsonl}', exclude, 200)).map((u) => u.fsPath).filter((f) => !f.includes(`${path.sep}unlearn-experiments${path.sep}`));
+  const images = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg}', exclude, 5000);
+  const roots = new Set(images.map((u) => path.dirname(path.dirname(u.fsPath))));
+  return [...[...roots].sort(), ...manifests.sort()];
+}
+
+export async function selectDataset(ctx: CommandContext, dataset?: string | vscode.Uri): Promise<string | undefined> {
+  let chosen = dataset instanceof vscode.Uri ? dataset.fsPath : dataset;
+  if (!chosen) {
+    const pick = await vscode.window.showQuickPick(
+      (await findDatasets()).map((d) => ({ label: vscode.workspace.asRelativePath(d), description: isManifestFile(d) ? 'manifest' : 'class folders', value: d })),
+      { title: 'Unlearn: select the training data (class folders or a .csv/.jsonl manifest)' },
+    );
+    chosen = pick?.value;
+    if (!chosen) return undefined;
+  }
+  await storePathSetting('dataset', chosen);
+  ctx.log(`dataset: ${chosen}`);
+  return chosen;
+}
+
+export async function restoreVersion(ctx: CommandContext, id?: string): Promise<string | undefined> {
+  const model = await ctx.models.activeModel();
+  if (!model) return undefined;
+  let chosen = id;
+  if (!chosen) {
+    const runs = await ctx.models.runs(model);
+    const active = ctx.models.activeVersionId();
+    const pick = await vscode.window.showQuickPick(
+      [
+        { label: 'Original model', description: active ? '' : 'active', value: 'original' },
+        ...runs.reverse().map((r) => ({ label: r.id, description: `${r.id === active ? 'active · ' : ''}${r.record.options.method}, k = ${r.record.forget.ids.length}, test ${r.record.after.test === undefined ? '–' : (100 * r.record.after.test).toFixed(1) + ' %'}`, value: r.id })),
+      ],
+      { title: `Unlearn: which version of ${modelName(model)} is active (nothing is deleted)` },
+    );
+    chosen = pick?.value;
+    if (!chosen) return undefined;
+  }
+  if (chosen !== 'original' && !(await ctx.models.runs(model)).some((r) => r.id === chosen)) {
+    void vscode.window.showErrorMessage(`Unlearn: ${modelName(model)} has no version ${chosen}.`);
+    return undefined;
+  }
+  await ctx.models.setActiveVersion(chosen === 'original' ? undefined : chosen);
+  await ctx.refreshViews();
+  ctx.log(`active version of ${model}: ${chosen}`);
+  return chosen;
+}
+
+export async function openReport(ctx: CommandContext, id?: string): Promise<boolean> {
+  const model = await ctx.models.activeModel();
+  if (!model) return false;
+  const runs = await ctx.models.runs(model);
+  const run = id ? runs.find((r) => r.id === id) : (await ctx.models.activeVersion(model)) ?? runs[runs.length - 1];
+  if (!run) {
+    void vscode.window.showInformationMessage('Unlearn: no runs yet for the active model.');
+    return false;
+  }
+  ctx.reports.show(run);
+  return true;
+}

@@ -1,0 +1,119 @@
+/**
+ * The workspace's models and their versions. Each run writes `<model folder>.versions/<run id>/`
+ * with a run record; the active version (a workspace setting) is the one the next run starts from
+ * and the one views describe. Restoring only changes that setting: nothing is ever deleted.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunRecord } from '../engine/request';
+import { config, resolvePathSetting, storePathSetting } from './settings';
+
+export interface RunEntry {
+  id: string;
+  dir: string;
+  modelJson: string;
+  record: RunRecord;
+}
+
+export const versionsDirFor = (modelJson: string): string => `${path.dirname(path.resolve(modelJson))}.versions`;
+export const modelName = (modelJson: string): string => path.basename(path.dirname(modelJson));
+
+export class ModelStore implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private cache = new Map<string, RunEntry[]>();
+
+  constructor() {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.versions/*/run.json');
+    const refresh = () => this.refresh();
+    this.disposables.push(watcher, watcher.onDidCreate(refresh), watcher.onDidDelete(refresh), watcher.onDidChange(refresh));
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('unlearnLens.model') || e.affectsConfiguration('unlearnLens.activeVersion')) this.changed.fire();
+      }),
+    );
+  }
+
+  refresh(): void {
+    this.cache.clear();
+    this.changed.fire();
+  }
+
+  async findModels(): Promise<string[]> {
+    const found = await vscode.workspace.findFiles('**/model.json', '{**/node_modules/**,**/*.versions/**,**/.cache/**}', 200);
+    return found.map((u) => u.fsPath).sort();
+  }
+
+  /** The model chosen in settings, else the only one in the workspace, else the first found. */
+  async activeModel(): Promise<string | undefined> {
+    const chosen = resolvePathSetting(config().get<string>('model'));
+    if (chosen) return chosen;
+    return (await this.findModels())[0];
+  }
+
+  async setActiveModel(modelJson: string): Promise<void> {
+    await storePathSetting('model', modelJson);
+    await config().update('activeVersion', undefined, vscode.ConfigurationTarget.Workspace);
+    this.refresh();
+  }
+
+  async runs(modelJson: string): Promise<RunEntry[]> {
+    const key = path.resolve(modelJson);
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const dir = versionsDirFor(modelJson);
+    const entries: RunEntry[] = [];
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const id of names) {
+      if (id.startsWith('.')) continue;
+      try {
+        const record = JSON.parse(await fs.readFile(path.join(dir, id, 'run.json'), 'utf8')) as RunRecord;
+        entries.push({ id, dir: path.join(dir, id), modelJson: path.join(dir, id, 'model.json'), record });
+      } catch {
+        // A folder without a readable run record is not ours.
+      }
+    }
+    entries.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
+    this.cache.set(key, entries);
+    return entries;
+  }
+
+  activeVersionId(): string | undefined {
+    return config().get<string>('activeVersion') || undefined;
+  }
+
+  async activeVersion(modelJson: string): Promise<RunEntry | undefined> {
+    const id = this.activeVersionId();
+    if (!id) return undefined;
+    return (await this.runs(modelJson)).find((r) => r.id === id);
+  }
+
+  /** The model file the next run starts from: the active version, or the original. */
+  async startingPoint(modelJson: string): Promise<string> {
+    return (await this.activeVersion(modelJson))?.modelJson ?? modelJson;
+  }
+
+  async setActiveVersion(id: string | undefined): Promise<void> {
+    await config().update('activeVersion', id, vscode.ConfigurationTarget.Workspace);
+    this.refresh();
+  }
+
+  /** The runs that produced the active version, oldest first (continual unlearning). */
+  async lineage(modelJson: string): Promise<RunEntry[]> {
+    const runs = await this.runs(modelJson);
+    const byResult = new Map(runs.map((r) => [path.resolve(r.modelJson), r]));
+    const chain: RunEntry[] = [];
+    let current = await this.activeVersion(modelJson);
+    while (current && !chain.includes(current)) {
+      chain.unshift(current);
+      current = byResult.get(path.resolve(current.record.model.path));
+    }
+    return chain;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

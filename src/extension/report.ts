@@ -1,0 +1,85 @@
+/**
+ * The report of one run, read from its run record: what was forgotten, accuracy before and after
+ * (each metric defined where it is shown), and the per-layer weight change. A webview with a
+ * strict CSP (per-render nonce) whose only script is the @vscode-elements/elements bundle.
+ */
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import type { RunEntry } from './models';
+
+const escape = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
+
+function table(headers: string[], rows: string[][]): string {
+  const head = headers.map((h) => `<vscode-table-header-cell>${escape(h)}</vscode-table-header-cell>`).join('');
+  const body = rows.map((r) => `<vscode-table-row>${r.map((c) => `<vscode-table-cell>${escape(c)}</vscode-table-cell>`).join('')}</vscode-table-row>`).join('');
+  return `<vscode-table zebra bordered-rows resizable><vscode-table-header slot="header">${head}</vscode-table-header><vscode-table-body slot="body">${body}</vscode-table-body></vscode-table>`;
+}
+
+export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const r = run.record;
+  const elements = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'elements.js'));
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'report.css'));
+  const name = (i: number) => r.forget.classNames?.[i] ?? String(i);
+  const accuracy = table(
+    ['split', 'before', 'after'],
+    [
+      ['forget — the selected instances (goal 0 %)', pct(r.before.forget), pct(r.after.forget)],
+      ['retain — remaining training data', pct(r.before.retain), pct(r.after.retain)],
+      ['test — held-out data', pct(r.before.test), pct(r.after.test)],
+    ],
+  );
+  const forgotten = table(
+    ['instance', 'label', 'predicted before', 'predicted after'],
+    r.forget.ids.map((id, i) => [vscode.workspace.asRelativePath(id), name(r.forget.labels[i]), name(r.forget.predictedBefore[i]), name(r.forget.predictedAfter[i])]),
+  );
+  const layers = table(
+    ['weights', '‖Δθ‖', '‖Δθ‖ / ‖θ₀‖'],
+    r.layerChanges.map((c) => [c.name, c.delta.toExponential(3), c.relative.toExponential(3)]),
+  );
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource} 'unsafe-inline'; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}">
+<script type="module" nonce="${nonce}" src="${elements}"></script>
+<title>Unlearn report ${escape(run.id)}</title></head>
+<body>
+<h1>Run ${escape(run.id)}</h1>
+<p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${r.steps} steps · ${r.seconds.total.toFixed(1)} s ·
+stopped: ${r.stopped === 'forgotten' ? 'every instance forgotten' : `epoch cap (${r.options.maxEpochs}) reached`} · backend ${escape(r.backend)}</p>
+<h2>Accuracy</h2>${accuracy}
+<h2>Instances</h2>${forgotten}
+<h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}
+<h2>Audit</h2><p>Model before: <code>${escape(r.model.path)}</code> sha256 <code>${escape(r.model.sha256)}</code><br>
+Model after: <code>${escape(r.result.path)}</code> sha256 <code>${escape(r.result.sha256)}</code></p>
+</body></html>`;
+}
+
+export class ReportPanels implements vscode.Disposable {
+  private readonly panels = new Map<string, vscode.WebviewPanel>();
+
+  constructor(private readonly extensionUri: vscode.Uri) {}
+
+  show(run: RunEntry): vscode.WebviewPanel {
+    const existing = this.panels.get(run.id);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel('unlearnLens.report', `Unlearn report: ${run.record.options.method}, k = ${run.record.forget.ids.length}`, vscode.ViewColumn.Beside, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    });
+    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri);
+    this.panels.set(run.id, panel);
+    panel.onDidDispose(() => this.panels.delete(run.id));
+    return panel;
+  }
+
+  dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    this.panels.clear();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * One run at a time; further requests wait in a queue. Each run shows a cancellable progress
+ * notification whose Cancel (like the Cancel Run command) aborts the worker's run; progress
+ * reads "PGD 40/100" during the attack and "step 12 — forget accuracy 25 %" while unlearning.
+ */
+import * as vscode from 'vscode';
+import type { EngineProgress, EngineRequest, EngineResults } from '../shared/protocol';
+import type { EngineClient, EngineCall } from './engineClient';
+
+export function describeProgress(p: EngineProgress): string {
+  switch (p.phase) {
+    case 'attack':
+      return `PGD ${p.step}/${p.steps}${p.chunks > 1 ? ` (chunk ${p.chunk}/${p.chunks})` : ''}`;
+    case 'importance':
+      return 'weight importance (MAS)';
+    case 'unlearn':
+      return `step ${p.step} — forget accuracy ${Math.round((100 * p.remembered) / Math.max(1, p.total))} %`;
+    case 'evaluate':
+      return 'measuring accuracy';
+    case 'save':
+      return 'saving the new model version';
+    case 'load':
+      return 'loading model and images';
+    case 'experiment':
+      return `k=${p.k} seed=${p.seed} ${p.method}: ${describeProgress(p.inner)}`;
+  }
+}
+
+interface QueuedRun {
+  title: string;
+  request: EngineRequest;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  cancelled: boolean;
+}
+
+export class RunQueue implements vscode.Disposable {
+  private readonly queue: QueuedRun[] = [];
+  private current: { run: QueuedRun; call?: EngineCall<EngineRequest['kind']> } | undefined;
+  private readonly busyChanged = new vscode.EventEmitter<boolean>();
+  readonly onDidChangeBusy = this.busyChanged.event;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Runs `request` after the runs before it; resolves with its result. */
+  enqueue<R extends EngineRequest>(title: string, request: R): Promise<EngineResults[R['kind']]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ title, request, resolve: resolve as (v: unknown) => void, reject, cancelled: false });
+      if (this.current) this.log(`queued: ${title} (${this.queue.length} waiting)`);
+      void this.pump();
+    });
+  }
+
+  /** Cancels the running run and everything queued. Returns whether there was anything. */
+  cancelAll(): boolean {
+    const had = this.busy || this.queue.length > 0;
+    for (const run of this.queue.splice(0)) {
+      run.cancelled = true;
+      run.reject(Object.assign(new Error('The run was cancelled before it started.'), { name: 'CancelledError' }));
+    }
+    if (this.current) {
+      this.current.run.cancelled = true;
+      this.current.call?.cancel();
+    }
+    return had;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.current) return;
+    const run = this.queue.shift();
+    if (!run) return;
+    this.current = { run };
+    this.busyChanged.fire(true);
+    const started = Date.now();
+    this.log(`run: ${run.title}`);
+    try {
+      const value = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Unlearn: ${run.title}`, cancellable: true },
+        async (progress, token) => {
+          let last = '';
+          const call = this.engine.call(run.request, (p) => {
+            const message = describeProgress(p);
+            if (message === last) return;
+            last = message;
+            progress.report({ message });
+            if (p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment') this.log(`  ${message}`);
+          });
+          this.current!.call = call;
+          const subscription = token.onCancellationRequested(() => {
+            this.log(`cancelling: ${run.title}`);
+            run.cancelled = true;
+            call.cancel();
+          });
+          if (run.cancelled) call.cancel();
+          try {
+            return await call.result;
+          } finally {
+            subscription.dispose();
+          }
+        },
+      );
+      this.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${run.title}`);
+      run.resolve(value);
+    } catch (e) {
+      this.log(`${(e as Error).name === 'CancelledError' ? 'cancelled' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${run.title}: ${(e as Error).message}`);
+      run.reject(e as Error);
+    } finally {
+      this.current = undefined;
+      this.busyChanged.fire(false);
+      void this.pump();
+    }
+  }
+
+  dispose(): void {
+    this.cancelAll();
+    this.busyChanged.dispose();
+  }
+}

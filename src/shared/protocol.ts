@@ -1,0 +1,125 @@
+/**
+ * The one protocol between the extension host and the engine worker (worker_threads).
+ *
+ *   host → worker   { type: 'request', id, request }   { type: 'cancel', id }
+ *   worker → host   { type: 'progress', id, progress }  { type: 'result', id, result }
+ *                   { type: 'error', id, error }
+ *
+ * Every request gets exactly one result or error with its id. A cancelled request answers with an
+ * error whose name is 'CancelledError'. Only types are shared: this file has no runtime code.
+ */
+import type { BackendChoice, BackendInfo } from '../engine/backend';
+import type { RunRecord } from '../engine/request';
+import type { Method, UnlearnOptionsInput } from '../engine/options';
+import type { ResizeMode } from '../engine/data/imageFolder';
+import type { ManifestProblem } from '../engine/data/manifest';
+import type { UnlearnProgress } from '../engine/unlearn';
+
+/** What the user selected to forget. */
+export type ForgetSelection =
+  /** Image files and folders inside a class-folder dataset (the Explorer's multi-selection). */
+  | { kind: 'files'; paths: string[]; datasetRoot?: string }
+  /** Lines (0-based) of a CSV/JSONL manifest. */
+  | { kind: 'manifest'; manifest: string; lines: number[] };
+
+export interface BackendRequest {
+  choice: BackendChoice;
+  searchPaths: string[];
+}
+
+export interface UnlearnJob {
+  kind: 'unlearn';
+  backend: BackendRequest;
+  /** The model to start from (the active version). */
+  modelPath: string;
+  /** Where the new version goes: the original model's `<folder>.versions`. */
+  versionsDir: string;
+  selection: ForgetSelection;
+  options: UnlearnOptionsInput;
+  resize: ResizeMode;
+  /** A labelled held-out set (class-folder dataset or manifest) to measure collateral damage on. */
+  testData?: string;
+}
+
+export interface ExperimentJob {
+  kind: 'experiment';
+  backend: BackendRequest;
+  /** A model.json, or undefined for the embedded default. */
+  modelPath?: string;
+  /** A class-folder dataset or manifest of training data; undefined for the embedded default. */
+  trainData?: string;
+  testData?: string;
+  methods: Method[];
+  ks: number[];
+  seeds: number[];
+  options: UnlearnOptionsInput;
+  resize: ResizeMode;
+}
+
+export interface CheckManifestJob {
+  kind: 'checkManifest';
+  manifest: string;
+  /** To check each image against the model's input; without it only paths and labels are checked. */
+  modelPath?: string;
+  resize: ResizeMode;
+}
+
+export interface BackendJob {
+  kind: 'backend';
+  backend: BackendRequest;
+}
+
+export type EngineRequest = UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob;
+
+export interface ExperimentRow {
+  k: number;
+  seed: number;
+  method: Method | 'before';
+  forget: number;
+  retain: number;
+  test: number;
+  steps: number;
+  seconds: number;
+  stopped: string;
+}
+
+export interface ExperimentSummary {
+  model: string;
+  dataset: string;
+  backend: string;
+  rows: ExperimentRow[];
+}
+
+export interface CheckManifestResult {
+  problems: ManifestProblem[];
+  classNames: string[];
+}
+
+/** The result type of each request kind. */
+export interface EngineResults {
+  unlearn: RunRecord;
+  experiment: ExperimentSummary;
+  checkManifest: CheckManifestResult;
+  backend: BackendInfo;
+}
+
+export type EngineProgress =
+  | UnlearnProgress
+  | { phase: 'evaluate' | 'save' | 'load' }
+  | { phase: 'experiment'; method: string; k: number; seed: number; inner: UnlearnProgress | { phase: 'evaluate' } };
+
+export interface EngineErrorPayload {
+  /** 'UserInputError' | 'CancelledError' | 'Error' … */
+  name: string;
+  message: string;
+  /** The file at fault, for UserInputError. */
+  file?: string;
+  stack?: string;
+}
+
+export type HostToWorker = { type: 'request'; id: number; request: EngineRequest } | { type: 'cancel'; id: number };
+
+export type WorkerToHost =
+  | { type: 'progress'; id: number; progress: EngineProgress }
+  | { type: 'result'; id: number; result: EngineResults[keyof EngineResults] }
+  | { type: 'error'; id: number; error: EngineErrorPayload };
