@@ -128,3 +128,14 @@ test('a manifest loads the selected lines; unknown labels and missing files are 
   const problems = await checkManifest(manifest, await manifestClassNames(manifest), { imageShape: gray4 });
   assert.deepEqual(problems.map((p) => [p.line, p.kind]), [[3, 'missing-file'], [4, 'unknown-label']]);
 });
+
+test('a class name with a slash lives in a folder with _ instead', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-slash-'));
+  fs.writeFileSync(path.join(root, 'classes.json'), JSON.stringify(['T-shirt/top', 'Coat']));
+  fs.mkdirSync(path.join(root, 'T-shirt_top'));
+  fs.writeFileSync(path.join(root, 'T-shirt_top', 'a.png'), pngBytes(4, 4, () => [9, 9, 9]));
+  const all = await loadImageFolder(root, { imageShape: gray4 });
+  assert.deepEqual(Array.from(all.labels), [0]);
+  const picked = await loadSelectedImages([path.join(root, 'T-shirt_top', 'a.png')], { imageShape: gray4 });
+  assert.deepEqual(Array.from(picked.labels), [0]);
+});

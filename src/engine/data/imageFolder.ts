@@ -135,6 +135,18 @@ export async function folderClassNames(root: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
+/**
+ * The folder that holds a class: its name, with characters no file name may carry replaced by
+ * `_` (Fashion-MNIST's "T-shirt/top" lives in `T-shirt_top`).
+ */
+export const classFolderName = (className: string): string => className.replace(/[/\\:*?"<>|]/g, '_');
+
+/** The class index of a folder name, or -1. */
+export const classOfFolder = (folder: string, classNames: string[]): number => {
+  const exact = classNames.indexOf(folder);
+  return exact >= 0 ? exact : classNames.findIndex((c) => classFolderName(c) === folder);
+};
+
 export interface ImageInstances extends Dataset {
   /** The file of each instance, in order. */
   files: string[];
@@ -170,7 +182,7 @@ export async function loadImageFolder(root: string, options: ImageLoadOptions): 
   if (classNames.length === 0) throw new UserInputError(`${root} has no class sub-folders. Put the images of each class in a folder named after the class.`, root);
   const items: Array<{ file: string; label: number }> = [];
   for (const [label, name] of classNames.entries()) {
-    const dir = path.join(root, name);
+    const dir = path.join(root, classFolderName(name));
     try {
       for (const file of await imagesUnder(dir)) items.push({ file, label });
     } catch (e) {
@@ -199,8 +211,7 @@ export async function loadSelectedImages(selection: string[], options: ImageLoad
   const items = files.map((file) => {
     const rel = path.relative(datasetRoot, file);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UserInputError(`${file} is outside the dataset folder ${datasetRoot}. Select images of one dataset at a time.`, file);
-    const className = rel.split(path.sep)[0];
-    const label = classNames.indexOf(className);
+    const label = classOfFolder(rel.split(path.sep)[0], classNames);
     if (label < 0 || rel.split(path.sep).length < 2) {
       throw new UserInputError(`${file} is not in a class folder of ${datasetRoot} (classes: ${classNames.join(', ')}). Move it into the folder of its class.`, file);
     }
