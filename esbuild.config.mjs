@@ -32,6 +32,10 @@ for (const file of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tf
   fs.copyFileSync(path.join('node_modules/@tensorflow/tfjs-backend-wasm/dist', file), path.join('dist', file));
 }
 
+// The report webview's component library (@vscode-elements/elements), loaded by the webview itself.
+fs.mkdirSync('dist/webview', { recursive: true });
+fs.copyFileSync('node_modules/@vscode-elements/elements/dist/bundled.js', 'dist/webview/elements.js');
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

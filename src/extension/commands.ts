@@ -26,7 +26,10 @@ export interface CommandContext {
 
 const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
 
-/** Shows an engine error the way the user can act on it; cancellations are quiet. */
+/**
+ * Shows an engine error the way the user can act on it; cancellations are quiet. Does not wait
+ * for the user to answer the message (a command must settle when its work is done).
+ */
 export async function reportError(e: unknown, log: (line: string) => void): Promise<void> {
   const error = e as EngineError;
   if (error.name === 'CancelledError') {
@@ -35,13 +38,13 @@ export async function reportError(e: unknown, log: (line: string) => void): Prom
   }
   log(`error: ${error.stack ?? error.message}`);
   const actions = error.file ? ['Open File'] : [];
-  const choice = await vscode.window.showErrorMessage(`Unlearn: ${error.message}`, ...actions);
-  if (choice === 'Open File' && error.file) {
+  void vscode.window.showErrorMessage(`Unlearn: ${error.message}`, ...actions).then(async (choice) => {
+    if (choice !== 'Open File' || !error.file) return;
     const uri = vscode.Uri.file(error.file);
     const stat = await fs.stat(error.file).catch(() => undefined);
     if (stat?.isFile() && !isImageFile(error.file)) await vscode.window.showTextDocument(uri);
     else await vscode.commands.executeCommand('revealInExplorer', uri);
-  }
+  });
 }
 
 function requireTrust(): boolean {
@@ -108,21 +111,22 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
     void vscode.window.showErrorMessage('Unlearn: no TensorFlow.js model (model.json) in this workspace. Run Unlearn: Select Model….');
     return undefined;
   }
-  const startFrom = await ctx.models.startingPoint(model);
   const count = selection.kind === 'files' ? selection.paths.length : selection.lines.length;
   const what = selection.kind === 'files' ? `${count} selected item${count === 1 ? '' : 's'}` : `${count} manifest line${count === 1 ? '' : 's'}`;
   const options = unlearnOptions();
   try {
-    const record = await ctx.queue.enqueue(`forget ${what} (${options.method}) in ${modelName(model)}`, {
-      kind: 'unlearn',
+    const testData = await testDataFor(selection);
+    const record = await ctx.queue.enqueue(`forget ${what} (${options.method}) in ${modelName(model)}`, async () => ({
+      kind: 'unlearn' as const,
       backend: backendRequest(),
-      modelPath: startFrom,
+      // Continual unlearning: start from the active version as it is when this run starts.
+      modelPath: await ctx.models.startingPoint(model),
       versionsDir: versionsDirFor(model),
       selection,
       options,
       resize: resizeMode(),
-      testData: await testDataFor(selection),
-    });
+      testData,
+    }));
     ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
     // The new version becomes the active one: the next request continues from it.
     await ctx.models.setActiveVersion(record.id);

@@ -28,7 +28,8 @@ export function describeProgress(p: EngineProgress): string {
 
 interface QueuedRun {
   title: string;
-  request: EngineRequest;
+  /** Built when the run starts, so that it sees what the runs before it produced. */
+  request: () => Promise<EngineRequest>;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   cancelled: boolean;
@@ -53,10 +54,13 @@ export class RunQueue implements vscode.Disposable {
     return this.queue.length;
   }
 
-  /** Runs `request` after the runs before it; resolves with its result. */
-  enqueue<R extends EngineRequest>(title: string, request: R): Promise<EngineResults[R['kind']]> {
+  /**
+   * Runs the request after the runs before it; resolves with its result. A function is called
+   * only when the run starts (a queued unlearn continues from the version the previous one made).
+   */
+  enqueue<R extends EngineRequest>(title: string, request: R | (() => Promise<R>)): Promise<EngineResults[R['kind']]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ title, request, resolve: resolve as (v: unknown) => void, reject, cancelled: false });
+      this.queue.push({ title, request: typeof request === 'function' ? request : async () => request, resolve: resolve as (v: unknown) => void, reject, cancelled: false });
       if (this.current) this.log(`queued: ${title} (${this.queue.length} waiting)`);
       void this.pump();
     });
@@ -89,7 +93,9 @@ export class RunQueue implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `Unlearn: ${run.title}`, cancellable: true },
         async (progress, token) => {
           let last = '';
-          const call = this.engine.call(run.request, (p) => {
+          const request = await run.request();
+          if (run.cancelled) throw Object.assign(new Error('The run was cancelled; nothing was written.'), { name: 'CancelledError' });
+          const call = this.engine.call(request, (p) => {
             const message = describeProgress(p);
             if (message === last) return;
             last = message;

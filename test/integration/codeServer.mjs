@@ -29,7 +29,7 @@ export function installCodeServer(cacheDir) {
   fs.writeFileSync(path.join(prefix, 'package.json'), JSON.stringify({ name: 'code-server-cache', private: true }));
   // Its install script would download things; we redo the parts that matter by hand.
   sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', `code-server@${CODE_SERVER_VERSION}`], prefix);
-  sh('npm', ['rebuild', 'argon2'], root);
+  sh('npm', ['rebuild', 'argon2'], prefix);
   const vscodeDir = path.join(root, 'lib', 'vscode');
   sh('npm', ['install', '--no-audit', '--no-fund', '--omit=dev', '--ignore-scripts'], vscodeDir);
   // @vscode/ripgrep downloads its binary in a postinstall; Debian's rg does the same job.
