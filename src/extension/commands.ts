@@ -116,20 +116,23 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
   const options = unlearnOptions();
   try {
     const testData = await testDataFor(selection);
-    const record = await ctx.queue.enqueue(`forget ${what} (${options.method}) in ${modelName(model)}`, async () => ({
-      kind: 'unlearn' as const,
-      backend: backendRequest(),
-      // Continual unlearning: start from the active version as it is when this run starts.
-      modelPath: await ctx.models.startingPoint(model),
-      versionsDir: versionsDirFor(model),
-      selection,
-      options,
-      resize: resizeMode(),
-      testData,
-    }));
+    const record = await ctx.queue.enqueue(
+      `forget ${what} (${options.method}) in ${modelName(model)}`,
+      async () => ({
+        kind: 'unlearn' as const,
+        backend: backendRequest(),
+        // Continual unlearning: start from the active version as it is when this run starts.
+        modelPath: await ctx.models.startingPoint(model),
+        versionsDir: versionsDirFor(model),
+        selection,
+        options,
+        resize: resizeMode(),
+        testData,
+      }),
+      // The new version becomes the active one before any queued run starts, so that run continues from it.
+      (done) => ctx.models.setActiveVersion(done.id),
+    );
     ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
-    // The new version becomes the active one: the next request continues from it.
-    await ctx.models.setActiveVersion(record.id);
     await ctx.refreshViews();
     const forgotten = record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
     const capped = record.stopped === 'max-epochs' ? ` The run hit the cap of ${record.options.maxEpochs} epochs.` : '';

@@ -30,6 +30,8 @@ interface QueuedRun {
   title: string;
   /** Built when the run starts, so that it sees what the runs before it produced. */
   request: () => Promise<EngineRequest>;
+  /** Runs before the next queued run starts (e.g. make the new version the active one). */
+  afterRun?: (result: unknown) => Promise<void>;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   cancelled: boolean;
@@ -58,9 +60,9 @@ export class RunQueue implements vscode.Disposable {
    * Runs the request after the runs before it; resolves with its result. A function is called
    * only when the run starts (a queued unlearn continues from the version the previous one made).
    */
-  enqueue<R extends EngineRequest>(title: string, request: R | (() => Promise<R>)): Promise<EngineResults[R['kind']]> {
+  enqueue<R extends EngineRequest>(title: string, request: R | (() => Promise<R>), afterRun?: (result: EngineResults[R['kind']]) => Promise<void>): Promise<EngineResults[R['kind']]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ title, request: typeof request === 'function' ? request : async () => request, resolve: resolve as (v: unknown) => void, reject, cancelled: false });
+      this.queue.push({ title, request: typeof request === 'function' ? request : async () => request, afterRun: afterRun as QueuedRun['afterRun'], resolve: resolve as (v: unknown) => void, reject, cancelled: false });
       if (this.current) this.log(`queued: ${title} (${this.queue.length} waiting)`);
       void this.pump();
     });
@@ -117,6 +119,7 @@ export class RunQueue implements vscode.Disposable {
         },
       );
       this.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${run.title}`);
+      await run.afterRun?.(value);
       run.resolve(value);
     } catch (e) {
       this.log(`${(e as Error).name === 'CancelledError' ? 'cancelled' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${run.title}: ${(e as Error).message}`);

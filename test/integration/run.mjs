@@ -61,7 +61,7 @@ async function runExtensionTests(browser, server, folder, extensionDir) {
   }
 }
 
-/** The UI test: select two PNGs in the Explorer, right-click, "Unlearn Selected Samples". */
+/** The UI test: select two PNGs in the Explorer (click, shift-click), right-click, "Unlearn Selected Samples". */
 async function runUiTest(browser, server, folder, ws) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
@@ -81,7 +81,7 @@ async function runUiTest(browser, server, folder, ws) {
     }
     const sandals = ws.trainFiles.filter((t) => ws.classes[t.label] === 'Sandal').map((t) => path.basename(t.rel));
     await row(sandals[0]).click();
-    await row(sandals[1]).click({ modifiers: ['Control'] });
+    await row(sandals[1]).click({ modifiers: ['Shift'] });
     await row(sandals[1]).click({ button: 'right' });
     const item = page.locator('.context-view .action-item', { hasText: 'Unlearn Selected Samples' }).first();
     await item.waitFor({ timeout: 10_000 });
@@ -89,10 +89,11 @@ async function runUiTest(browser, server, folder, ws) {
     await item.click();
     const notification = page.locator('.notification-toast', { hasText: /forgotten in \d+ steps/ }).first();
     await notification.waitFor({ timeout: 120_000 });
-    const text = await notification.innerText();
+    const text = await notification.locator('.notification-list-item-message').innerText();
     await page.screenshot({ path: path.join(work, 'ui-after-run.png') });
+    if (!/ of 2 forgotten/.test(text)) throw new Error(`expected both selected files in the run: "${text}"`);
     if (count() !== before + 1) throw new Error(`expected one new model version, found ${count() - before}`);
-    console.log(`  ✓ UI: right-click → Unlearn Selected Samples → "${text.split('\n')[0]}"`);
+    console.log(`  ✓ UI: right-click → Unlearn Selected Samples → "${text.trim()}"`);
     return true;
   } catch (e) {
     await page.screenshot({ path: path.join(work, 'ui-failure.png') }).catch(() => {});
