@@ -1,6 +1,7 @@
 // Extension tests, run inside the real extension host of code-server (extensionTestsPath).
 // Plain CommonJS with a tiny runner: each test is named, timed and reported; results also go to
 // a JSON file beside the workspace so the outer script can print them even if logs are lost.
+/* eslint-disable @typescript-eslint/no-require-imports -- the extension host loads this file with require(), and `vscode` exists only there */
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
