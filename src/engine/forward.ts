@@ -59,31 +59,41 @@ function activation(name: unknown): ((t: Tensor) => Tensor) | undefined {
 type LayerFn = (inputs: Tensor[], training: boolean) => Tensor;
 
 /**
- * BatchNorm on batch statistics with its closed-form backward pass,
- *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)),
- * two reductions instead of autodiff through `moments` (the largest non-conv cost of a training
- * step on wasm). The gradient through mean and variance is inside dx, so they get none of their own.
+ * BatchNorm on batch statistics, with its closed-form backward pass,
+ *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+ * Statistics are computed inside (so autodiff never walks back through `moments`), and every
+ * per-channel reduction is a [1, n] x [n, C] matMul: wasm reduces over leading axes by
+ * transposing first, which cost more than the convolutions. `onStats` receives the batch mean and
+ * biased variance (for the running statistics).
  */
-function batchNormTraining(x: Tensor, mean: Tensor, variance: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, axes: number[], n: number): Tensor {
+function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, onStats: (mean: Tensor, variance: Tensor) => void): Tensor {
+  const channels = x.shape[x.rank - 1];
+  const n = x.size / channels;
   const f = tf.customGrad((...args: unknown[]) => {
-    const [xs, m, v, g, b] = args as Tensor[];
-    const save = args[5] as (tensors: Tensor[]) => void;
-    const rstd = tf.rsqrt(tf.add(v, epsilon));
-    const xhat = tf.mul(tf.sub(xs, m), rstd);
-    save([xhat, rstd, g]);
+    const [xs, g, b] = args as Tensor[];
+    const save = args[3] as (tensors: Tensor[]) => void;
+    const ones = tf.ones([1, n]) as tfTypes.Tensor2D;
+    const flat = tf.reshape(xs, [n, channels]) as tfTypes.Tensor2D;
+    const mean = tf.div(tf.matMul(ones, flat), n);
+    const centered = tf.sub(flat, mean) as tfTypes.Tensor2D;
+    const variance = tf.div(tf.matMul(ones, tf.square(centered) as tfTypes.Tensor2D), n);
+    onStats(tf.reshape(mean, [channels]), tf.reshape(variance, [channels]));
+    const rstd = tf.rsqrt(tf.add(variance, epsilon));
+    const xhat = tf.mul(centered, rstd);
+    save([xhat, rstd, g, ones]);
     return {
-      value: tf.add(tf.mul(xhat, g), b),
+      value: tf.reshape(tf.add(tf.mul(xhat, g), b), xs.shape),
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-        const grad = dy as Tensor;
-        const [xh, r, gm] = saved;
-        const sumDy = tf.sum(grad, axes);
-        const sumDyXhat = tf.sum(tf.mul(grad, xh), axes);
+        const [xh, r, gm, o] = saved as [tfTypes.Tensor2D, Tensor, Tensor, tfTypes.Tensor2D];
+        const grad = tf.reshape(dy as Tensor, [n, channels]) as tfTypes.Tensor2D;
+        const sumDy = tf.matMul(o, grad);
+        const sumDyXhat = tf.matMul(o, tf.mul(grad, xh) as tfTypes.Tensor2D);
         const dx = tf.mul(tf.mul(gm, r), tf.sub(tf.sub(grad, tf.div(sumDy, n)), tf.mul(xh, tf.div(sumDyXhat, n))));
-        return [dx, tf.zerosLike(m), tf.zerosLike(v), sumDyXhat, sumDy];
+        return [tf.reshape(dx, xs.shape), tf.reshape(sumDyXhat, [channels]), tf.reshape(sumDy, [channels])];
       },
     };
   });
-  return f(x, mean, variance, gamma, beta);
+  return f(x, gamma, beta);
 }
 
 /** How to run one layer, or undefined when this module does not know it. */
@@ -141,15 +151,15 @@ function layerFunction(layer: LayerLike): LayerFn | undefined {
       const momentum = config.momentum as number;
       return ([x], training) => {
         if (!training) return tf.batchNorm(x, movingMean, movingVariance, beta, gamma, epsilon);
-        const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-        const { mean, variance } = tf.moments(x, axes);
         const n = x.size / x.shape[x.rank - 1];
-        // Running statistics as torch.nn.BatchNorm2d (unbiased variance); they do not feed the loss.
-        tf.tidy(() => {
-          movingMean.assign(tf.add(tf.mul(movingMean, momentum), tf.mul(mean, 1 - momentum)));
-          movingVariance.assign(tf.add(tf.mul(movingVariance, momentum), tf.mul(variance, (1 - momentum) * (n > 1 ? n / (n - 1) : 1))));
-        });
-        return batchNormTraining(x, mean, variance, gamma ?? tf.onesLike(mean), beta ?? tf.zerosLike(mean), epsilon, axes, n);
+        const channels = x.shape[x.rank - 1];
+        // Running statistics as torch.nn.BatchNorm2d: moved toward the unbiased batch variance.
+        const onStats = (mean: Tensor, variance: Tensor) =>
+          tf.tidy(() => {
+            movingMean.assign(tf.add(tf.mul(movingMean, momentum), tf.mul(mean, 1 - momentum)));
+            movingVariance.assign(tf.add(tf.mul(movingVariance, momentum), tf.mul(variance, (1 - momentum) * (n > 1 ? n / (n - 1) : 1))));
+          });
+        return batchNormTraining(x, gamma ?? tf.ones([channels]), beta ?? tf.zeros([channels]), epsilon, onStats);
       };
     }
     case 'Activation': {
