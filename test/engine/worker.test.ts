@@ -1,0 +1,112 @@
+// The engine worker's protocol (src/shared/protocol.ts), over a real worker thread running the
+// TypeScript source: results, error replies that keep UserInputError's file, progress, cancel.
+import { test, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { PNG } from 'pngjs';
+import { initBackend } from '../../src/engine/backend';
+import { saveModelAtomically, captureArtifacts } from '../../src/engine/modelIo';
+import { tinyModel } from './helpers';
+import type { EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../src/shared/protocol';
+
+// A worker cannot start from a .ts file directly: register tsx's CommonJS hook first, then load it.
+const workerSource = path.join(__dirname, '..', '..', 'src', 'engine', 'worker.ts');
+const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(workerSource)});`, { eval: true });
+after(() => worker.terminate());
+
+let nextId = 1;
+function call(request: EngineRequest, onProgress?: (p: EngineProgress) => void): { id: number; result: Promise<unknown> } {
+  const id = nextId++;
+  const result = new Promise((resolve, reject) => {
+    const listener = (m: WorkerToHost) => {
+      if (m.id !== id) return;
+      if (m.type === 'progress') return onProgress?.(m.progress);
+      worker.off('message', listener);
+      if (m.type === 'result') resolve(m.result);
+      else reject(m.error);
+    };
+    worker.on('message', listener);
+  });
+  worker.postMessage({ type: 'request', id, request } satisfies HostToWorker);
+  return { id, result };
+}
+
+function png(file: string, value: number): void {
+  const img = new PNG({ width: 8, height: 8 });
+  img.data.fill(value);
+  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, PNG.sync.write(img));
+}
+
+async function fixture(): Promise<{ dir: string; model: string; files: string[] }> {
+  await initBackend({ choice: 'cpu' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-worker-'));
+  const model = await saveModelAtomically(await captureArtifacts(tinyModel(1, [8, 8, 1], 3, 2)), path.join(dir, 'models', 'tiny'));
+  const files: string[] = [];
+  ['a', 'b', 'c'].forEach((cls, label) => {
+    for (let i = 0; i < 2; i++) {
+      const file = path.join(dir, 'data', 'train', cls, `${i}.png`);
+      png(file, 40 * label + 60 * i);
+      files.push(file);
+    }
+  });
+  return { dir, model, files };
+}
+
+const backend = { choice: 'cpu' as const, searchPaths: [] };
+
+test('an unlearn request reports progress and answers with a run record; the original is untouched', async () => {
+  const { model, files } = await fixture();
+  const original = fs.readFileSync(model);
+  const phases = new Set<string>();
+  const { result } = call(
+    { kind: 'unlearn', backend, modelPath: model, versionsDir: `${path.dirname(model)}.versions`, selection: { kind: 'files', paths: files.slice(0, 2) }, options: { method: 'naive', maxEpochs: 3 }, resize: 'none' },
+    (p) => phases.add(p.phase),
+  );
+  const record = (await result) as { forget: { ids: string[]; classNames: string[] }; result: { path: string } };
+  assert.deepEqual(record.forget.ids, files.slice(0, 2));
+  assert.deepEqual(record.forget.classNames, ['a', 'b', 'c']);
+  assert.ok(fs.existsSync(record.result.path));
+  assert.ok(phases.has('load') && phases.has('save'), [...phases].join(','));
+  assert.deepEqual(fs.readFileSync(model), original);
+});
+
+test('an error reply carries the UserInputError and its file', async () => {
+  const { dir, model } = await fixture();
+  const bad = path.join(dir, 'data', 'train', 'a', 'broken.png');
+  fs.writeFileSync(bad, 'not an image');
+  await assert.rejects(
+    call({ kind: 'unlearn', backend, modelPath: model, versionsDir: `${path.dirname(model)}.versions`, selection: { kind: 'files', paths: [bad] }, options: {}, resize: 'none' }).result,
+    (e: { name: string; file?: string; message: string }) => e.name === 'UserInputError' && e.file === bad && /not a PNG or JPEG/.test(e.message),
+  );
+});
+
+test('cancel stops a run with CancelledError and writes nothing', async () => {
+  const { model, files } = await fixture();
+  const versions = `${path.dirname(model)}.versions`;
+  let cancelled = false;
+  const { id, result } = call(
+    { kind: 'unlearn', backend, modelPath: model, versionsDir: versions, selection: { kind: 'files', paths: files }, options: { method: 'adv', attack: { steps: 100000, examplesPerInstance: 2 } }, resize: 'none' },
+    (p) => {
+      if (p.phase === 'attack' && !cancelled) {
+        cancelled = true;
+        worker.postMessage({ type: 'cancel', id } satisfies HostToWorker);
+      }
+    },
+  );
+  await assert.rejects(result, (e: { name: string }) => e.name === 'CancelledError');
+  assert.equal(fs.existsSync(versions), false);
+});
+
+test('checkManifest reports problems by line', async () => {
+  const { dir, model } = await fixture();
+  const manifest = path.join(dir, 'data', 'm.jsonl');
+  fs.writeFileSync(manifest, ['{"path":"train/a/0.png","label":"a"}', '{"path":"train/a/9.png","label":"a"}', '{"path":"train/b/0.png","label":"z"}'].join('\n'));
+  fs.writeFileSync(path.join(dir, 'data', 'classes.json'), JSON.stringify(['a', 'b', 'c']));
+  const res = (await call({ kind: 'checkManifest', manifest, modelPath: model, resize: 'none' }).result) as { problems: Array<{ line: number; kind: string }> };
+  assert.deepEqual(res.problems.map((p) => [p.line, p.kind]), [[1, 'missing-file'], [2, 'unknown-label']]);
+});
