@@ -68,6 +68,10 @@ async function runUiTest(browser, server, folder, ws) {
   const versions = path.join(ws.dir, 'models', 'fmnist-cnn16.versions');
   const count = () => (fs.existsSync(versions) ? fs.readdirSync(versions).filter((n) => !n.startsWith('.')).length : 0);
   const before = count();
+  const browserErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') browserErrors.push(`${m.text()} (${m.location().url})`);
+  });
   try {
     await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}`);
     // The status bar item appears once the extension has activated and registered its menus.
@@ -81,7 +85,11 @@ async function runUiTest(browser, server, folder, ws) {
     }
     const sandals = ws.trainFiles.filter((t) => ws.classes[t.label] === 'Sandal').map((t) => path.basename(t.rel));
     await row(sandals[0]).click();
+    await page.waitForTimeout(300);
     await row(sandals[1]).click({ modifiers: ['Shift'] });
+    await page.waitForTimeout(300);
+    const selected = await explorer.locator('.monaco-list-row.selected').count();
+    if (selected !== 2) throw new Error(`expected 2 selected rows in the Explorer, found ${selected}`);
     await row(sandals[1]).click({ button: 'right' });
     const item = page.locator('.context-view .action-item', { hasText: 'Unlearn Selected Samples' }).first();
     await item.waitFor({ timeout: 10_000 });
@@ -94,10 +102,22 @@ async function runUiTest(browser, server, folder, ws) {
     if (!/ of 2 forgotten/.test(text)) throw new Error(`expected both selected files in the run: "${text}"`);
     if (count() !== before + 1) throw new Error(`expected one new model version, found ${count() - before}`);
     console.log(`  ✓ UI: right-click → Unlearn Selected Samples → "${text.trim()}"`);
+    // The notification's "Open Report" opens the report webview, rendered from the run record.
+    await notification.locator('.monaco-button', { hasText: 'Open Report' }).click();
+    const report = page.frameLocator('iframe.webview.ready[src*="extensionId=unlearn-lens"]').frameLocator('iframe#active-frame');
+    await report.locator('h2', { hasText: 'Per-layer change' }).waitFor({ timeout: 30_000 });
+    const summary = await report.locator('#summary').innerText();
+    // The tables are @vscode-elements components: rendered only if the library loaded under the CSP.
+    await report.locator('vscode-table-cell').first().waitFor({ timeout: 10_000 });
+    const upgraded = await report.locator('vscode-table').first().evaluate((el) => !!el.shadowRoot);
+    if (!upgraded) throw new Error('the report\'s vscode-table was not upgraded: @vscode-elements/elements did not load');
+    await page.screenshot({ path: path.join(work, 'ui-report.png') });
+    console.log(`  ✓ UI: report webview shows the run ("${summary.replace(/\s+/g, ' ').trim()}")`);
     return true;
   } catch (e) {
     await page.screenshot({ path: path.join(work, 'ui-failure.png') }).catch(() => {});
     console.log(`  ✗ UI test: ${e.stack ?? e}`);
+    for (const line of browserErrors.slice(-10)) console.log(`    [browser error] ${line}`);
     return false;
   } finally {
     await context.close();
@@ -117,7 +137,9 @@ async function main() {
   // Small attack settings: the paper's defaults are slow on WASM; the tests check wiring, not the method.
   fs.writeFileSync(
     path.join(ws.dir, '.vscode', 'settings.json'),
-    JSON.stringify({ 'unlearnLens.backend': 'wasm', 'unlearnLens.attack.steps': 5, 'unlearnLens.attack.examplesPerInstance': 2, 'security.workspace.trust.enabled': false }, null, 2),
+    JSON.stringify({ 'unlearnLens.backend': 'wasm', 'unlearnLens.attack.steps': 5, 'unlearnLens.attack.examplesPerInstance': 2, 'security.workspace.trust.enabled': false,
+      // A single click selects without opening a preview that takes the focus from the Explorer.
+      'workbench.list.openMode': 'doubleClick' }, null, 2),
   );
   const extensionsDir = path.join(work, 'extensions');
   const userDataDir = path.join(work, 'user-data');

@@ -227,6 +227,31 @@ test('Run Experiment writes a table and a CSV into the workspace', async () => {
   assert.equal(fs.readFileSync(out.csv, 'utf8').trim().split('\n').length, 4);
 });
 
+test('Unlearn Selected Samples on selected manifest lines; a capped run leaves Warnings on remembered rows', async () => {
+  await config().update('maxEpochs', 1, vscode.ConfigurationTarget.Workspace);
+  await config().update('method', 'naive', vscode.ConfigurationTarget.Workspace);
+  try {
+    const manifest = vscode.Uri.file(path.join(ws(), 'data', 'train.csv'));
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(manifest));
+    // Lines 5 and 6 (0-based): rows no earlier test selected.
+    editor.selection = new vscode.Selection(5, 0, 6, 3);
+    const record = await vscode.commands.executeCommand('unlearnLens.unlearnSelected');
+    assert.ok(record, 'the run finished');
+    assert.equal(record.forget.ids.length, 2);
+    assert.equal(record.stopped, 'max-epochs', 'one epoch of the negative gradient is not enough here');
+    const expected = record.forget.ids.map((_, i) => (record.forget.predictedAfter[i] === record.forget.labels[i] ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information));
+    await waitFor('diagnostics on lines 5 and 6', () => {
+      const d = vscode.languages.getDiagnostics(manifest);
+      return [5, 6].every((line, i) => d.some((x) => x.range.start.line === line && x.severity === expected[i]));
+    });
+    const warnings = vscode.languages.getDiagnostics(manifest).filter((x) => x.severity === vscode.DiagnosticSeverity.Warning);
+    for (const w of warnings) assert.match(w.message, /^still remembered after run .+ cap of 1 epochs/);
+  } finally {
+    await config().update('maxEpochs', undefined, vscode.ConfigurationTarget.Workspace);
+    await config().update('method', undefined, vscode.ConfigurationTarget.Workspace);
+  }
+});
+
 test('a user error (image of the wrong size) is reported, not thrown', async () => {
   const odd = path.join(ws(), 'data', 'odd', 'Coat', 'big.png');
   fs.mkdirSync(path.dirname(odd), { recursive: true });
