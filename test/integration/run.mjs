@@ -155,6 +155,13 @@ async function main() {
   try {
     step('starting code-server');
     server = await startCodeServer({ bin, workDir: work, folder: ws.dir, logFile: path.join(work, 'code-server.log') });
+    // Interrupted (Ctrl+C, CI timeout): stop code-server's process group before leaving.
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+      process.once(signal, () => {
+        console.error(`\n${signal}: stopping code-server (process group ${server.pgid})`);
+        void server.stop().finally(() => process.exit(130));
+      });
+    }
     console.log(`  http://127.0.0.1:${server.port} (process group ${server.pgid})`);
     browser = await launchBrowser();
     step('extension tests in the extension host (the installed .vsix)');
