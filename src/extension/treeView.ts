@@ -60,7 +60,7 @@ export class UnlearnTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       item.contextValue = 'run';
       return item;
     }
-    const labels = { report: ['Open report', 'preview', 'unlearnLens.openReport'], restore: ['Make this version active', 'debug-restart', 'unlearnLens.restoreVersion'], reveal: ['Reveal files', 'folder-opened', 'revealFileInOS'] } as const;
+    const labels = { report: ['Open report', 'preview', 'unlearnLens.openReport'], restore: ['Make this version active', 'debug-restart', 'unlearnLens.restoreVersion'], reveal: ['Reveal files', 'folder-opened', 'revealInExplorer'] } as const;
     const [label, icon, command] = labels[node.action];
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon(icon);

@@ -171,7 +171,11 @@ async function main() {
       const results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
       for (const r of results.results) console.log(`  ${r.ok ? '✓' : '✗'} ${r.name} (${r.ms} ms)${r.ok ? '' : `\n    ${r.error.split('\n').join('\n    ')}`}`);
       const lag = results.measurements.eventLoopLag;
-      if (lag) console.log(`  extension-host event loop during a run: p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms over ${lag.samples} ticks of a 10 ms timer`);
+      if (lag) console.log(`  extension-host event loop during a full unlearn: p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms over ${lag.samples} ticks of a 10 ms timer`);
+      const pgd = results.measurements.eventLoopLagDuringPgd;
+      if (pgd) console.log(`  extension-host event loop during a PGD attack (then cancelled): p50 ${pgd.p50.toFixed(1)} ms, p99 ${pgd.p99.toFixed(1)} ms, max ${pgd.max.toFixed(1)} ms over ${pgd.samples} ticks`);
+      if (results.measurements.cancelMs !== undefined) console.log(`  cancel took effect ${results.measurements.cancelMs} ms after Cancel Run`);
+      console.log(`  extension tests: ${results.seconds.toFixed(1)} s`);
     } else {
       console.log('  (no results file: the extension tests did not run to the end)');
     }
