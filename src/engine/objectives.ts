@@ -25,6 +25,27 @@ export function forgetLoss(logits: Tensor, labels: Tensor, relabel: boolean): Sc
   return relabel ? ce : (tf.neg(ce) as Scalar);
 }
 
+/** z_y and the largest other logit, per example. */
+function trueAndBestOther(logits: Tensor, labels: Tensor): { trueLogit: Tensor; bestOther: Tensor; bestOtherClass: Tensor } {
+  const oneHot = tf.oneHot(labels.toInt() as tfTypes.Tensor1D, logits.shape[1]!);
+  const trueLogit = tf.sum(tf.mul(oneHot, logits), 1);
+  const others = tf.add(logits, tf.mul(oneHot, -1e9));
+  return { trueLogit, bestOther: tf.max(others, 1), bestOtherClass: tf.argMax(others, 1) };
+}
+
+/**
+ * The bounded forget terms of issue 4 (see options.ts, ForgetTerm). All are means over the batch,
+ * so a batch weight in the paired ADV loss means the same as for -CE.
+ */
+export function boundedForgetLoss(kind: 'remembered-ce' | 'margin' | 'nearest-ce', logits: Tensor, labels: Tensor, margin: number): Scalar {
+  const { trueLogit, bestOther, bestOtherClass } = trueAndBestOther(logits, labels);
+  if (kind === 'margin') return tf.mean(tf.relu(tf.add(tf.sub(trueLogit, bestOther), margin))) as Scalar;
+  if (kind === 'nearest-ce') return crossEntropy(logits, bestOtherClass);
+  // remembered-ce: push only instances the model still gives their label (by the margin).
+  const remembered = tf.cast(tf.greaterEqual(tf.add(tf.sub(trueLogit, bestOther), margin), 0), 'float32');
+  return tf.neg(tf.mean(tf.mul(remembered, crossEntropyPerExample(logits, labels)))) as Scalar;
+}
+
 /**
  * ADV: the forget term and the adversarial term weighted by their batch sizes,
  * [b_f * forget + b_a * CE(f(x_a), t_a)] / (b_f + b_a).

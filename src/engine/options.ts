@@ -12,6 +12,26 @@ export type ForgetObjective =
   /** Relabel: minimise CE toward a new label per instance. */
   | { kind: 'relabel'; labels: number[] };
 
+/**
+ * The forget term (MISSION.md step 1 and the bounded variants of issue 4):
+ * - `negative-ce`: -CE(f(x_f), y_f), unbounded (the paper);
+ * - `remembered-ce`: -CE only on instances still predicted as their label;
+ * - `margin`: hinge on the true-class margin, max(0, z_y - max_{j!=y} z_j + stopMargin);
+ * - `nearest-ce`: +CE toward the nearest other class, argmax_{j!=y} z_j.
+ */
+export type ForgetTerm = 'negative-ce' | 'remembered-ce' | 'margin' | 'nearest-ce';
+export const FORGET_TERMS: readonly ForgetTerm[] = ['negative-ce', 'remembered-ce', 'margin', 'nearest-ce'];
+
+/** A cheap proxy of collateral damage, watched as the run goes. */
+export interface GuardOptions {
+  /** Trip when agreement with the original model's predictions on the probe falls below this. */
+  minAgreement: number;
+  /** Check every this many steps (and always at the end). */
+  every: number;
+  /** `report`: say so in the result and carry on; `stop`: stop and roll back to the last checkpoint that passed. */
+  action: 'report' | 'stop';
+}
+
 export interface AttackOptions {
   /** L2 radius of the perturbation, in [0,1] pixel space. */
   epsilon: number;
@@ -42,6 +62,12 @@ export interface UnlearnOptions {
   maxEpochs: number;
   seed: number;
   attack: AttackOptions;
+  forgetTerm: ForgetTerm;
+  /** BatchNorm statistics the forget term is computed with: the batch's (paper) or the running ones the check uses. */
+  forgetStatistics: 'batch' | 'running';
+  /** An instance counts as forgotten when its label's logit is below the best other class by this much (0: the paper's argmax test). */
+  stopMargin: number;
+  guard: GuardOptions;
 }
 
 export const DEFAULT_ATTACK: AttackOptions = {
@@ -52,6 +78,8 @@ export const DEFAULT_ATTACK: AttackOptions = {
   chunkSize: 512,
   workers: 1,
 };
+
+export const DEFAULT_GUARD: GuardOptions = { minAgreement: 0.9, every: 10, action: 'report' };
 
 export const DEFAULT_OPTIONS: UnlearnOptions = {
   method: 'adv+imp',
@@ -65,12 +93,40 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
   maxEpochs: 1000,
   seed: 0,
   attack: DEFAULT_ATTACK,
+  forgetTerm: 'negative-ce',
+  forgetStatistics: 'batch',
+  stopMargin: 0,
+  guard: DEFAULT_GUARD,
 };
 
-export type UnlearnOptionsInput = Partial<Omit<UnlearnOptions, 'attack'>> & { attack?: Partial<AttackOptions> };
+/**
+ * Named bundles of options. `paper` is the method exactly as published (the defaults above).
+ * Other presets change only the forget term, its statistics and the stopping rule; the
+ * measurements behind them are in docs/presets.md.
+ */
+export type Preset = 'paper' | 'bounded';
+export const PRESETS: Record<Preset, UnlearnOptionsInput> = {
+  paper: {},
+  bounded: { forgetTerm: 'margin', forgetStatistics: 'running', stopMargin: 0.5, guard: { ...DEFAULT_GUARD, action: 'stop' } },
+};
 
-export function resolveOptions(input: UnlearnOptionsInput = {}): UnlearnOptions {
-  const options: UnlearnOptions = { ...DEFAULT_OPTIONS, ...input, attack: { ...DEFAULT_ATTACK, ...(input.attack ?? {}) } };
+export type UnlearnOptionsInput = Partial<Omit<UnlearnOptions, 'attack' | 'guard'>> & { attack?: Partial<AttackOptions>; guard?: Partial<GuardOptions> };
+
+export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset = 'paper'): UnlearnOptions {
+  const base = PRESETS[preset];
+  if (!base) throw new RangeError(`Unknown preset "${preset}"; choose from ${Object.keys(PRESETS).join(', ')}.`);
+  const options: UnlearnOptions = {
+    ...DEFAULT_OPTIONS,
+    ...base,
+    ...input,
+    attack: { ...DEFAULT_ATTACK, ...(base.attack ?? {}), ...(input.attack ?? {}) },
+    guard: { ...DEFAULT_GUARD, ...(base.guard ?? {}), ...(input.guard ?? {}) },
+  };
+  if (!FORGET_TERMS.includes(options.forgetTerm)) throw new RangeError(`Unknown forgetTerm "${options.forgetTerm}"; choose from ${FORGET_TERMS.join(', ')}.`);
+  if (options.objective.kind === 'relabel' && options.forgetTerm !== 'negative-ce') throw new RangeError('Relabel uses +CE toward the new labels; leave forgetTerm at negative-ce.');
+  if (!(options.stopMargin >= 0)) throw new RangeError('Option stopMargin must be >= 0.');
+  if (!(options.guard.minAgreement >= 0 && options.guard.minAgreement <= 1)) throw new RangeError('Option guard.minAgreement must be in [0, 1].');
+  if (!(Number.isInteger(options.guard.every) && options.guard.every >= 1)) throw new RangeError('Option guard.every must be a whole number >= 1.');
   const positive: Array<[string, number]> = [
     ['learningRate', options.learningRate],
     ['forgetBatchSize', options.forgetBatchSize],

@@ -8,8 +8,8 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import { captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
-import { unlearn, type ForgetSet, type UnlearnProgress } from './unlearn';
-import { resolveOptions, type UnlearnOptions, type UnlearnOptionsInput } from './options';
+import { unlearn, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from './unlearn';
+import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
 import { accuracy, type LayerChange } from './metrics';
 import { predictClasses } from './modelState';
 import { throwIfAborted, UserInputError } from './errors';
@@ -27,6 +27,9 @@ export interface UnlearnRequest {
   retain?: Dataset;
   test?: Dataset;
   options?: UnlearnOptionsInput;
+  preset?: Preset;
+  /** Images the guard watches besides the adversarial examples (default: up to 512 of `retain`, else of `test`). */
+  probe?: Float32Array;
   /** Where versions go; default `<model folder>.versions`. */
   versionsDir?: string;
   signal?: AbortSignal;
@@ -53,7 +56,8 @@ export interface RunRecord {
   steps: number;
   epochs: number;
   seconds: { attack: number; importance: number; unlearn: number; total: number };
-  stopped: 'forgotten' | 'max-epochs';
+  stopped: StopReason;
+  guard: GuardReport;
   layerChanges: LayerChange[];
 }
 
@@ -76,7 +80,7 @@ async function measure(model: Parameters<typeof accuracy>[0], forget: ForgetSet,
 
 export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord> {
   if (req.forgetIds.length !== req.forget.labels.length) throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
-  const options = resolveOptions(req.options);
+  const options = resolveOptions(req.options, req.preset);
   const loaded = await loadModel(req.modelPath);
   const inputShape = loaded.model.inputs[0].shape.slice(1);
   if (inputShape.length !== 3 || !inputShape.every((d, i) => d === null || d === req.forget.imageShape[i])) {
@@ -91,7 +95,9 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     req.onProgress?.({ phase: 'evaluate' });
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const before = await measure(model, req.forget, req.retain, req.test);
-    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress });
+    const probeSource = req.retain ?? req.test;
+    const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
+    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe });
     req.onProgress?.({ phase: 'evaluate' });
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);
@@ -116,6 +122,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       epochs: result.epochs,
       seconds: result.seconds,
       stopped: result.stopped,
+      guard: result.guard,
       layerChanges: result.layerChanges,
     };
     await saveModelAtomically(artifacts, versionDir, { 'run.json': JSON.stringify(record, null, 2) });

@@ -11,8 +11,8 @@ import { Rng } from './rng';
 import type { AdversarialSet, AttackProgress } from './attack';
 import { parallelTargetedL2Pgd } from './attackPool';
 import { invertedImportance, masImportance } from './importance';
-import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
-import { logits, predictClasses, snapshot, trainableParameters } from './modelState';
+import { boundedForgetLoss, crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
+import { allVariables, logits, predictClasses, restore, snapshot, trainableParameters } from './modelState';
 import { Sgd } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
@@ -30,10 +30,24 @@ export type UnlearnProgress =
   | { phase: 'importance' }
   | { phase: 'unlearn'; step: number; epoch: number; loss: number; remembered: number; total: number };
 
+export type StopReason = 'forgotten' | 'max-epochs' | 'guard';
+
+export interface GuardReport {
+  /** Agreement with the original model's predictions on the probe at the end (1 = no change seen). */
+  agreement: number;
+  /** The lowest agreement seen at any check. */
+  minAgreement: number;
+  /** Probe size: adversarial examples plus the caller's probe images. */
+  probeSize: number;
+  /** Set when agreement fell below the threshold. */
+  tripped?: { step: number; agreement: number; action: 'report' | 'stop'; rolledBackToStep?: number };
+}
+
 export interface UnlearnResult {
   steps: number;
   epochs: number;
-  stopped: 'forgotten' | 'max-epochs';
+  stopped: StopReason;
+  guard: GuardReport;
   /** Forget instances still predicted as their label (relabel: not yet predicted as the new label). */
   remembered: number;
   seconds: { attack: number; importance: number; unlearn: number; total: number };
@@ -46,7 +60,11 @@ export interface UnlearnContext {
   onProgress?: (p: UnlearnProgress) => void;
   /** An adversarial set already made from the same original model, forget set and seed. */
   adversarial?: AdversarialSet;
+  /** Images the guard watches (e.g. held-out or remaining data), in the forget set's shape. */
+  probe?: Float32Array;
 }
+
+const GUARD_ADVERSARIAL_SAMPLE = 512;
 
 export function validateForgetSet(forget: ForgetSet, options: UnlearnOptions): void {
   const k = forget.labels.length;
@@ -77,6 +95,25 @@ export function makeAdversarialSet(model: tfTypes.LayersModel, forget: ForgetSet
     ctx.signal,
     (p) => ctx.onProgress?.({ phase: 'attack', ...p }),
   );
+}
+
+function makeProbe(adversarial: AdversarialSet | undefined, extra: Float32Array | undefined, size: number): Float32Array {
+  const parts: Float32Array[] = [];
+  if (adversarial) {
+    const count = adversarial.targets.length;
+    const take = Math.min(count, GUARD_ADVERSARIAL_SAMPLE);
+    // An even spread over the set: every forget instance contributes.
+    const picks = Array.from({ length: take }, (_, j) => Math.floor((j * count) / take));
+    parts.push(gather(adversarial.images, size, picks));
+  }
+  if (extra) parts.push(extra);
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }
 
 function gather(images: Float32Array, size: number, indices: ArrayLike<number>): Float32Array {
@@ -130,6 +167,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const theta0 = snapshot(variables);
   const forgetX = tf.tensor4d(forget.images, [k, ...imageShape]);
   let penaltyWeights: tfTypes.Tensor[] | undefined;
+  let checkpoint: { step: number; values: tfTypes.Tensor[] } | undefined;
   const optimizer = new Sgd(variables, options.learningRate, options.momentum, options.weightDecay);
   try {
     if (usesImportance(options.method)) {
@@ -148,16 +186,63 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     const advLoader = adversarial ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng) : undefined;
     const stepsPerEpoch = advLoader ? advLoader.batchesPerEpoch : forgetLoader.batchesPerEpoch;
     const remembered = async (): Promise<number> => {
-      const predicted = await predictClasses(model, forget.images, imageShape);
-      let n = 0;
-      for (let i = 0; i < k; i++) if (relabel ? predicted[i] !== goal[i] : predicted[i] === goal[i]) n++;
+      if (relabel || options.stopMargin === 0) {
+        const predicted = await predictClasses(model, forget.images, imageShape);
+        let n = 0;
+        for (let i = 0; i < k; i++) if (relabel ? predicted[i] !== goal[i] : predicted[i] === goal[i]) n++;
+        return n;
+      }
+      // Forgotten only once the label's logit is below the best other class by stopMargin.
+      const count = tf.tidy(() => {
+        const z = logits(model, forgetX, false);
+        const oneHot = tf.oneHot(tf.tensor1d(goal, 'int32'), forget.numClasses);
+        const margin = tf.sub(tf.sum(tf.mul(oneHot, z), 1), tf.max(tf.add(z, tf.mul(oneHot, -1e9)), 1));
+        return tf.sum(tf.cast(tf.greater(margin, -options.stopMargin), 'int32'));
+      });
+      const n = (await count.data())[0];
+      count.dispose();
       return n;
+    };
+
+    // The guard's probe: a sample of the adversarial examples plus the caller's probe images,
+    // with the original model's predictions on them.
+    const probe = makeProbe(adversarial, ctx.probe, size);
+    const probeCount = probe.length / size;
+    const originalPredictions = probeCount ? await predictClasses(model, probe, imageShape) : new Int32Array(0);
+    const agreement = async (): Promise<number> => {
+      if (!probeCount) return 1;
+      const now = await predictClasses(model, probe, imageShape);
+      let same = 0;
+      for (let i = 0; i < probeCount; i++) if (now[i] === originalPredictions[i]) same++;
+      return same / probeCount;
+    };
+    const guard: GuardReport = { agreement: 1, minAgreement: 1, probeSize: probeCount };
+    const allVars = allVariables(model);
+    const checkGuard = async (step: number): Promise<boolean> => {
+      const a = await agreement();
+      guard.agreement = a;
+      guard.minAgreement = Math.min(guard.minAgreement, a);
+      if (a >= options.guard.minAgreement) {
+        if (options.guard.action === 'stop') {
+          if (checkpoint) tf.dispose(checkpoint.values);
+          checkpoint = { step, values: snapshot(allVars) };
+        }
+        return true;
+      }
+      if (!guard.tripped) guard.tripped = { step, agreement: a, action: options.guard.action };
+      if (options.guard.action === 'stop' && checkpoint) {
+        restore(allVars, checkpoint.values);
+        guard.tripped.rolledBackToStep = checkpoint.step;
+        guard.agreement = await agreement();
+      }
+      return options.guard.action !== 'stop';
     };
 
     let steps = 0;
     let epochs = 0;
     let left = await remembered();
     let stopped: UnlearnResult['stopped'] = left === 0 ? 'forgotten' : 'max-epochs';
+    await checkGuard(0);
     outer: while (left > 0 && epochs < options.maxEpochs) {
       epochs++;
       for (let b = 0; b < stepsPerEpoch; b++) {
@@ -176,7 +261,9 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
           const { value, grads } = tf.variableGrads(() => {
             // Adversarial batch first, then the forget batch: separate forwards, as the reference.
             const adversarialCe = xa && ta ? crossEntropy(logits(model, xa, true), ta) : undefined;
-            const forgetTerm = forgetLoss(logits(model, xf, true), yf, relabel);
+            const forgetLogits = logits(model, xf, options.forgetStatistics === 'batch');
+            const forgetTerm =
+              options.forgetTerm === 'negative-ce' ? forgetLoss(forgetLogits, yf, relabel) : boundedForgetLoss(options.forgetTerm, forgetLogits, yf, options.stopMargin);
             let loss = adversarialCe ? pairedLoss(forgetTerm, forgetBatch.length, adversarialCe, xa!.shape[0]) : forgetTerm;
             if (penaltyWeights) loss = tf.add(loss, importancePenalty(variables, theta0, penaltyWeights, options.lambda)) as tfTypes.Scalar;
             return loss;
@@ -190,17 +277,29 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         left = await remembered();
         ctx.onProgress?.({ phase: 'unlearn', step: steps, epoch: epochs, loss, remembered: left, total: k });
         await new Promise((resolve) => setImmediate(resolve));
-        if (left === 0) {
+        const done = left === 0;
+        // The guard looks every `every` steps and always at the last one.
+        if ((done || steps % options.guard.every === 0) && !(await checkGuard(steps))) {
+          stopped = 'guard';
+          left = await remembered();
+          break outer;
+        }
+        if (done) {
           stopped = 'forgotten';
           break outer;
         }
       }
     }
+    if (stopped === 'max-epochs' && steps % options.guard.every !== 0 && !(await checkGuard(steps))) {
+      stopped = 'guard';
+      left = await remembered();
+    }
     seconds.unlearn = (performance.now() - t0) / 1000;
     seconds.total = (performance.now() - started) / 1000;
     const changes = await layerChanges(params.map((p) => p.name), theta0, variables);
-    return { steps, epochs, stopped, remembered: left, seconds, layerChanges: changes, adversarial };
+    return { steps, epochs, stopped, guard, remembered: left, seconds, layerChanges: changes, adversarial };
   } finally {
+    if (checkpoint) tf.dispose(checkpoint.values);
     optimizer.dispose();
     tf.dispose(theta0);
     forgetX.dispose();

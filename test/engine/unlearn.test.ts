@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
+import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/backend';
 import { unlearn } from '../../src/engine/unlearn';
 import { resolveOptions, METHODS } from '../../src/engine/options';
@@ -74,4 +75,46 @@ test('an aborted signal cancels a run mid-attack and leaves no tensors behind', 
   await assert.rejects(run, CancelledError);
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
+});
+
+for (const forgetTerm of ['remembered-ce', 'margin', 'nearest-ce'] as const) {
+  test(`the bounded forget term ${forgetTerm} forgets, by the stop margin, on running statistics`, async () => {
+    const model = tinyModel();
+    const forget = randomForgetSet(4);
+    forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+    const options = resolveOptions({ method: 'naive', forgetTerm, forgetStatistics: 'running', stopMargin: 0.5, learningRate: 0.05, maxEpochs: 300 });
+    const result = await unlearn(model, forget, options);
+    assert.equal(result.stopped, 'forgotten');
+    const z = tf.tidy(() => model.predict(tf.tensor4d(forget.images, [4, 8, 8, 1])) as tfTypes.Tensor2D).arraySync();
+    z.forEach((row, i) => {
+      const others = row.filter((_, c) => c !== forget.labels[i]);
+      assert.ok(row[forget.labels[i]] <= Math.max(...others) - 0.5 + 1e-4, `instance ${i} is not out of its class by the margin`);
+    });
+    model.dispose();
+  });
+}
+
+test('the guard reports a drop in agreement, or stops and rolls back to its last good checkpoint', async () => {
+  const forget = randomForgetSet(4);
+  const probe = randomForgetSet(64, 5).images;
+  for (const action of ['report', 'stop'] as const) {
+    const model = tinyModel();
+    forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+    const original = await predictClasses(model, probe, forget.imageShape);
+    // A violent learning rate wrecks the model within a few steps.
+    const options = resolveOptions({ method: 'naive', learningRate: 5, maxEpochs: 40, guard: { minAgreement: 0.95, every: 1, action } });
+    const result = await unlearn(model, forget, options, { probe });
+    assert.ok(result.guard.tripped, `${action}: the guard should trip`);
+    assert.ok(result.guard.minAgreement < 0.95);
+    assert.equal(result.guard.probeSize, 64);
+    const now = await predictClasses(model, probe, forget.imageShape);
+    const agreement = now.reduce((n, p, i) => n + (p === original[i] ? 1 : 0), 0) / 64;
+    assert.ok(Math.abs(agreement - result.guard.agreement) < 1e-9, 'the reported agreement is the model returned');
+    if (action === 'stop') {
+      assert.equal(result.stopped, 'guard');
+      assert.equal(result.guard.tripped!.rolledBackToStep, result.guard.tripped!.step - 1);
+      assert.ok(agreement >= 0.95, `rolled back, agreement should pass again (got ${agreement})`);
+    }
+    model.dispose();
+  }
 });
