@@ -3,8 +3,9 @@
  * [0, 1]; BatchNorm uses PyTorch's conventions (momentum 0.1 there = 0.9 here, eps 1e-5) so that
  * the PyTorch reference and training scripts compute exactly what the engine computes.
  *
- * Weight order (model.getWeights()) for `smallCnn`: for each conv block: kernel [3,3,in,out];
- * gamma, beta, moving_mean, moving_variance [out]; then dense kernel [c,classes] and bias [classes].
+ * Weights of `smallCnn`, named conv{i}/kernel [3,3,in,out], bn{i}/{gamma,beta,moving_mean,
+ * moving_variance} [out], logits/{kernel [c,classes], bias [classes]}. model.getWeights() lists
+ * every trainable weight in layer order first, then the BatchNorm statistics; match by name.
  */
 import { tf } from './tf';
 import type * as tfTypes from '@tensorflow/tfjs';
