@@ -18,7 +18,8 @@ export class StatusLine {
       if (!force && now - this.last < 100) return;
       this.stream.write(`\r\x1b[K${text}`);
       this.shown = text;
-    } else if (force || now - this.last > 5000) {
+    } else {
+      if (!force && now - this.last < 5000) return;
       this.stream.write(`${text}\n`);
     }
     this.last = now;

@@ -50,7 +50,8 @@ function tryLoadNative(pkg: 'tfjs-node' | 'tfjs-node-gpu', searchPaths: string[]
 /** The bundle ships the .wasm files beside itself; from source they are in the package. */
 function wasmDirectory(): string {
   if (fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm-simd.wasm'))) return __dirname;
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  // createRequire: the bundler must not try to resolve this; only the unbundled source gets here.
+  return path.dirname(createRequire(__filename).resolve('@tensorflow/tfjs-backend-wasm'));
 }
 
 async function initBundled(name: 'wasm' | 'cpu'): Promise<void> {
