@@ -26,7 +26,19 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onProgress?: (p: EngineProgress) => void;
+  /** The worker that runs it. */
+  worker: Worker;
+  /** The last phase reported: a run that is saving is never stopped hard (it would leave a temp folder). */
+  phase?: EngineProgress['phase'];
 }
+
+/**
+ * How long a cancelled request may take to stop by itself. The engine checks its AbortSignal
+ * between steps, but some phases (loading, evaluating large sets) run longer between checks; after
+ * this the worker is terminated and a fresh one starts on the next request. Nothing is lost: a run
+ * writes its files only in its last phase, and that phase is allowed to finish.
+ */
+export const CANCEL_GRACE_MS = 2000;
 
 export interface EngineCall<K extends EngineRequest['kind']> {
   id: number;
@@ -53,10 +65,10 @@ export class EngineClient implements vscode.Disposable {
     this.log(`starting engine worker ${this.workerScript}`);
     const worker = new Worker(this.workerScript);
     worker.on('message', (m: WorkerToHost) => this.onMessage(m));
-    worker.on('error', (e) => this.failAll(e));
+    worker.on('error', (e) => this.failAll(e, worker));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(new Error(`The engine worker stopped (exit code ${code}).`));
+      this.failAll(new Error(`The engine worker stopped (exit code ${code}).`), worker);
     });
     this.worker = worker;
     return worker;
@@ -66,6 +78,7 @@ export class EngineClient implements vscode.Disposable {
     const pending = this.pending.get(m.id);
     if (!pending) return;
     if (m.type === 'progress') {
+      pending.phase = m.progress.phase;
       pending.onProgress?.(m.progress);
       return;
     }
@@ -74,8 +87,10 @@ export class EngineClient implements vscode.Disposable {
     else pending.reject(new EngineError(m.error));
   }
 
-  private failAll(error: Error): void {
+  /** Rejects every request sent to `worker` (all requests when omitted). */
+  private failAll(error: Error, worker?: Worker): void {
     for (const [id, p] of this.pending) {
+      if (worker && p.worker !== worker) continue;
       this.pending.delete(id);
       p.reject(error);
     }
@@ -85,16 +100,35 @@ export class EngineClient implements vscode.Disposable {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     const result = new Promise<EngineResults[R['kind']]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, worker });
     });
     worker.postMessage({ type: 'request', id, request } satisfies HostToWorker);
     return {
       id,
       result,
       cancel: () => {
-        if (this.pending.has(id)) this.worker?.postMessage({ type: 'cancel', id } satisfies HostToWorker);
+        if (!this.pending.has(id)) return;
+        this.worker?.postMessage({ type: 'cancel', id } satisfies HostToWorker);
+        const timer = setTimeout(() => this.stopHard(id, worker), CANCEL_GRACE_MS);
+        void result.catch(() => undefined).finally(() => clearTimeout(timer));
       },
     };
+  }
+
+  private stopHard(id: number, worker: Worker): void {
+    const pending = this.pending.get(id);
+    if (!pending || this.worker !== worker) return;
+    if (pending.phase === 'save') {
+      // Let the save finish; it is short, and stopping it would leave a temporary folder behind.
+      setTimeout(() => this.stopHard(id, worker), CANCEL_GRACE_MS);
+      return;
+    }
+    this.log(`request ${id} did not stop within ${CANCEL_GRACE_MS} ms of Cancel: terminating the engine worker`);
+    this.pending.delete(id);
+    pending.reject(new EngineError({ name: 'CancelledError', message: 'The run was stopped; nothing was written.' }));
+    this.worker = undefined;
+    this.failAll(new Error('The engine worker was restarted after a cancelled run.'), worker);
+    void worker.terminate();
   }
 
   dispose(): void {

@@ -259,6 +259,32 @@ test('Unlearn Selected Samples on selected manifest lines; a capped run leaves W
   }
 });
 
+test('Run Experiment on the embedded default model and data', async () => {
+  await config().update('method', undefined, vscode.ConfigurationTarget.Workspace);
+  const out = await vscode.commands.executeCommand('unlearnLens.runExperiment', { model: 'embedded', methods: ['naive'], ks: [1], seeds: [0] });
+  assert.ok(out, 'the experiment returned its outputs');
+  assert.equal(out.summary.model, 'fmnist-cnn16');
+  assert.deepEqual(out.summary.rows.map((r) => r.method), ['before', 'naive']);
+  assert.equal(out.summary.rows[0].forget, 1, 'the chosen instance is recognised before');
+});
+
+test('Run Demo starts the demo on the embedded model, and Cancel Run stops it', async () => {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  const run = vscode.commands.executeCommand('unlearnLens.runDemo');
+  await waitFor('the demo to start', () => ext.exports.busy());
+  await sleep(1000);
+  const t0 = Date.now();
+  assert.equal(await vscode.commands.executeCommand('unlearnLens.cancelRun'), true);
+  assert.equal(await run, undefined);
+  measurements.demoCancelMs = Date.now() - t0;
+  console.log(`[measure] demo cancelled during its set-up in ${measurements.demoCancelMs} ms`);
+  assert.ok(measurements.demoCancelMs < 5000, 'Cancel stops the work within seconds, whatever phase it is in');
+  assert.equal(ext.exports.busy(), false);
+  // The engine comes back for the next request (a fresh worker if the old one had to be stopped).
+  const manifest = vscode.Uri.file(path.join(ws(), 'data', 'train.csv'));
+  await vscode.workspace.openTextDocument(manifest);
+});
+
 test('a user error (image of the wrong size) is reported, not thrown', async () => {
   const odd = path.join(ws(), 'data', 'odd', 'Coat', 'big.png');
   fs.mkdirSync(path.dirname(odd), { recursive: true });
