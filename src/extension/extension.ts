@@ -26,7 +26,10 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
   const engine = new EngineClient(path.join(context.extensionPath, 'dist', 'engine-worker.js'), log);
   const models = new ModelStore();
   const queue = new RunQueue(engine, log);
-  const reports = new ReportPanels(context.extensionUri);
+  const reports = new ReportPanels(context.extensionUri, async (id) => {
+    const model = await models.activeModel();
+    return model ? (await models.runs(model)).find((r) => r.id === id) : undefined;
+  });
   const diagnostics = new ManifestDiagnostics(engine, models, log);
   const lenses = new ErasureCodeLens(models);
   const tree = new UnlearnTree(models);

@@ -44,6 +44,7 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${css}">
 <script type="module" nonce="${nonce}" src="${elements}"></script>
+<script nonce="${nonce}">acquireVsCodeApi().setState(${JSON.stringify({ runId: run.id }).replace(/</g, '\\u003c')});</script>
 <title>Unlearn report ${escape(run.id)}</title></head>
 <body>
 <h1>Run ${escape(run.id)}</h1>
@@ -57,10 +58,30 @@ Model after: <code>${escape(r.result.path)}</code> sha256 <code>${escape(r.resul
 </body></html>`;
 }
 
-export class ReportPanels implements vscode.Disposable {
-  private readonly panels = new Map<string, vscode.WebviewPanel>();
+export const REPORT_VIEW_TYPE = 'unlearnLens.report';
 
-  constructor(private readonly extensionUri: vscode.Uri) {}
+/** Report panels, one per run; restored after a reload from the run id the webview keeps in its state. */
+export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSerializer<{ runId?: string }> {
+  private readonly panels = new Map<string, vscode.WebviewPanel>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly findRun: (id: string) => Promise<RunEntry | undefined>,
+  ) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, this);
+  }
+
+  private options(): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+  }
+
+  private attach(panel: vscode.WebviewPanel, run: RunEntry): void {
+    panel.webview.options = this.options();
+    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri);
+    this.panels.set(run.id, panel);
+    panel.onDidDispose(() => this.panels.delete(run.id));
+  }
 
   show(run: RunEntry): vscode.WebviewPanel {
     const existing = this.panels.get(run.id);
@@ -68,17 +89,19 @@ export class ReportPanels implements vscode.Disposable {
       existing.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel('unlearnLens.report', `Unlearn report: ${run.record.options.method}, k = ${run.record.forget.ids.length}`, vscode.ViewColumn.Beside, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    });
-    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri);
-    this.panels.set(run.id, panel);
-    panel.onDidDispose(() => this.panels.delete(run.id));
+    const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `Unlearn report: ${run.record.options.method}, k = ${run.record.forget.ids.length}`, vscode.ViewColumn.Beside, this.options());
+    this.attach(panel, run);
     return panel;
   }
 
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { runId?: string } | undefined): Promise<void> {
+    const run = state?.runId ? await this.findRun(state.runId) : undefined;
+    if (run) this.attach(panel, run);
+    else panel.dispose();
+  }
+
   dispose(): void {
+    this.registration.dispose();
     for (const p of this.panels.values()) p.dispose();
     this.panels.clear();
   }
