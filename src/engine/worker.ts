@@ -12,7 +12,7 @@ import { loadModel } from './modelIo';
 import { runUnlearnRequest, type RunRecord } from './request';
 import { runExperiment } from './experiment';
 import { embeddedDefault, loadEmbeddedData } from './assets';
-import { loadImageFolder, loadSelectedImages, type ImageLoadOptions, type ResizeMode } from './data/imageFolder';
+import { loadImageFolder, loadSelectedImages, type ImageLoadOptions } from './data/imageFolder';
 import { checkManifest, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
 import { readModelArtifacts } from './modelIo';
 import type { Dataset } from './data/dataset';
@@ -218,4 +218,3 @@ port.on('message', (message: HostToWorker) => {
   else if (message.type === 'cancel') running.get(message.id)?.abort();
 });
 
-export type { ResizeMode };
