@@ -100,6 +100,7 @@ async function runUnlearn(job: UnlearnJob, signal: AbortSignal, progress: (p: En
     classNames: forget.classNames,
     test,
     options: job.options,
+    preset: job.preset,
     signal,
     onProgress: progress,
   });
@@ -143,6 +144,7 @@ async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, progres
           methods: job.methods,
           backend: backend.name,
           options: job.options,
+          ...(job.preset ? { presets: [job.preset] } : {}),
           signal,
           onProgress: (method, inner) => progress({ phase: 'experiment', method, k, seed, inner }),
         });

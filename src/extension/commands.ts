@@ -13,7 +13,7 @@ import type { ExperimentSummary, ForgetSelection } from '../shared/protocol';
 import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
 import type { RunQueue } from './runQueue';
-import { backendRequest, config, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
+import { backendRequest, config, preset, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
 import type { ReportPanels } from './report';
 
 export interface CommandContext {
@@ -126,6 +126,7 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
         versionsDir: versionsDirFor(model),
         selection,
         options,
+        preset: preset(),
         resize: resizeMode(),
         testData,
       }),
@@ -230,6 +231,7 @@ export async function runExperiment(ctx: CommandContext, args?: ExperimentArgs):
       ks,
       seeds,
       options: unlearnOptions(),
+      preset: preset(),
       resize: resizeMode(),
     });
     const { markdown, csv } = experimentTable(summary);

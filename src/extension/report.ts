@@ -16,6 +16,14 @@ function table(headers: string[], rows: string[][]): string {
   return `<vscode-table zebra bordered-rows resizable><vscode-table-header slot="header">${head}</vscode-table-header><vscode-table-body slot="body">${body}</vscode-table-body></vscode-table>`;
 }
 
+function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
+  if (!guard) return '';
+  const tripped = guard.tripped
+    ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : 'reported, run continued'}).`
+    : '';
+  return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images: ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
+}
+
 export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri: vscode.Uri): string {
   const nonce = randomBytes(16).toString('base64');
   const r = run.record;
@@ -50,6 +58,7 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
 <h1>Run ${escape(run.id)}</h1>
 <p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${r.steps} steps · ${r.seconds.total.toFixed(1)} s ·
 stopped: ${r.stopped === 'forgotten' ? 'every instance forgotten' : `epoch cap (${r.options.maxEpochs}) reached`} · backend ${escape(r.backend)}</p>
+${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
 <h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
-import type { Method, UnlearnOptionsInput } from '../engine/options';
+import type { ForgetTerm, Method, Preset, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { BackendRequest } from '../shared/protocol';
 
@@ -38,27 +38,59 @@ export async function storePathSetting(key: string, value: string | undefined): 
   await config().update(key, stored || undefined, vscode.ConfigurationTarget.Workspace);
 }
 
+/** A setting's value only when the user set it somewhere; otherwise the engine's default (or preset) applies. */
+function explicit<T>(c: vscode.WorkspaceConfiguration, key: string): T | undefined {
+  const i = c.inspect<T>(key);
+  return i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+}
+
+/** Drops undefined entries, so that the engine's defaults in src/engine/options.ts stay the one source. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The run options the user set. Settings left alone are not passed: the engine's defaults (the
+ * paper's) or the chosen preset decide them, so the defaults live in one place.
+ */
 export function unlearnOptions(): UnlearnOptionsInput {
   const c = config();
-  const perInstance = c.get<number>('attack.examplesPerInstance', 0);
+  const perInstance = explicit<number>(c, 'attack.examplesPerInstance');
+  const attack = defined({
+    epsilon: explicit<number>(c, 'attack.epsilon'),
+    stepSize: explicit<number>(c, 'attack.stepSize'),
+    steps: explicit<number>(c, 'attack.steps'),
+    examplesPerInstance: perInstance === undefined ? undefined : perInstance > 0 ? perInstance : ('auto' as const),
+    chunkSize: explicit<number>(c, 'attack.chunkSize'),
+    workers: explicit<number>(c, 'attack.workers'),
+  });
+  const guard = defined({
+    minAgreement: explicit<number>(c, 'guard.minAgreement'),
+    every: explicit<number>(c, 'guard.every'),
+    action: explicit<'report' | 'stop'>(c, 'guard.action'),
+  });
   return {
-    method: c.get<Method>('method', 'adv+imp'),
-    learningRate: c.get<number>('learningRate', 1e-3),
-    momentum: c.get<number>('momentum', 0.9),
-    weightDecay: c.get<number>('weightDecay', 1e-4),
-    forgetBatchSize: c.get<number>('forgetBatchSize', 32),
-    adversarialBatchSize: c.get<number>('adversarialBatchSize', 256),
-    lambda: c.get<number>('lambda', 1),
-    maxEpochs: c.get<number>('maxEpochs', 1000),
-    seed: c.get<number>('seed', 0),
-    attack: {
-      epsilon: c.get<number>('attack.epsilon', 4),
-      stepSize: c.get<number>('attack.stepSize', 0.1),
-      steps: c.get<number>('attack.steps', 100),
-      examplesPerInstance: perInstance > 0 ? perInstance : 'auto',
-      chunkSize: c.get<number>('attack.chunkSize', 512),
-    },
+    ...defined({
+      method: c.get<Method>('method', 'adv+imp'),
+      learningRate: explicit<number>(c, 'learningRate'),
+      momentum: explicit<number>(c, 'momentum'),
+      weightDecay: explicit<number>(c, 'weightDecay'),
+      forgetBatchSize: explicit<number>(c, 'forgetBatchSize'),
+      adversarialBatchSize: explicit<number>(c, 'adversarialBatchSize'),
+      lambda: explicit<number>(c, 'lambda'),
+      maxEpochs: explicit<number>(c, 'maxEpochs'),
+      seed: explicit<number>(c, 'seed'),
+      forgetTerm: explicit<ForgetTerm>(c, 'forgetTerm'),
+      forgetStatistics: explicit<'batch' | 'running'>(c, 'forgetStatistics'),
+      stopMargin: explicit<number>(c, 'stopMargin'),
+    }),
+    ...(Object.keys(attack).length ? { attack } : {}),
+    ...(Object.keys(guard).length ? { guard } : {}),
   };
+}
+
+export function preset(): Preset {
+  return config().get<Preset>('preset', 'paper');
 }
 
 export function backendRequest(): BackendRequest {

@@ -10,7 +10,7 @@
  */
 import type { BackendChoice, BackendInfo } from '../engine/backend';
 import type { RunRecord } from '../engine/request';
-import type { Method, UnlearnOptionsInput } from '../engine/options';
+import type { Method, Preset, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { ManifestProblem } from '../engine/data/manifest';
 import type { UnlearnProgress } from '../engine/unlearn';
@@ -36,6 +36,8 @@ export interface UnlearnJob {
   versionsDir: string;
   selection: ForgetSelection;
   options: UnlearnOptionsInput;
+  /** Named bundle of options under `options` ('paper': the method as published). */
+  preset?: Preset;
   resize: ResizeMode;
   /** A labelled held-out set (class-folder dataset or manifest) to measure collateral damage on. */
   testData?: string;
@@ -53,6 +55,7 @@ export interface ExperimentJob {
   ks: number[];
   seeds: number[];
   options: UnlearnOptionsInput;
+  preset?: Preset;
   resize: ResizeMode;
 }
 

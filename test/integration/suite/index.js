@@ -285,6 +285,24 @@ test('Run Demo starts the demo on the embedded model, and Cancel Run stops it', 
   await vscode.workspace.openTextDocument(manifest);
 });
 
+test('the preset setting reaches the engine; options set by the user override it', async () => {
+  await config().update('preset', 'bounded', vscode.ConfigurationTarget.Workspace);
+  await config().update('stopMargin', 0.25, vscode.ConfigurationTarget.Workspace);
+  try {
+    const dir = path.join(ws(), 'data', 'train', 'Dress');
+    const files = fs.readdirSync(dir).map((f) => vscode.Uri.file(path.join(dir, f)));
+    const record = await vscode.commands.executeCommand('unlearnLens.unlearnSelected', files[0], files);
+    assert.ok(record, 'the run finished');
+    assert.equal(record.options.forgetTerm, 'margin', 'from the preset');
+    assert.equal(record.options.stopMargin, 0.25, 'the user setting wins over the preset');
+    assert.equal(record.options.attack.steps, 5, 'workspace settings still apply');
+    assert.ok(record.guard && typeof record.guard.agreement === 'number', 'the run record carries the guard report');
+  } finally {
+    await config().update('preset', undefined, vscode.ConfigurationTarget.Workspace);
+    await config().update('stopMargin', undefined, vscode.ConfigurationTarget.Workspace);
+  }
+});
+
 test('a user error (image of the wrong size) is reported, not thrown', async () => {
   const odd = path.join(ws(), 'data', 'odd', 'Coat', 'big.png');
   fs.mkdirSync(path.dirname(odd), { recursive: true });
