@@ -3,17 +3,20 @@
  *
  *   unlearn-lens demo [--k 16] [--seed 0] [--methods naive,adv,imp,adv+imp] [--backend B] [--json FILE]
  *   unlearn-lens experiment --k 16,64 --seeds 0,1,2 [--methods ...] [--model M] [--json FILE]
+ *   unlearn-lens bench [--k 16] [--json FILE] [--workers 1,2] [--max-epochs N] [--repeat-memory 20] [--profile]
  */
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/backend';
 import { embeddedDefault, loadEmbeddedData, DEFAULT_MODEL } from '../engine/assets';
 import { loadModel } from '../engine/modelIo';
-import { runExperiment, type ExperimentResult } from '../engine/experiment';
+import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/experiment';
 import { METHODS } from '../engine/options';
 import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
+import * as bench from '../engine/bench';
 
 const USAGE = `Usage: unlearn-lens <command> [options]
 
@@ -21,6 +24,9 @@ Commands:
   demo         Forget k random training instances of the embedded Fashion-MNIST model with every
                method, and print what each kept.
   experiment   The demo's protocol over a grid of k values and seeds.
+  bench        One ADV+IMP request by the engine and by the PyTorch reference
+               (scripts/reference/unlearn.py, /usr/bin/python3) back to back: seconds per phase,
+               peak RSS, accuracies after, ratios. Not part of the tests.
 
 Options:
   --k N            instances to forget (demo: 16; experiment: a comma list)
@@ -32,6 +38,15 @@ Options:
   --max-epochs N   cap on unlearning epochs (default 1000)
   --json FILE      also write the results as JSON
   -h, --help       this text
+
+Bench options (with --k N, --seed N, --backend B, --max-epochs N, --json FILE above):
+  --method M           naive | adv | imp | adv+imp (default adv+imp)
+  --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone (default 1)
+  --pgd-steps N        PGD steps (default 100; lower only for quick checks)
+  --repeat-memory N    then N small requests in this process: tensors and RSS after each (default 0: skip)
+  --profile            kernel profile of one PGD step, one SGD step and the forget check
+  --no-reference       the engine alone
+  --python PATH        interpreter with torch (default /usr/bin/python3)
 `;
 
 function parseList<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
@@ -77,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 1;
   }
+  if (command === 'bench') return runBench(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -150,6 +166,157 @@ async function main(argv: string[]): Promise<number> {
     console.error(`wrote ${path.resolve(values.json)}`);
   }
   return 0;
+}
+
+const fmt = (x: number | null | undefined, digits = 2): string => (x == null || Number.isNaN(x) ? '–' : x.toFixed(digits));
+
+async function runBench(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      k: { type: 'string', default: '16' },
+      seed: { type: 'string', default: '0' },
+      method: { type: 'string', default: 'adv+imp' },
+      backend: { type: 'string', default: 'auto' },
+      'max-epochs': { type: 'string', default: '1000' },
+      workers: { type: 'string', default: '1' },
+      'pgd-steps': { type: 'string', default: '100' },
+      'repeat-memory': { type: 'string', default: '0' },
+      profile: { type: 'boolean', default: false },
+      'no-reference': { type: 'boolean', default: false },
+      python: { type: 'string', default: '/usr/bin/python3' },
+      json: { type: 'string' },
+    },
+    strict: true,
+  });
+  const one = (name: string, v: string, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UserInputError(`--${name} takes a whole number >= ${min} (got "${v}").`);
+    return n;
+  };
+  const workers = values.workers!.split(',').map((w) => one('workers', w.trim(), 1));
+  const config: bench.BenchConfig = {
+    k: one('k', values.k!, 1),
+    seed: one('seed', values.seed!, 0),
+    method: parseList(values.method!, METHODS, 'method')[0],
+    maxEpochs: one('max-epochs', values['max-epochs']!, 1),
+    workers,
+    pgdSteps: one('pgd-steps', values['pgd-steps']!, 0),
+    reference: !values['no-reference'],
+    python: values.python!,
+  };
+  const repeatMemory = one('repeat-memory', values['repeat-memory']!, 0);
+  const backendInfo = await initBackend({ choice: parseList(values.backend!, BACKEND_CHOICES, 'backend')[0] as BackendChoice, searchPaths: [process.cwd()] });
+  const assets = embeddedDefault(DEFAULT_MODEL);
+  const loaded = await loadModel(assets.modelPath);
+  const { train, test } = await loadEmbeddedData(assets.dataDir);
+  const forgetIndices = chooseForgetIndices(train.labels.length, config.k, config.seed);
+  const backend = `${backendInfo.name} (${backendInfo.description})`;
+  console.error(`bench: k = ${config.k}, seed ${config.seed}, ${config.method}, ${config.pgdSteps} PGD steps, max ${config.maxEpochs} epochs, ${workers[0]} PGD worker(s); backend ${backend}`);
+
+  console.error('engine: running the request…');
+  const run = await bench.runEngineRequest(loaded, train, test, forgetIndices, config, backend);
+  const engine = run.side;
+  console.error(`engine: ${engine.steps} steps, ${engine.stopped}, ${engine.seconds.total.toFixed(1)} s`);
+  let reference: bench.BenchSide | null = null;
+  let referenceError: string | undefined;
+  if (config.reference) {
+    referenceError = bench.referenceUnavailable(config.python);
+    if (!referenceError) {
+      console.error('reference: running the same request in PyTorch…');
+      try {
+        reference = await bench.runReference(loaded, assets.dataDir, forgetIndices, config);
+      } catch (e) {
+        referenceError = (e as Error).message;
+      }
+    }
+    if (referenceError) console.error(`reference: not run: ${referenceError} Reporting the engine alone.`);
+  }
+  const scaling: bench.PgdScaling[] = [];
+  if (usesAdversarialMethod(config.method)) {
+    scaling.push({ workers: workers[0], seconds: engine.seconds.pgd, max_abs_diff: 0 });
+    for (const w of workers.slice(1)) {
+      console.error(`engine: PGD alone with ${w} worker(s)…`);
+      scaling.push(await bench.timePgd(loaded, run.forget, config, w, run.adversarial));
+    }
+  }
+  let profile: bench.StepProfile[] | undefined;
+  if (values.profile) {
+    console.error('engine: profiling one PGD step, one SGD step and the forget check…');
+    profile = await bench.profileEngine(loaded, run.forget, run.adversarial, config);
+  }
+  let memory: bench.MemoryReport | undefined;
+  if (repeatMemory > 0) {
+    console.error(`engine: memory check, ${repeatMemory} requests…`);
+    memory = await bench.memoryCheck(loaded, train, repeatMemory, workers[0], config.seed);
+  }
+  const report: bench.BenchReport = {
+    engine,
+    reference,
+    ...(referenceError ? { reference_error: referenceError } : {}),
+    ...bench.compareSides(engine, reference),
+    k: config.k,
+    seed: config.seed,
+    method: config.method,
+    max_epochs: config.maxEpochs,
+    pgd_steps: config.pgdSteps,
+    forget_indices: forgetIndices,
+    workers: workers[0],
+    cores: os.cpus().length,
+    pgd_scaling: scaling,
+    ...(profile ? { profile } : {}),
+    ...(memory ? { memory } : {}),
+    note: bench.BENCH_NOTE,
+  };
+  printBench(report);
+  if (values.json) {
+    await fs.writeFile(path.resolve(values.json), JSON.stringify(report, null, 2));
+    console.error(`wrote ${path.resolve(values.json)}`);
+  }
+  return 0;
+}
+
+const usesAdversarialMethod = (m: string): boolean => m === 'adv' || m === 'adv+imp';
+
+function printBench(r: bench.BenchReport): void {
+  const e = r.engine;
+  const p = r.reference;
+  const phases = ['pgd', 'importance', 'unlearn', 'eval', 'total'] as const;
+  const rows: string[][] = phases.map((ph) => [`${ph} (s)`, fmt(e.seconds[ph]), fmt(p?.seconds[ph]), fmt(p ? (p.seconds[ph] > 0 ? e.seconds[ph] / p.seconds[ph] : null) : null, 1)]);
+  rows.push(
+    ['s / PGD step', fmt(e.per_step.pgd, 3), fmt(p?.per_step.pgd, 3), fmt(r.ratio.pgd_step, 1)],
+    ['s / SGD step', fmt(e.per_step.sgd, 3), fmt(p?.per_step.sgd, 3), fmt(r.ratio.sgd_step, 1)],
+    ['peak RSS (MiB)', fmt(e.rss_mb, 0), fmt(p?.rss_mb, 0), fmt(p ? e.rss_mb / p.rss_mb : null, 1)],
+    ['steps', String(e.steps), p ? String(p.steps) : '–', ''],
+    ['stopped', e.stopped, p?.stopped ?? '–', ''],
+    ['attack success', e.attack_success == null ? '–' : pct(e.attack_success), p?.attack_success == null ? '–' : pct(p.attack_success), ''],
+    ['forget before → after', `${pct(e.before.forget)} → ${pct(e.forget_after)}`, p ? `${pct(p.before.forget)} → ${pct(p.forget_after)}` : '–', ''],
+    ['retain before → after', `${pct(e.before.retain)} → ${pct(e.retain_after)}`, p ? `${pct(p.before.retain)} → ${pct(p.retain_after)}` : '–', ''],
+    ['test before → after', `${pct(e.before.test)} → ${pct(e.test_after)}`, p ? `${pct(p.before.test)} → ${pct(p.test_after)}` : '–', ''],
+  );
+  console.log(`\nbench: ${r.method}, k = ${r.k}, seed ${r.seed}, ${r.pgd_steps} PGD steps, max ${r.max_epochs} epochs, ${r.workers} PGD worker(s), ${r.cores} cores`);
+  console.log(`engine: ${e.backend}\nreference: ${p ? p.backend : `not run (${r.reference_error ?? 'disabled'})`}`);
+  console.log(table(['', 'engine', 'reference', 'engine/ref'], rows));
+  if (r.agreement) {
+    const a = r.agreement;
+    console.log(`agreement: test after differs by ${a.test_after_points.toFixed(2)} points, retain by ${a.retain_after_points.toFixed(2)}, forget by ${a.forget_after_points.toFixed(2)}; steps ${a.same_steps ? 'equal' : 'differ'}; attack success by ${fmt(a.attack_success_points)} points.`);
+  }
+  if (r.pgd_scaling.length > 1) {
+    console.log('\nPGD phase by worker threads (same plan; max |Δ| of the adversarial images vs the first):');
+    console.log(table(['workers', 'seconds', 'speed-up', 'max |Δ|'], r.pgd_scaling.map((s) => [String(s.workers), fmt(s.seconds), fmt(r.pgd_scaling[0].seconds / s.seconds), s.max_abs_diff.toExponential(1)])));
+  }
+  for (const prof of r.profile ?? []) {
+    console.log(`\nprofile: ${prof.what}: ${prof.wall_ms.toFixed(1)} ms wall, ${prof.kernel_ms.toFixed(1)} ms in kernels`);
+    console.log(table(['kernel', 'ms', 'calls', 'share'], prof.kernels.slice(0, 10).map((k) => [k.kernel, k.ms.toFixed(1), String(k.calls), pct(k.share)])));
+  }
+  if (r.memory) {
+    const m = r.memory;
+    const pts = m.points;
+    console.log(`\nmemory: ${m.requests} requests (${m.setting}); baseline ${m.baseline_tensors} tensors`);
+    console.log(table(['request', 'tensors before', 'after', 'RSS MiB', 'heap MiB', 'backend MiB', 's'], pts.map((q) => [String(q.request), String(q.tensors_before), String(q.tensors_after), fmt(q.rss_mb, 0), fmt(q.heap_mb, 0), fmt(q.wasm_or_backend_mb, 1), fmt(q.seconds, 1)])));
+    console.log(`tensors ${m.tensors_return_to_baseline ? 'return to the baseline after every request' : 'DO NOT return to the baseline'}; RSS grew ${m.rss_growth_first_half_mb.toFixed(0)} MiB over the first half, ${m.rss_growth_second_half_mb.toFixed(0)} MiB over the second (${m.rss_levels_off ? 'levels off' : 'still growing'}).`);
+  }
+  console.log(`\n${r.note}`);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,420 @@
+"""PyTorch reference of one unlearning request (MISSION.md, "The algorithm"), for `unlearn-lens bench`.
+
+    /usr/bin/python3 scripts/reference/unlearn.py --model models/fmnist-cnn16/model.json \
+        --data-dir data/fashion-mnist-subset --forget-indices 12,345,6789 [--method adv+imp] \
+        [--max-epochs 1000] [--seed 0] [--threads N]
+
+Reads the SAME weights as the engine (the tfjs `model.json` weightsManifest and its float32
+little-endian shards, matched by name into `SmallCnn` via `import_weights`) and the same IDX data
+(pixels / 255, as src/engine/data/idx.ts), forgets the training instances given by index, and prints
+ONE JSON object on stdout (progress goes to stderr).
+
+Methods: naive (-CE on D_f), adv (+ targeted L2 PGD examples labelled with their targets),
+imp (+ inverted-MAS penalty), adv+imp (both). Defaults are the paper's: N_adv 20, 100 PGD steps,
+eps 4.0 (L2, pixel space), alpha 0.1, adversarial batch 256 + forget batch 32, SGD lr 1e-3 momentum 0.9
+weight decay 1e-4 (on every trainable tensor), lambda 1, BatchNorm in train mode during unlearning,
+stop as soon as forget accuracy is exactly 0 (checked after every step in eval mode), epoch cap.
+
+Randomness (`--rng engine`, the default): the engine's own generator (mulberry32, src/engine/rng.ts)
+is reimplemented here, with the same seeds and the same order of draws, so the adversarial targets,
+the random starts inside the L2 ball and the batch order are the engine's. The two sides then differ
+only by floating-point arithmetic. `--rng torch` draws them from torch's generator instead.
+
+Phases timed with time.perf_counter: pgd, importance, unlearn (SGD steps + the per-step forget
+check), eval (forget / retain / test accuracy after), total (pgd .. eval). Loading the model and the
+data and the "before" accuracies are outside the phases. rss_mb is the process's peak RSS
+(resource.getrusage(RUSAGE_SELF).ru_maxrss).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import resource
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import SmallCnn, import_weights  # noqa: E402
+
+MASK = 0xFFFFFFFF
+GOLDEN = 0x6D2B79F5
+
+
+def log(msg: str) -> None:
+    print(f"[reference] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the engine's generator
+class EngineRng:
+    """mulberry32 exactly as src/engine/rng.ts (same bits; the same call order gives the same numbers)."""
+
+    def __init__(self, seed: int):
+        self.state = ((seed & MASK) ^ 0x9E3779B9) & MASK
+
+    def next(self) -> float:
+        self.state = (self.state + GOLDEN) & MASK
+        t = self.state
+        t = ((t ^ (t >> 15)) * (t | 1)) & MASK
+        t = (t ^ ((t + (((t ^ (t >> 7)) * (t | 61)) & MASK)) & MASK)) & MASK
+        return ((t ^ (t >> 14)) & MASK) / 4294967296.0
+
+    def int(self, n: int) -> int:
+        return int(math.floor(self.next() * n))
+
+    def permutation(self, n: int) -> List[int]:
+        p = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.int(i + 1)
+            p[i], p[j] = p[j], p[i]
+        return p
+
+    def bulk(self, count: int) -> np.ndarray:
+        """The next `count` values of next() at once (the state advances by a constant per call)."""
+        steps = np.arange(1, count + 1, dtype=np.uint64)
+        t = (np.uint64(self.state) + steps * np.uint64(GOLDEN)) & np.uint64(MASK)
+        self.state = int(t[-1]) if count else self.state
+        m = np.uint64(MASK)
+        t = ((t ^ (t >> np.uint64(15))) * (t | np.uint64(1))) & m
+        t = (t ^ ((t + (((t ^ (t >> np.uint64(7))) * (t | np.uint64(61))) & m)) & m)) & m
+        return ((t ^ (t >> np.uint64(14))) & m).astype(np.float64) / 4294967296.0
+
+
+def engine_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """planAttack of src/engine/attack.ts: example e = r*k + i; per example one draw for the target
+    ((y + 1 + int(C-1)) mod C), 2*dim draws for dim Box-Muller normals (stored as float32), one draw
+    for the radius. Returns targets, sources and starts [count, dim] (float32, NHWC order)."""
+    rng = EngineRng(seed * 7919 + 1)
+    k = len(labels)
+    count = k * n_adv
+    per = 2 * dim + 2
+    u = rng.bulk(count * per).reshape(count, per)
+    sources = np.tile(np.arange(k), n_adv)
+    targets = (labels[sources] + 1 + np.floor(u[:, 0] * (num_classes - 1)).astype(np.int64)) % num_classes
+    first = 1 - u[:, 1:-1:2]
+    second = u[:, 2:-1:2]
+    normals = (np.sqrt(-2 * np.log(first)) * np.cos(2 * math.pi * second)).astype(np.float32)
+    norm = np.sqrt((normals.astype(np.float64) ** 2).sum(axis=1))
+    scale = eps * np.power(u[:, -1], 1.0 / dim) / norm
+    starts = (normals.astype(np.float64) * scale[:, None]).astype(np.float32)
+    return targets.astype(np.int64), sources.astype(np.int64), starts
+
+
+def torch_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    g = torch.Generator().manual_seed(seed * 7919 + 1)
+    k = len(labels)
+    count = k * n_adv
+    sources = np.tile(np.arange(k), n_adv)
+    offsets = torch.randint(0, num_classes - 1, (count,), generator=g).numpy()
+    targets = (labels[sources] + 1 + offsets) % num_classes
+    v = torch.randn(count, dim, generator=g, dtype=torch.float64)
+    r = torch.rand(count, generator=g, dtype=torch.float64) ** (1.0 / dim)
+    starts = (v * (eps * r / v.norm(dim=1)).unsqueeze(1)).float().numpy()
+    return targets.astype(np.int64), sources.astype(np.int64), starts
+
+
+class Loader:
+    """Shuffled batches, reshuffled each pass (as the engine's Loader / a DataLoader with shuffle)."""
+
+    def __init__(self, count: int, batch: int, rng):
+        self.count, self.batch, self.rng = count, batch, rng
+        self.order: List[int] = []
+        self.position = 0
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.count / self.batch)
+
+    def next(self) -> List[int]:
+        if self.position >= len(self.order):
+            self.order = self.rng.permutation(self.count)
+            self.position = 0
+        b = self.order[self.position : self.position + self.batch]
+        self.position += self.batch
+        return b
+
+
+class TorchPermutations:
+    def __init__(self, seed: int):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def permutation(self, n: int) -> List[int]:
+        return torch.randperm(n, generator=self.g).tolist()
+
+
+# --------------------------------------------------------------------------- model and data
+def load_tfjs_model(model_json: str) -> SmallCnn:
+    with open(model_json, "r", encoding="utf8") as f:
+        meta = json.load(f)
+    base = os.path.dirname(os.path.abspath(model_json))
+    arrays: List[Tuple[str, np.ndarray]] = []
+    for group in meta["weightsManifest"]:
+        buf = b"".join(open(os.path.join(base, p), "rb").read() for p in group["paths"])
+        offset = 0
+        for w in group["weights"]:
+            if w.get("dtype", "float32") != "float32" or w.get("quantization"):
+                raise SystemExit(f"{model_json}: weight {w['name']} is not plain float32")
+            n = int(np.prod(w["shape"])) if w["shape"] else 1
+            a = np.frombuffer(buf, dtype="<f4", count=n, offset=offset).reshape(w["shape"])
+            offset += 4 * n
+            arrays.append((w["name"], a))
+        if offset != len(buf):
+            raise SystemExit(f"{model_json}: shards hold {len(buf)} bytes, the manifest describes {offset}")
+    shapes = dict((name, a.shape) for name, a in arrays)
+    if "conv1/kernel" not in shapes or "logits/kernel" not in shapes:
+        raise SystemExit(f"{model_json}: not the SmallCnn (conv1..conv4, bn1..bn4, logits) this reference knows")
+    _, _, in_channels, width = shapes["conv1/kernel"]
+    num_classes = shapes["logits/kernel"][1]
+    model = SmallCnn(width, num_classes, in_channels)
+    import_weights(model, arrays)
+    return model
+
+
+def read_idx(path: str) -> np.ndarray:
+    raw = open(path, "rb").read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load_split(data_dir: str, prefix: str) -> Tuple[np.ndarray, np.ndarray]:
+    x = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
+    # As the engine: byte / 255 in double precision, stored as float32. NHWC with one channel.
+    return (x.astype(np.float64) / 255).astype(np.float32)[..., None], y.astype(np.int64)
+
+
+def nchw(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous()
+
+
+@torch.no_grad()
+def predict(model: SmallCnn, x: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    was = model.training
+    model.eval()
+    out = torch.cat([model(x[i : i + chunk]).argmax(1) for i in range(0, len(x), chunk)])
+    model.train(was)
+    return out
+
+
+def accuracy(model: SmallCnn, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((predict(model, x) == y).float().mean()) if len(y) else 0.0
+
+
+# --------------------------------------------------------------------------- the method
+def targeted_l2_pgd(model: SmallCnn, x: torch.Tensor, targets: torch.Tensor, starts: torch.Tensor, eps: float, alpha: float, steps: int, chunk: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Eval mode; delta <- delta - alpha g/||g||, clip x+delta to [0,1], project ||delta|| <= eps; last iterate."""
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    advs, preds = [], []
+    for c in range(0, len(x), chunk):
+        xc, tc = x[c : c + chunk], targets[c : c + chunk]
+        delta = (xc + starts[c : c + chunk]).clamp(0, 1) - xc
+        for _ in range(steps):
+            delta.requires_grad_(True)
+            loss = F.cross_entropy(model(xc + delta), tc, reduction="sum")
+            (g,) = torch.autograd.grad(loss, delta)
+            with torch.no_grad():
+                gn = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+                delta = delta - alpha * g / gn
+                delta = (xc + delta).clamp(0, 1) - xc
+                dn = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+                delta = delta * torch.clamp(eps / dn, max=1.0)
+        with torch.no_grad():
+            adv = (xc + delta).clamp(0, 1)
+            advs.append(adv)
+            preds.append(model(adv).argmax(1))
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return torch.cat(advs), torch.cat(preds)
+
+
+def bn_buffers(model: SmallCnn) -> List[torch.Tensor]:
+    return [b for b in model.buffers()]
+
+
+def mas_penalty_weights(model: SmallCnn, x_forget: torch.Tensor) -> List[torch.Tensor]:
+    """Omega = |d/dtheta mean_i ||f(x_i)||_2| in train mode (running statistics restored after);
+    per tensor w = 1 - (Omega - min)/(max - min), w = 1 where max == min."""
+    saved = [b.clone() for b in bn_buffers(model)]
+    model.train()
+    params = list(model.parameters())
+    obj = model(x_forget).norm(dim=1).mean()
+    grads = torch.autograd.grad(obj, params)
+    with torch.no_grad():
+        for b, s in zip(bn_buffers(model), saved):
+            b.copy_(s)
+    weights = []
+    for g in grads:
+        o = g.abs()
+        lo, hi = o.min(), o.max()
+        rng = hi - lo
+        weights.append(1 - (o - lo) / rng if float(rng) > 0 else torch.ones_like(o))
+    return weights
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=os.path.join(root, "models/fmnist-cnn16/model.json"))
+    ap.add_argument("--data-dir", default=os.path.join(root, "data/fashion-mnist-subset"))
+    ap.add_argument("--forget-indices", required=True, help="comma list of training indices, or a JSON file with a list")
+    ap.add_argument("--method", default="adv+imp", choices=["naive", "adv", "imp", "adv+imp"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rng", default="engine", choices=["engine", "torch"])
+    ap.add_argument("--n-adv", type=int, default=0, help="adversarial examples per instance (0: 20, or 200 for 100+ classes)")
+    ap.add_argument("--pgd-steps", type=int, default=100)
+    ap.add_argument("--eps", type=float, default=4.0)
+    ap.add_argument("--alpha", type=float, default=0.1)
+    ap.add_argument("--pgd-chunk", type=int, default=512)
+    ap.add_argument("--adv-batch", type=int, default=256)
+    ap.add_argument("--forget-batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--lambda", dest="lam", type=float, default=1.0)
+    ap.add_argument("--max-epochs", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    spec = args.forget_indices
+    if os.path.isfile(spec):
+        with open(spec, "r", encoding="utf8") as f:
+            forget_idx = [int(i) for i in json.load(f)]
+    else:
+        forget_idx = [int(s) for s in spec.split(",") if s.strip()]
+
+    model = load_tfjs_model(args.model)
+    xtr, ytr = load_split(args.data_dir, "train")
+    xte, yte = load_split(args.data_dir, "t10k")
+    if not forget_idx or min(forget_idx) < 0 or max(forget_idx) >= len(ytr):
+        raise SystemExit(f"forget indices must lie in 0..{len(ytr) - 1}")
+    k = len(forget_idx)
+    num_classes = model.num_classes
+    shape = xtr.shape[1:]
+    dim = int(np.prod(shape))
+    retain_mask = np.ones(len(ytr), dtype=bool)
+    retain_mask[forget_idx] = False
+    x_forget_np, y_forget_np = xtr[forget_idx], ytr[forget_idx]
+    x_forget, y_forget = nchw(x_forget_np), torch.from_numpy(y_forget_np)
+    x_retain, y_retain = nchw(xtr[retain_mask]), torch.from_numpy(ytr[retain_mask])
+    x_test, y_test = nchw(xte), torch.from_numpy(yte)
+    before = {"forget": accuracy(model, x_forget, y_forget), "retain": accuracy(model, x_retain, y_retain), "test": accuracy(model, x_test, y_test)}
+    log(f"torch {torch.__version__}, {torch.get_num_threads()} threads; k={k}, method {args.method}; before {before}")
+
+    adv_methods = args.method in ("adv", "adv+imp")
+    imp_methods = args.method in ("imp", "adv+imp")
+    n_adv = args.n_adv or (200 if num_classes >= 100 else 20)
+    seconds: Dict[str, float] = {"pgd": 0.0, "importance": 0.0, "unlearn": 0.0, "eval": 0.0, "total": 0.0}
+    started = time.perf_counter()
+
+    x_adv = t_adv = None
+    attack_success = None
+    if adv_methods:
+        t0 = time.perf_counter()
+        plan = engine_attack_plan if args.rng == "engine" else torch_attack_plan
+        targets, sources, starts = plan(y_forget_np, n_adv, num_classes, dim, args.eps, args.seed)
+        x_src = x_forget[torch.from_numpy(sources)]
+        starts_t = nchw(starts.reshape(len(targets), *shape))
+        t_adv = torch.from_numpy(targets)
+        x_adv, predicted = targeted_l2_pgd(model, x_src, t_adv, starts_t, args.eps, args.alpha, args.pgd_steps, args.pgd_chunk)
+        attack_success = float((predicted == t_adv).float().mean())
+        seconds["pgd"] = time.perf_counter() - t0
+        log(f"PGD: {len(targets)} examples x {args.pgd_steps} steps in {seconds['pgd']:.2f} s, {100 * attack_success:.1f} % reach their target")
+
+    params = list(model.parameters())
+    theta0 = [p.detach().clone() for p in params]
+    penalty_w = None
+    if imp_methods:
+        t0 = time.perf_counter()
+        penalty_w = mas_penalty_weights(model, x_forget)
+        seconds["importance"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    model.train()
+    opt = torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    order_rng = EngineRng(args.seed * 7919 + 2) if args.rng == "engine" else TorchPermutations(args.seed * 7919 + 2)
+    forget_loader = Loader(k, args.forget_batch, order_rng)
+    adv_loader = Loader(len(t_adv), args.adv_batch, order_rng) if adv_methods else None
+    steps_per_epoch = adv_loader.batches_per_epoch if adv_loader else forget_loader.batches_per_epoch
+    left = int((predict(model, x_forget) == y_forget).sum())
+    steps = epochs = 0
+    stopped = "forgotten" if left == 0 else "max-epochs"
+    loss_value = float("nan")
+    while left > 0 and epochs < args.max_epochs:
+        epochs += 1
+        for _ in range(steps_per_epoch):
+            fb = forget_loader.next()
+            opt.zero_grad(set_to_none=True)
+            if adv_loader is not None:
+                ab = adv_loader.next()
+                adv_ce = F.cross_entropy(model(x_adv[ab]), t_adv[ab])  # adversarial batch first, as the engine
+            forget_term = -F.cross_entropy(model(x_forget[fb]), y_forget[fb])
+            if adv_loader is not None:
+                loss = (len(fb) * forget_term + len(ab) * adv_ce) / (len(fb) + len(ab))
+            else:
+                loss = forget_term
+            if penalty_w is not None:
+                loss = loss + args.lam / 2 * sum((w * (p - p0) ** 2).sum() for w, p, p0 in zip(penalty_w, params, theta0))
+            loss.backward()
+            opt.step()
+            steps += 1
+            left = int((predict(model, x_forget) == y_forget).sum())
+            if steps % 50 == 0:
+                loss_value = float(loss)
+                log(f"step {steps} (epoch {epochs}) loss {loss_value:.3f}, {left}/{k} remembered")
+            if left == 0:
+                stopped = "forgotten"
+                break
+        if left == 0:
+            break
+    seconds["unlearn"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    after = {"forget": accuracy(model, x_forget, y_forget), "retain": accuracy(model, x_retain, y_retain), "test": accuracy(model, x_test, y_test)}
+    seconds["eval"] = time.perf_counter() - t0
+    seconds["total"] = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    log(f"{steps} steps, {stopped}; after {after}; {seconds['total']:.1f} s")
+
+    pgd_steps = args.pgd_steps if adv_methods else 0
+    out = {
+        "backend": f"pytorch {torch.__version__} cpu, {torch.get_num_threads()} threads",
+        "seconds": seconds,
+        "rss_mb": rss_mb,
+        "test_after": after["test"],
+        "forget_after": after["forget"],
+        "retain_after": after["retain"],
+        "before": before,
+        "steps": steps,
+        "epochs": epochs,
+        "stopped": stopped,
+        "remembered": left,
+        "per_step": {
+            "sgd": seconds["unlearn"] / steps if steps else None,
+            "pgd": seconds["pgd"] / pgd_steps if pgd_steps else None,
+        },
+        "attack_success": attack_success,
+        "adversarial_examples": len(t_adv) if t_adv is not None else 0,
+        "k": k,
+        "method": args.method,
+        "rng": args.rng,
+        "threads": torch.get_num_threads(),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
