@@ -13,7 +13,7 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/back
 import { embeddedDefault, loadEmbeddedData, DEFAULT_MODEL } from '../engine/assets';
 import { loadModel } from '../engine/modelIo';
 import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/experiment';
-import { METHODS } from '../engine/options';
+import { DEFAULT_GUARD, METHODS, PRESETS, type Preset } from '../engine/options';
 import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
@@ -36,6 +36,8 @@ Options:
   --model NAME     embedded model (default ${DEFAULT_MODEL})
   --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node(-gpu) if installed, else wasm)
   --max-epochs N   cap on unlearning epochs (default 1000)
+  --preset LIST    option bundles to run, comma list of ${Object.keys(PRESETS).join(', ')} (default paper);
+                   \`paper\` is the method exactly as published
   --json FILE      also write the results as JSON
   -h, --help       this text
 
@@ -64,11 +66,13 @@ function parseInts(value: string, what: string): number[] {
 }
 
 function printResult(r: ExperimentResult): void {
-  const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'steps', 'seconds', 'stopped'];
+  const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'steps', 'seconds', 'stopped', 'guard'];
+  const guardText = (g: ExperimentResult['runs'][number]['guard']) =>
+    g.tripped ? `TRIPPED step ${g.tripped.step}: ${pct(g.tripped.agreement, 0)}${g.tripped.rolledBackToStep !== undefined ? `, rolled back to ${g.tripped.rolledBackToStep}` : ''}` : `ok ${pct(g.agreement, 0)}`;
   const rows = [
-    ['before', pct(r.before.forget), pct(r.before.retain), pct(r.before.test), '', '', '', ''],
+    ['before', pct(r.before.forget), pct(r.before.retain), pct(r.before.test), '', '', '', '', ''],
     ...r.runs.map((run) => [
-      run.method,
+      run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`,
       pct(run.forget),
       pct(run.retain),
       pct(run.test),
@@ -76,13 +80,15 @@ function printResult(r: ExperimentResult): void {
       String(run.steps),
       run.seconds.toFixed(1),
       run.stopped,
+      guardText(run.guard),
     ]),
   ];
   console.log(`\n${r.model} on ${r.dataset}, k = ${r.k}, seed = ${r.seed}, backend ${r.backend}`);
   console.log(table(header, rows));
   console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
-      `test = held-out test accuracy; steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods.`,
+      `test = held-out test accuracy; steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
+      `guard = agreement with the original model's predictions on ${r.probeSize} other training images plus up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
   );
 }
 
@@ -100,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       seeds: { type: 'string' },
       methods: { type: 'string' },
+      preset: { type: 'string' },
       model: { type: 'string' },
       backend: { type: 'string', default: 'auto' },
       'max-epochs': { type: 'string' },
@@ -116,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
 
   const backendChoice = parseList(values.backend!, BACKEND_CHOICES, 'backend')[0] as BackendChoice;
   const methods = values.methods ? parseList(values.methods, METHODS, 'method') : [...METHODS];
+  const presets = values.preset ? parseList(values.preset, Object.keys(PRESETS) as Preset[], 'preset') : (['paper'] as Preset[]);
   const ks = values.k ? parseInts(values.k, 'k') : command === 'demo' ? [16] : [16, 64, 128];
   const seeds = values.seeds ? parseInts(values.seeds, 'seeds') : values.seed ? parseInts(values.seed, 'seed') : command === 'demo' ? [0] : [0, 1, 2];
   const maxEpochs = values['max-epochs'] ? parseInts(values['max-epochs'], 'max-epochs')[0] : undefined;
@@ -144,11 +152,12 @@ async function main(argv: string[]): Promise<number> {
         k,
         seed,
         methods,
+        presets,
         backend: backend.name,
         options: maxEpochs ? { maxEpochs } : undefined,
         signal: controller.signal,
-        onProgress: (method, p) => {
-          const where = `k=${k} seed=${seed} ${method}`;
+        onProgress: (method, p, preset) => {
+          const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
           if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
           else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
           else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
