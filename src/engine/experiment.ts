@@ -71,8 +71,12 @@ export function chooseForgetIndices(trainSize: number, k: number, seed: number):
   return new Rng(seed).sample(trainSize, k);
 }
 
-async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset): Promise<Accuracies> {
-  return { forget: await datasetAccuracy(model, forget), retain: await datasetAccuracy(model, retain), test: await datasetAccuracy(model, test) };
+async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset, signal?: AbortSignal): Promise<Accuracies> {
+  const forgetAccuracy = await datasetAccuracy(model, forget);
+  throwIfAborted(signal);
+  const retainAccuracy = await datasetAccuracy(model, retain);
+  throwIfAborted(signal);
+  return { forget: forgetAccuracy, retain: retainAccuracy, test: await datasetAccuracy(model, test) };
 }
 
 export async function runExperiment(req: ExperimentRequest): Promise<ExperimentResult> {
@@ -89,7 +93,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   const forget: ForgetSet = { images: forgetData.images, labels: forgetData.labels, imageShape: req.train.imageShape, numClasses };
 
   req.onProgress?.('setup', { phase: 'evaluate' });
-  const before = await accuracies(req.loaded.model, forgetData, retain, req.test);
+  const before = await accuracies(req.loaded.model, forgetData, retain, req.test, req.signal);
   const runs: MethodRun[] = [];
   let adversarial: AdversarialSet | undefined;
   let attackSeconds = 0;
@@ -108,7 +112,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     try {
       const result = await unlearn(model, forget, options, { signal: req.signal, adversarial, probe: probe.images, onProgress: (p) => req.onProgress?.(method, p, preset) });
       req.onProgress?.(method, { phase: 'evaluate' }, preset);
-      const after = await accuracies(model, forgetData, retain, req.test);
+      const after = await accuracies(model, forgetData, retain, req.test, req.signal);
       const phaseSeconds = { attack: usesAdversarial(method) ? attackSeconds : 0, importance: result.seconds.importance, unlearn: result.seconds.unlearn };
       runs.push({
         method,
