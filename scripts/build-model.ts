@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { initBackend, tf } from '../src/engine/backend';
 import { smallCnn } from '../src/engine/zoo';
-import { captureArtifacts } from '../src/engine/modelIo';
+import { captureArtifacts, writeModelFiles } from '../src/engine/modelIo';
 
 interface Export {
   architecture: { kind: 'small_cnn'; width: number; numClasses: number; inputShape: [number, number, number] };
@@ -31,17 +31,8 @@ async function main(dir: string): Promise<void> {
     }),
   );
   const artifacts = await captureArtifacts(model);
-  const data = artifacts.weightData as ArrayBuffer;
-  await fs.writeFile(path.join(dir, 'weights.bin'), Buffer.from(data));
-  const modelJson = {
-    format: 'layers-model',
-    generatedBy: artifacts.generatedBy,
-    convertedBy: 'Unlearn Lens scripts/build-model.ts',
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-    userDefinedMetadata: { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'scripts/train_default_model.py' },
-  };
-  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+  // Our own shipped asset, rebuilt in place (user models are never written over: see saveModelAtomically).
+  await writeModelFiles(artifacts, dir, { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'scripts/train_default_model.py' });
   console.log(`${dir}: ${model.countParams()} parameters, train ${exported.trainAccuracy}, test ${exported.testAccuracy}`);
 }
 

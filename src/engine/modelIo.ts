@@ -112,6 +112,22 @@ export async function captureArtifacts(model: tfTypes.LayersModel): Promise<tfTy
   return captured!;
 }
 
+/** model.json (one shard, weights.bin) and the shard, into an existing folder. */
+export async function writeModelFiles(artifacts: tfTypes.io.ModelArtifacts, dir: string, metadata?: Record<string, unknown>): Promise<void> {
+  const data = artifacts.weightData;
+  const weights = Buffer.concat((Array.isArray(data) ? data : data ? [data] : []).map((b) => Buffer.from(b)));
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: 'Unlearn Lens',
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+    ...(metadata ? { userDefinedMetadata: metadata } : {}),
+  };
+  await fs.writeFile(path.join(dir, 'weights.bin'), weights);
+  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+}
+
 /**
  * Writes `artifacts` as a new model folder `targetDir` (model.json + weights.bin + `files`, such as
  * the run record). Refuses to write into an existing folder; the folder appears complete or not at all.
@@ -127,17 +143,7 @@ export async function saveModelAtomically(artifacts: tfTypes.io.ModelArtifacts, 
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tmp, { recursive: true });
   try {
-    const data = artifacts.weightData;
-    const weights = Buffer.concat((Array.isArray(data) ? data : data ? [data] : []).map((b) => Buffer.from(b)));
-    const modelJson = {
-      format: 'layers-model',
-      generatedBy: artifacts.generatedBy,
-      convertedBy: 'Unlearn Lens',
-      modelTopology: artifacts.modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-    };
-    await fs.writeFile(path.join(tmp, 'weights.bin'), weights);
-    await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+    await writeModelFiles(artifacts, tmp);
     for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), content);
     await fs.rename(tmp, target);
   } catch (e) {
