@@ -12,7 +12,10 @@ import type { AdversarialSet, AttackProgress } from './attack';
 import { parallelTargetedL2Pgd } from './attackPool';
 import { invertedImportance, masImportance } from './importance';
 import { boundedForgetLoss, crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
-import { allVariables, logits, predictClasses, restore, snapshot, trainableParameters } from './modelState';
+import { logits, predictClasses, snapshot, trainableParameters } from './modelState';
+import { Guard, type GuardReport } from './guard';
+
+export type { GuardReport } from './guard';
 import { Sgd } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
@@ -31,17 +34,6 @@ export type UnlearnProgress =
   | { phase: 'unlearn'; step: number; epoch: number; loss: number; remembered: number; total: number };
 
 export type StopReason = 'forgotten' | 'max-epochs' | 'guard';
-
-export interface GuardReport {
-  /** Agreement with the original model's predictions on the probe at the end (1 = no change seen). */
-  agreement: number;
-  /** The lowest agreement seen at any check. */
-  minAgreement: number;
-  /** Probe size: adversarial examples plus the caller's probe images. */
-  probeSize: number;
-  /** Set when agreement fell below the threshold. */
-  tripped?: { step: number; agreement: number; action: 'report' | 'stop'; rolledBackToStep?: number };
-}
 
 export interface UnlearnResult {
   steps: number;
@@ -167,7 +159,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const theta0 = snapshot(variables);
   const forgetX = tf.tensor4d(forget.images, [k, ...imageShape]);
   let penaltyWeights: tfTypes.Tensor[] | undefined;
-  let checkpoint: { step: number; values: tfTypes.Tensor[] } | undefined;
+  let guard: Guard | undefined;
   const optimizer = new Sgd(variables, options.learningRate, options.momentum, options.weightDecay);
   try {
     if (usesImportance(options.method)) {
@@ -207,42 +199,13 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     // The guard's probe: a sample of the adversarial examples plus the caller's probe images,
     // with the original model's predictions on them.
     const probe = makeProbe(adversarial, ctx.probe, size);
-    const probeCount = probe.length / size;
-    const originalPredictions = probeCount ? await predictClasses(model, probe, imageShape) : new Int32Array(0);
-    const agreement = async (): Promise<number> => {
-      if (!probeCount) return 1;
-      const now = await predictClasses(model, probe, imageShape);
-      let same = 0;
-      for (let i = 0; i < probeCount; i++) if (now[i] === originalPredictions[i]) same++;
-      return same / probeCount;
-    };
-    const guard: GuardReport = { agreement: 1, minAgreement: 1, probeSize: probeCount };
-    const allVars = allVariables(model);
-    const checkGuard = async (step: number): Promise<boolean> => {
-      const a = await agreement();
-      guard.agreement = a;
-      guard.minAgreement = Math.min(guard.minAgreement, a);
-      if (a >= options.guard.minAgreement) {
-        if (options.guard.action === 'stop') {
-          if (checkpoint) tf.dispose(checkpoint.values);
-          checkpoint = { step, values: snapshot(allVars) };
-        }
-        return true;
-      }
-      if (!guard.tripped) guard.tripped = { step, agreement: a, action: options.guard.action };
-      if (options.guard.action === 'stop' && checkpoint) {
-        restore(allVars, checkpoint.values);
-        guard.tripped.rolledBackToStep = checkpoint.step;
-        guard.agreement = await agreement();
-      }
-      return options.guard.action !== 'stop';
-    };
+    guard = await Guard.start(model, probe, imageShape, options.guard);
 
     let steps = 0;
     let epochs = 0;
     let left = await remembered();
     let stopped: UnlearnResult['stopped'] = left === 0 ? 'forgotten' : 'max-epochs';
-    await checkGuard(0);
+    await guard.check(0);
     outer: while (left > 0 && epochs < options.maxEpochs) {
       epochs++;
       for (let b = 0; b < stepsPerEpoch; b++) {
@@ -279,7 +242,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         await new Promise((resolve) => setImmediate(resolve));
         const done = left === 0;
         // The guard looks every `every` steps and always at the last one.
-        if ((done || steps % options.guard.every === 0) && !(await checkGuard(steps))) {
+        if ((done || steps % options.guard.every === 0) && !(await guard.check(steps))) {
           stopped = 'guard';
           left = await remembered();
           break outer;
@@ -290,16 +253,16 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         }
       }
     }
-    if (stopped === 'max-epochs' && steps % options.guard.every !== 0 && !(await checkGuard(steps))) {
+    if (stopped === 'max-epochs' && steps % options.guard.every !== 0 && !(await guard.check(steps))) {
       stopped = 'guard';
       left = await remembered();
     }
     seconds.unlearn = (performance.now() - t0) / 1000;
     seconds.total = (performance.now() - started) / 1000;
     const changes = await layerChanges(params.map((p) => p.name), theta0, variables);
-    return { steps, epochs, stopped, guard, remembered: left, seconds, layerChanges: changes, adversarial };
+    return { steps, epochs, stopped, guard: guard.report, remembered: left, seconds, layerChanges: changes, adversarial };
   } finally {
-    if (checkpoint) tf.dispose(checkpoint.values);
+    guard?.dispose();
     optimizer.dispose();
     tf.dispose(theta0);
     forgetX.dispose();

@@ -1,0 +1,83 @@
+/**
+ * The collateral-damage guard (issue 4): agreement of the model's predictions with the original
+ * model's on a probe (adversarial examples plus images the caller has), checked as the run goes.
+ * Below the threshold it trips: `report` records it and lets the run go on; `stop` restores the last
+ * checkpoint that passed and ends the run. Never a silently wrecked model.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf } from './tf';
+import { allVariables, predictClasses, restore, snapshot } from './modelState';
+import type { GuardOptions } from './options';
+
+export interface GuardReport {
+  /** Agreement with the original model's predictions on the probe at the end (1 = no change seen). */
+  agreement: number;
+  /** The lowest agreement seen at any check. */
+  minAgreement: number;
+  /** Probe size: adversarial examples plus the caller's probe images. */
+  probeSize: number;
+  /** Set when agreement fell below the threshold. */
+  tripped?: { step: number; agreement: number; action: 'report' | 'stop'; rolledBackToStep?: number };
+}
+
+export class Guard {
+  readonly report: GuardReport;
+  private readonly variables: tfTypes.Variable[];
+  private checkpoint: { step: number; values: tfTypes.Tensor[] } | undefined;
+
+  private constructor(
+    private readonly model: tfTypes.LayersModel,
+    private readonly probe: Float32Array,
+    private readonly imageShape: [number, number, number],
+    private readonly original: Int32Array,
+    private readonly options: GuardOptions,
+  ) {
+    this.report = { agreement: 1, minAgreement: 1, probeSize: original.length };
+    this.variables = allVariables(model);
+  }
+
+  /** Records the model's current predictions on the probe as the reference to agree with. */
+  static async start(model: tfTypes.LayersModel, probe: Float32Array, imageShape: [number, number, number], options: GuardOptions): Promise<Guard> {
+    const original = probe.length ? await predictClasses(model, probe, imageShape) : new Int32Array(0);
+    return new Guard(model, probe, imageShape, original, options);
+  }
+
+  private async agreement(): Promise<number> {
+    if (!this.original.length) return 1;
+    const now = await predictClasses(this.model, this.probe, this.imageShape);
+    let same = 0;
+    for (let i = 0; i < now.length; i++) if (now[i] === this.original[i]) same++;
+    return same / now.length;
+  }
+
+  /** Checks at `step`; false when the run must stop (the model is then rolled back). */
+  async check(step: number): Promise<boolean> {
+    const a = await this.agreement();
+    this.report.agreement = a;
+    this.report.minAgreement = Math.min(this.report.minAgreement, a);
+    if (a >= this.options.minAgreement) {
+      if (this.options.action === 'stop') {
+        this.disposeCheckpoint();
+        this.checkpoint = { step, values: snapshot(this.variables) };
+      }
+      return true;
+    }
+    this.report.tripped ??= { step, agreement: a, action: this.options.action };
+    if (this.options.action !== 'stop') return true;
+    if (this.checkpoint) {
+      restore(this.variables, this.checkpoint.values);
+      this.report.tripped.rolledBackToStep = this.checkpoint.step;
+      this.report.agreement = await this.agreement();
+    }
+    return false;
+  }
+
+  private disposeCheckpoint(): void {
+    if (this.checkpoint) tf.dispose(this.checkpoint.values);
+    this.checkpoint = undefined;
+  }
+
+  dispose(): void {
+    this.disposeCheckpoint();
+  }
+}
