@@ -118,3 +118,14 @@ test('the guard reports a drop in agreement, or stops and rolls back to its last
     model.dispose();
   }
 });
+
+test('relabel moves every instance to its new label and stops there', async () => {
+  const model = tinyModel();
+  const forget = randomForgetSet(4);
+  forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+  const newLabels = Array.from(forget.labels, (y) => (y + 1) % 3);
+  const result = await unlearn(model, forget, resolveOptions({ method: 'adv+imp', objective: { kind: 'relabel', labels: newLabels }, learningRate: 0.05, maxEpochs: 300, attack: quickAttack }));
+  assert.equal(result.stopped, 'forgotten');
+  assert.deepEqual(Array.from(await predictClasses(model, forget.images, forget.imageShape)), newLabels);
+  model.dispose();
+});
