@@ -156,6 +156,13 @@ async function main(argv: string[]): Promise<number> {
         backend: backend.name,
         options: maxEpochs ? { maxEpochs } : undefined,
         signal: controller.signal,
+        onRun: (run, before) => {
+          status.clear();
+          const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
+          console.error(
+            `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${run.steps} steps, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
+          );
+        },
         onProgress: (method, p, preset) => {
           const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
           if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);

@@ -60,6 +60,8 @@ export interface ExperimentRequest {
   presets?: Preset[];
   signal?: AbortSignal;
   onProgress?: (method: Method | 'setup', p: UnlearnProgress | { phase: 'evaluate' }, preset?: Preset) => void;
+  /** Each method's result as soon as it is measured. */
+  onRun?: (run: MethodRun, before: Accuracies) => void;
 }
 
 export const RETAIN_SUBSET_SIZE = 5000;
@@ -125,6 +127,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
         guard: result.guard,
         preset,
       });
+      req.onRun?.(runs[runs.length - 1], before);
     } finally {
       model.dispose();
     }
