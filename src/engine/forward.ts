@@ -150,7 +150,13 @@ function layerFunction(layer: LayerLike): LayerFn | undefined {
       const epsilon = config.epsilon as number;
       const momentum = config.momentum as number;
       return ([x], training) => {
-        if (!training) return tf.batchNorm(x, movingMean, movingVariance, beta, gamma, epsilon);
+        if (!training) {
+          // As a per-channel scale and shift: the wasm FusedBatchNorm kernel cost more than the
+          // convolution before it in inference (PGD, checks, evaluation).
+          const scale = gamma ? tf.mul(gamma, tf.rsqrt(tf.add(movingVariance, epsilon))) : tf.rsqrt(tf.add(movingVariance, epsilon));
+          const shift = tf.sub(beta ?? tf.scalar(0), tf.mul(movingMean, scale));
+          return tf.add(tf.mul(x, scale), shift);
+        }
         const n = x.size / x.shape[x.rank - 1];
         const channels = x.shape[x.rank - 1];
         // Running statistics as torch.nn.BatchNorm2d: moved toward the unbiased batch variance.
