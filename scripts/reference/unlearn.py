@@ -285,6 +285,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--lambda", dest="lam", type=float, default=1.0)
     ap.add_argument("--max-epochs", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    # Issue 4 options, mirroring src/engine/options.ts / objectives.ts / unlearn.ts exactly.
+    ap.add_argument("--forget-term", default="negative-ce", choices=["negative-ce", "remembered-ce", "margin", "nearest-ce"])
+    ap.add_argument("--forget-statistics", default="batch", choices=["batch", "running"],
+                    help="BatchNorm statistics of the forget-batch forward: the batch's (paper) or the running ones (eval-mode BN for that forward only)")
+    ap.add_argument("--stop-margin", type=float, default=0.0, help="forgotten only when z_y <= max_other - margin (0: argmax test)")
+    ap.add_argument("--guard-action", default="off", choices=["off", "report", "stop"],
+                    help="collateral-damage guard (engine: agreement with the original predictions on up to 512 adversarial examples + the probe)")
+    ap.add_argument("--guard-min-agreement", type=float, default=0.9)
+    ap.add_argument("--guard-every", type=int, default=10)
+    ap.add_argument("--guard-probe-indices", default="", help="training indices of the guard's probe images (comma list or JSON file)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -310,6 +320,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     x_forget, y_forget = nchw(x_forget_np), torch.from_numpy(y_forget_np)
     x_retain, y_retain = nchw(xtr[retain_mask]), torch.from_numpy(ytr[retain_mask])
     x_test, y_test = nchw(xte), torch.from_numpy(yte)
+    probe_idx: List[int] = []
+    if args.guard_probe_indices:
+        gp = args.guard_probe_indices
+        if os.path.isfile(gp):
+            with open(gp, "r", encoding="utf8") as f:
+                probe_idx = [int(i) for i in json.load(f)]
+        else:
+            probe_idx = [int(s) for s in gp.split(",") if s.strip()]
     before = {"forget": accuracy(model, x_forget, y_forget), "retain": accuracy(model, x_retain, y_retain), "test": accuracy(model, x_test, y_test)}
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads; k={k}, method {args.method}; before {before}")
 
@@ -348,7 +366,79 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     forget_loader = Loader(k, args.forget_batch, order_rng)
     adv_loader = Loader(len(t_adv), args.adv_batch, order_rng) if adv_methods else None
     steps_per_epoch = adv_loader.batches_per_epoch if adv_loader else forget_loader.batches_per_epoch
-    left = int((predict(model, x_forget) == y_forget).sum())
+    bn_modules = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+    def forget_logits(xb: torch.Tensor) -> torch.Tensor:
+        if args.forget_statistics == "running":
+            for m in bn_modules:
+                m.eval()
+            z = model(xb)
+            for m in bn_modules:
+                m.train()
+            return z
+        return model(xb)
+
+    def forget_loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if args.forget_term == "negative-ce":
+            return -F.cross_entropy(z, y)
+        one_hot = F.one_hot(y, z.shape[1]).to(z.dtype)
+        true_logit = (one_hot * z).sum(1)
+        others = z + one_hot * -1e9
+        best_other, best_other_class = others.max(1)
+        if args.forget_term == "margin":
+            return F.relu(true_logit - best_other + args.stop_margin).mean()
+        if args.forget_term == "nearest-ce":
+            return F.cross_entropy(z, best_other_class)
+        remembered_mask = (true_logit - best_other + args.stop_margin >= 0).to(z.dtype)
+        return -(remembered_mask * F.cross_entropy(z, y, reduction="none")).mean()
+
+    @torch.no_grad()
+    def count_remembered() -> int:
+        if args.stop_margin == 0:
+            return int((predict(model, x_forget) == y_forget).sum())
+        was = model.training
+        model.eval()
+        z = model(x_forget)
+        model.train(was)
+        one_hot = F.one_hot(y_forget, z.shape[1]).to(z.dtype)
+        margin = (one_hot * z).sum(1) - (z + one_hot * -1e9).max(1).values
+        return int((margin > -args.stop_margin).sum())
+
+    # The guard (unlearn.ts): probe = an even spread of up to 512 adversarial examples + probe images.
+    guard_on = args.guard_action != "off"
+    probe_parts = []
+    if guard_on and x_adv is not None:
+        count = len(t_adv)
+        take = min(count, 512)
+        probe_parts.append(x_adv[[(j * count) // take for j in range(take)]])
+    if guard_on and probe_idx:
+        probe_parts.append(nchw(xtr[probe_idx]))
+    x_probe = torch.cat(probe_parts) if probe_parts else None
+    probe_orig = predict(model, x_probe) if x_probe is not None else None
+    guard = {"agreement": 1.0, "min_agreement": 1.0, "probe_size": 0 if x_probe is None else len(x_probe), "tripped": None}
+    checkpoint = {"step": None, "state": None}
+
+    def check_guard(step: int) -> bool:
+        if not guard_on:
+            return True
+        a = float((predict(model, x_probe) == probe_orig).float().mean()) if x_probe is not None else 1.0
+        guard["agreement"] = a
+        guard["min_agreement"] = min(guard["min_agreement"], a)
+        if a >= args.guard_min_agreement:
+            if args.guard_action == "stop":
+                checkpoint["step"] = step
+                checkpoint["state"] = {n: t.detach().clone() for n, t in model.state_dict().items()}
+            return True
+        if guard["tripped"] is None:
+            guard["tripped"] = {"step": step, "agreement": a, "action": args.guard_action}
+        if args.guard_action == "stop" and checkpoint["state"] is not None:
+            model.load_state_dict(checkpoint["state"])
+            guard["tripped"]["rolled_back_to_step"] = checkpoint["step"]
+            guard["agreement"] = float((predict(model, x_probe) == probe_orig).float().mean()) if x_probe is not None else 1.0
+        return args.guard_action != "stop"
+
+    left = count_remembered()
+    check_guard(0)
     steps = epochs = 0
     stopped = "forgotten" if left == 0 else "max-epochs"
     loss_value = float("nan")
@@ -360,7 +450,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if adv_loader is not None:
                 ab = adv_loader.next()
                 adv_ce = F.cross_entropy(model(x_adv[ab]), t_adv[ab])  # adversarial batch first, as the engine
-            forget_term = -F.cross_entropy(model(x_forget[fb]), y_forget[fb])
+            forget_term = forget_loss(forget_logits(x_forget[fb]), y_forget[fb])
             if adv_loader is not None:
                 loss = (len(fb) * forget_term + len(ab) * adv_ce) / (len(fb) + len(ab))
             else:
@@ -370,15 +460,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             loss.backward()
             opt.step()
             steps += 1
-            left = int((predict(model, x_forget) == y_forget).sum())
+            left = count_remembered()
             if steps % 50 == 0:
                 loss_value = float(loss)
                 log(f"step {steps} (epoch {epochs}) loss {loss_value:.3f}, {left}/{k} remembered")
-            if left == 0:
+            done = left == 0
+            if (done or steps % args.guard_every == 0) and guard_on and not check_guard(steps):
+                stopped = "guard"
+                left = count_remembered()
+                break
+            if done:
                 stopped = "forgotten"
                 break
-        if left == 0:
+        if left == 0 or stopped == "guard":
             break
+    if guard_on and stopped == "max-epochs" and steps % args.guard_every != 0 and not check_guard(steps):
+        stopped = "guard"
+        left = count_remembered()
     seconds["unlearn"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -412,6 +510,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "rng": args.rng,
         "threads": torch.get_num_threads(),
     }
+    if args.forget_term != "negative-ce" or args.forget_statistics != "batch" or args.stop_margin != 0 or guard_on:
+        out["options"] = {"forget_term": args.forget_term, "forget_statistics": args.forget_statistics, "stop_margin": args.stop_margin}
+    if guard_on:
+        out["guard"] = guard
     print(json.dumps(out))
     return 0
 
