@@ -28,39 +28,9 @@ from typing import List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-MASK = 0xFFFFFFFF
-
-
-def imul(a: int, b: int) -> int:
-    """Math.imul as unsigned 32-bit (the low 32 bits of the product are the same)."""
-    return (a * b) & MASK
-
-
-class Rng:
-    """mulberry32 exactly as src/engine/rng.ts."""
-
-    def __init__(self, seed: int):
-        self.state = ((seed & MASK) ^ 0x9E3779B9) & MASK
-
-    def next(self) -> float:
-        self.state = (self.state + 0x6D2B79F5) & MASK
-        t = self.state
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & MASK
-        return ((t ^ (t >> 14)) & MASK) / 4294967296.0
-
-    def int(self, n: int) -> int:
-        return math.floor(self.next() * n)
-
-    def permutation(self, n: int) -> List[int]:
-        p = list(range(n))
-        for i in range(n - 1, 0, -1):
-            j = self.int(i + 1)
-            p[i], p[j] = p[j], p[i]
-        return p
-
-    def sample(self, n: int, k: int) -> List[int]:
-        return self.permutation(n)[:k]
+# The engine's generator, ported once, in unlearn.py (importing it also loads torch).
+sys.path.insert(0, HERE)
+from unlearn import EngineRng as Rng  # noqa: E402
 
 
 TRAIN = 10000

@@ -76,6 +76,10 @@ class EngineRng:
             p[i], p[j] = p[j], p[i]
         return p
 
+    def sample(self, n: int, k: int) -> List[int]:
+        """k distinct indices from 0..n-1 in the order drawn (the engine's Rng.sample)."""
+        return self.permutation(n)[:k]
+
     def bulk(self, count: int) -> np.ndarray:
         """The next `count` values of next() at once (the state advances by a constant per call)."""
         steps = np.arange(1, count + 1, dtype=np.uint64)
