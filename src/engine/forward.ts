@@ -58,6 +58,14 @@ function activation(name: unknown): ((t: Tensor) => Tensor) | undefined {
 
 type LayerFn = (inputs: Tensor[], training: boolean) => Tensor;
 
+/** A linear op, then the layer's bias and activation (Conv2D, DepthwiseConv2D, Dense). */
+function affine(layer: LayerLike, config: Record<string, unknown>, op: (x: Tensor) => Tensor): LayerFn | undefined {
+  const bias = weight(layer, 'bias');
+  const act = activation(config.activation);
+  if (!act) return undefined;
+  return ([x]) => act(bias ? tf.add(op(x), bias) : op(x));
+}
+
 /**
  * BatchNorm on batch statistics, with its closed-form backward pass,
  *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
@@ -104,41 +112,27 @@ function layerFunction(layer: LayerLike): LayerFn | undefined {
   if (!channelsLast) return undefined;
   switch (cls) {
     case 'Conv2D': {
-      const kernel = weight(layer, 'kernel')!;
-      const bias = weight(layer, 'bias');
-      const act = activation(config.activation);
+      const kernel = weight(layer, 'kernel')! as tfTypes.Tensor4D;
       const strides = config.strides as [number, number];
       const dilations = config.dilationRate as number | [number, number];
       const padding = config.padding as 'same' | 'valid';
-      if (!act) return undefined;
-      return ([x]) => {
-        let y: Tensor = tf.conv2d(x as tfTypes.Tensor4D, kernel as tfTypes.Tensor4D, strides, padding, 'NHWC', dilations);
-        if (bias) y = tf.add(y, bias);
-        return act(y);
-      };
+      return affine(layer, config, (x) => tf.conv2d(x as tfTypes.Tensor4D, kernel, strides, padding, 'NHWC', dilations));
     }
     case 'DepthwiseConv2D': {
-      const kernel = weight(layer, 'depthwise_kernel')!;
-      const bias = weight(layer, 'bias');
-      const act = activation(config.activation);
-      if (!act) return undefined;
-      return ([x]) => {
-        let y: Tensor = tf.depthwiseConv2d(x as tfTypes.Tensor4D, kernel as tfTypes.Tensor4D, config.strides as [number, number], config.padding as 'same', 'NHWC', config.dilationRate as [number, number]);
-        if (bias) y = tf.add(y, bias);
-        return act(y);
-      };
+      const kernel = weight(layer, 'depthwise_kernel')! as tfTypes.Tensor4D;
+      const strides = config.strides as [number, number];
+      const dilations = config.dilationRate as [number, number];
+      const padding = config.padding as 'same' | 'valid';
+      return affine(layer, config, (x) => tf.depthwiseConv2d(x as tfTypes.Tensor4D, kernel, strides, padding, 'NHWC', dilations));
     }
     case 'Dense': {
-      const kernel = weight(layer, 'kernel')!;
-      const bias = weight(layer, 'bias');
-      const act = activation(config.activation);
-      if (!act) return undefined;
-      return ([x]) => {
-        if (x.rank !== 2) return act(bias ? tf.add(tf.dot(x, kernel), bias) : tf.dot(x, kernel));
-        let y: Tensor = tf.matMul(x as tfTypes.Tensor2D, kernel as tfTypes.Tensor2D);
-        if (bias) y = tf.add(y, bias);
-        return act(y);
-      };
+      const kernel = weight(layer, 'kernel')! as tfTypes.Tensor2D;
+      // Keras applies Dense to the last axis of inputs of any rank.
+      return affine(layer, config, (x) => {
+        const units = kernel.shape[1];
+        const flat = tf.reshape(x, [-1, x.shape[x.rank - 1]]) as tfTypes.Tensor2D;
+        return tf.reshape(tf.matMul(flat, kernel), [...x.shape.slice(0, -1), units]);
+      });
     }
     case 'BatchNormalization': {
       const axis = config.axis as number;

@@ -12,7 +12,7 @@ import type { AdversarialSet, AttackProgress } from './attack';
 import { parallelTargetedL2Pgd } from './attackPool';
 import { invertedImportance, masImportance } from './importance';
 import { boundedForgetLoss, crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
-import { logits, predictClasses, snapshot, trainableParameters } from './modelState';
+import { logits, snapshot, trainableParameters } from './modelState';
 import { Guard, type GuardReport } from './guard';
 
 export type { GuardReport } from './guard';
@@ -179,7 +179,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     const stepsPerEpoch = advLoader ? advLoader.batchesPerEpoch : forgetLoader.batchesPerEpoch;
     const remembered = async (): Promise<number> => {
       if (relabel || options.stopMargin === 0) {
-        const predicted = await predictClasses(model, forget.images, imageShape);
+        // The forget set is already on the backend (forgetX): no upload per step.
+        const argMax = tf.tidy(() => tf.argMax(logits(model, forgetX, false), 1));
+        const predicted = await argMax.data();
+        argMax.dispose();
         let n = 0;
         for (let i = 0; i < k; i++) if (relabel ? predicted[i] !== goal[i] : predicted[i] === goal[i]) n++;
         return n;

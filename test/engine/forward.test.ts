@@ -59,3 +59,11 @@ test('a model with a layer the engine does not model falls back to model.apply',
   const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 2 })] });
   assert.equal(compileForward(model), undefined);
 });
+
+test('Dense on a rank-3 input acts on the last axis, as Keras does', () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4, 3], units: 2, activation: 'relu' }), tf.layers.flatten(), tf.layers.dense({ units: 3 })] });
+  const fn = compileForward(model);
+  assert.ok(fn);
+  const x = tf.randomUniform([2, 4, 3], 0, 1, 'float32', 5);
+  close(fn(x, false), model.apply(x) as tfTypes.Tensor);
+});
