@@ -45,7 +45,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from reference.model import SmallCnn, export_weights  # noqa: E402
+from reference.model import ResNet, SmallCnn, build_model, export_weights  # noqa: E402
 
 SRC_DIR = "/usr/share/datasets/fashion-mnist"
 DEFAULT_DATA_OUT = os.path.join(REPO, "data", "fashion-mnist-subset")
@@ -97,19 +97,77 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def accuracy(model: SmallCnn, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
+def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
+    was = model.training
     model.eval()
     correct = 0
     for i in range(0, len(x), batch):
         correct += (model(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum().item()
+    model.train(was)
     return correct / len(x)
 
 
-def train(args) -> None:
-    torch.set_num_threads(2)
+def augment_batch(xb: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
+    """Random crop after `pad` pixels of zero padding, and random horizontal flip (per image, drawn from
+    `gen` on the CPU so the draws do not depend on the device)."""
+    n, _, h, w = xb.shape
+    offs = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen)
+    flips = torch.rand(n, generator=gen) < 0.5
+    padded = F.pad(xb, (pad, pad, pad, pad))
+    rows = (torch.arange(h).view(1, h) + offs[:, :1]).to(xb.device)  # n,h
+    cols = (torch.arange(w).view(1, w) + offs[:, 1:]).to(xb.device)  # n,w
+    out = padded[torch.arange(n, device=xb.device).view(n, 1, 1), :, rows.view(n, h, 1), cols.view(n, 1, w)]  # n,h,w,c
+    out = out.permute(0, 3, 1, 2)
+    return torch.where(flips.to(xb.device).view(n, 1, 1, 1), out.flip(3), out)
+
+
+def architecture(args) -> dict:
+    if args.arch == "small_cnn":
+        return {"kind": "small_cnn", "width": args.width, "numClasses": 10, "inputShape": [28, 28, 1]}
+    return {"kind": "resnet", "depth": args.depth, "width": args.width, "numClasses": 10, "inputShape": [28, 28, 1]}
+
+
+def train_model(arch: dict, xtr, ytr, xte, yte, *, epochs: int, lr: float, weight_decay: float, batch: int,
+                augment: bool, device: str = "cpu", log_every: int = 5, log=print):
+    """Train `arch` from seed 0 (SGD momentum 0.9, cosine per step to 0). Returns (model, train acc,
+    test acc, seconds); accuracies in eval mode."""
     torch.manual_seed(0)
     np.random.seed(0)
-    torch.use_deterministic_algorithms(True)
+    model = build_model(arch).to(device)
+    xtr, ytr, xte, yte = xtr.to(device), ytr.to(device), xte.to(device), yte.to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    steps_per_epoch = (len(xtr) + batch - 1) // batch
+    total_steps = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, total_steps) / total_steps)))
+    gen = torch.Generator().manual_seed(0)
+    t0 = time.time()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen).to(device)
+        loss_sum = torch.zeros((), device=device)
+        for i in range(0, len(xtr), batch):
+            idx = perm[i : i + batch]
+            xb = augment_batch(xtr[idx], gen) if augment else xtr[idx]
+            loss = F.cross_entropy(model(xb), ytr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach() * len(idx)
+        if epoch % log_every == 0 or epoch == epochs or epoch == 1:
+            tr_acc, te_acc = accuracy(model, xtr, ytr), accuracy(model, xte, yte)
+            log(
+                f"epoch {epoch:3d}  loss {float(loss_sum) / len(xtr):.4f}  train {tr_acc * 100:6.2f} %  "
+                f"test {te_acc * 100:6.2f} %  lr {sched.get_last_lr()[0]:.5f}  {time.time() - t0:6.1f} s"
+            )
+    elapsed = time.time() - t0
+    return model, accuracy(model, xtr, ytr), accuracy(model, xte, yte), elapsed
+
+
+def train(args) -> None:
+    torch.set_num_threads(args.threads)
+    if args.device == "cpu":
+        torch.use_deterministic_algorithms(True)
 
     xtr_u8, ytr_u8, xte_u8, yte_u8 = load_subset(args.n_train, args.n_test)
     if not args.skip_data:
@@ -118,40 +176,13 @@ def train(args) -> None:
     xtr, ytr = to_tensor(xtr_u8), torch.from_numpy(ytr_u8.astype(np.int64))
     xte, yte = to_tensor(xte_u8), torch.from_numpy(yte_u8.astype(np.int64))
     print(f"train {tuple(xtr.shape)}  test {tuple(xte.shape)}  class counts {np.bincount(ytr_u8, minlength=10).tolist()}")
-
-    model = SmallCnn(args.width, 10)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"SmallCnn(width={args.width}): {n_params} trainable parameters")
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
-    steps_per_epoch = (len(xtr) + args.batch - 1) // args.batch
-    total_steps = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, total_steps) / total_steps)))
-    gen = torch.Generator().manual_seed(0)
-
-    t0 = time.time()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        perm = torch.randperm(len(xtr), generator=gen)
-        loss_sum = 0.0
-        for i in range(0, len(xtr), args.batch):
-            idx = perm[i : i + args.batch]
-            loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += loss.item() * len(idx)
-        if epoch % args.log_every == 0 or epoch == args.epochs or epoch == 1:
-            tr_acc, te_acc = accuracy(model, xtr, ytr), accuracy(model, xte, yte)
-            print(
-                f"epoch {epoch:3d}  loss {loss_sum / len(xtr):.4f}  train {tr_acc * 100:6.2f} %  "
-                f"test {te_acc * 100:6.2f} %  lr {sched.get_last_lr()[0]:.5f}  {time.time() - t0:6.1f} s",
-                flush=True,
-            )
-    elapsed = time.time() - t0
-    tr_acc, te_acc = accuracy(model, xtr, ytr), accuracy(model, xte, yte)
+    arch = architecture(args)
+    print(f"{arch}: {sum(p.numel() for p in build_model(arch).parameters())} trainable parameters, augment {args.augment}")
+    model, tr_acc, te_acc, elapsed = train_model(arch, xtr, ytr, xte, yte, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                                                 batch=args.batch, augment=args.augment, device=args.device, log_every=args.log_every,
+                                                 log=lambda m: print(m, flush=True))
     print(f"done in {elapsed:.1f} s: train {tr_acc * 100:.2f} %, test {te_acc * 100:.2f} % (eval mode)")
-    write_export(args, model, tr_acc, te_acc, elapsed)
+    write_export(args, model.cpu(), tr_acc, te_acc, elapsed)
 
 
 # ---------------------------------------------------------------- outputs
@@ -165,7 +196,7 @@ def write_data(args, xtr, ytr, xte, yte) -> None:
     print(f"wrote subset IDX files to {out}")
 
 
-def write_export(args, model: SmallCnn, tr_acc: float, te_acc: float, elapsed: float) -> None:
+def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float) -> None:
     os.makedirs(args.out, exist_ok=True)
     weights = []
     for name, arr in export_weights(model):
@@ -177,7 +208,7 @@ def write_export(args, model: SmallCnn, tr_acc: float, te_acc: float, elapsed: f
             }
         )
     doc = {
-        "architecture": {"kind": "small_cnn", "width": args.width, "numClasses": 10, "inputShape": [28, 28, 1]},
+        "architecture": architecture(args),
         "trainAccuracy": round(tr_acc, 6),
         "testAccuracy": round(te_acc, 6),
         "training": {
@@ -188,6 +219,8 @@ def write_export(args, model: SmallCnn, tr_acc: float, te_acc: float, elapsed: f
             "epochs": args.epochs,
             "batchSize": args.batch,
             "optimizer": f"SGD momentum 0.9, lr {args.lr} cosine to 0, weight decay {args.weight_decay}",
+            "augment": "random crop (pad 2) + horizontal flip" if args.augment else "none",
+            "device": args.device,
             "seed": 0,
             "torch": torch.__version__,
             "seconds": round(elapsed, 1),
@@ -203,7 +236,12 @@ def write_export(args, model: SmallCnn, tr_acc: float, te_acc: float, elapsed: f
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arch", default="small_cnn", choices=["small_cnn", "resnet"])
+    p.add_argument("--depth", type=int, default=20, help="ResNet depth, 6n + 2")
     p.add_argument("--width", type=int, default=16)
+    p.add_argument("--augment", action="store_true", help="random crop (pad 2) + horizontal flip")
+    p.add_argument("--device", default="cpu", help="cpu (deterministic) or cuda")
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--n-train", type=int, default=DEFAULT_N_TRAIN)
     p.add_argument("--n-test", type=int, default=DEFAULT_N_TEST)
@@ -216,7 +254,8 @@ def main() -> None:
     p.add_argument("--skip-data", action="store_true", help="do not write the subset IDX files")
     args = p.parse_args()
     if args.out is None:
-        args.out = os.path.join(REPO, "models", f"fmnist-cnn{args.width}")
+        name = f"cnn{args.width}" if args.arch == "small_cnn" else f"resnet{args.depth}-w{args.width}"
+        args.out = os.path.join(REPO, "models", f"fmnist-{name}{'-aug' if args.augment else ''}")
     if args.data_out is None:
         args.data_out = DEFAULT_DATA_OUT
         if (args.n_train, args.n_test) != (DEFAULT_N_TRAIN, DEFAULT_N_TEST) and not args.skip_data:

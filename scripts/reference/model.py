@@ -24,6 +24,10 @@ interleaved per block; it is
 mean, variance per block) is available as `export_weights(model, order="per_layer")`.
 Shapes: conv kernels [3,3,in,out]; BN vectors [out]; logits/kernel [c, classes]; logits/bias [classes].
 
+`ResNet(depth, width, num_classes)` is the CIFAR-style residual net (depth 6n + 2) of zoo.ts `resNet`;
+its weights follow the same rule (trainable in layer order, then the BatchNorm statistics), named
+as in its docstring. `build_model(architecture)` makes either from an export's "architecture".
+
 Run with /usr/bin/python3 (PyTorch 1.13 CPU). `python3 scripts/reference/model.py` runs a self-check.
 """
 from __future__ import annotations
@@ -102,12 +106,111 @@ class SmallCnn(nn.Module):
         return out
 
 
+class BasicBlock(nn.Module):
+    """conv3x3(stride) -> BN -> ReLU -> conv3x3 -> BN, plus the shortcut (identity, or a 1x1 conv
+    with the block's stride -> BN when the shape changes), then ReLU."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = TfSameConv2d(c_in, c_out, stride)
+        self.bn1 = nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.1)
+        self.conv2 = TfSameConv2d(c_out, c_out, 1)
+        self.bn2 = nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.1)
+        self.proj = TfSameConv2d(c_in, c_out, stride, kernel=1) if (stride != 1 or c_in != c_out) else None
+        self.proj_bn = nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.1) if self.proj is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        s = self.proj_bn(self.proj(x)) if self.proj is not None else x
+        return F.relu(h + s)
+
+
+class ResNet(nn.Module):
+    """CIFAR-style ResNet (He et al. 2016, depth = 6n + 2) for 28x28 inputs: stem conv3x3(w) -> BN ->
+    ReLU, three stages of n BasicBlocks with widths w, 2w, 4w and first strides 1, 2, 2 (28 -> 14 -> 7),
+    projection shortcuts (1x1 conv + BN) where the shape changes, global average pooling, Dense.
+
+    tfjs names (src/engine/zoo.ts `resNet`): stem conv1/bn1; block j of stage i is s{i}b{j}_conv1,
+    s{i}b{j}_bn1, s{i}b{j}_conv2, s{i}b{j}_bn2, s{i}b{j}_proj, s{i}b{j}_proj_bn; logits."""
+
+    def __init__(self, depth: int, width: int, num_classes: int, in_channels: int = 1):
+        super().__init__()
+        if (depth - 2) % 6 != 0 or depth < 8:
+            raise ValueError(f"ResNet depth must be 6n + 2 (8, 14, 20, ...), got {depth}")
+        self.depth, self.width, self.num_classes = depth, width, num_classes
+        n = (depth - 2) // 6
+        self.conv1 = TfSameConv2d(in_channels, width, 1)
+        self.bn1 = nn.BatchNorm2d(width, eps=1e-5, momentum=0.1)
+        self.blocks = nn.ModuleList()
+        self.block_names: List[str] = []
+        c_in = width
+        for stage, (c_out, first_stride) in enumerate([(width, 1), (2 * width, 2), (4 * width, 2)], start=1):
+            for j in range(1, n + 1):
+                self.blocks.append(BasicBlock(c_in, c_out, first_stride if j == 1 else 1))
+                self.block_names.append(f"s{stage}b{j}")
+                c_in = c_out
+        self.logits = nn.Linear(c_in, num_classes, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn1(self.conv1(x)))
+        for block in self.blocks:
+            x = block(x)
+        return self.logits(x.mean(dim=(2, 3)))
+
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x.permute(0, 3, 1, 2))
+
+    def _layers(self) -> List[Tuple[str, nn.Module]]:
+        """(tfjs layer name, module) for every conv / BN / dense layer, in the tfjs model's layer order."""
+        out: List[Tuple[str, nn.Module]] = [("conv1", self.conv1), ("bn1", self.bn1)]
+        for name, b in zip(self.block_names, self.blocks):
+            out += [(f"{name}_conv1", b.conv1), (f"{name}_bn1", b.bn1), (f"{name}_conv2", b.conv2), (f"{name}_bn2", b.bn2)]
+            if b.proj is not None:
+                out += [(f"{name}_proj", b.proj), (f"{name}_proj_bn", b.proj_bn)]
+        out.append(("logits", self.logits))
+        return out
+
+    def trainable_named_tensors(self) -> List[Tuple[str, torch.Tensor]]:
+        out: List[Tuple[str, torch.Tensor]] = []
+        for name, m in self._layers():
+            if isinstance(m, nn.BatchNorm2d):
+                out += [(f"{name}/gamma", m.weight), (f"{name}/beta", m.bias)]
+            elif isinstance(m, nn.Linear):
+                out += [(f"{name}/kernel", m.weight), (f"{name}/bias", m.bias)]
+            else:
+                out.append((f"{name}/kernel", m.weight))
+        return out
+
+    def stat_named_tensors(self) -> List[Tuple[str, torch.Tensor]]:
+        out: List[Tuple[str, torch.Tensor]] = []
+        for name, m in self._layers():
+            if isinstance(m, nn.BatchNorm2d):
+                out += [(f"{name}/moving_mean", m.running_mean), (f"{name}/moving_variance", m.running_var)]
+        return out
+
+
+def build_model(arch: dict) -> nn.Module:
+    """The architecture described by a weights.export.json "architecture" object."""
+    kind = arch.get("kind", "small_cnn")
+    in_channels = arch.get("inputShape", [28, 28, 1])[2]
+    if kind == "small_cnn":
+        return SmallCnn(arch["width"], arch["numClasses"], in_channels)
+    if kind == "resnet":
+        return ResNet(arch["depth"], arch["width"], arch["numClasses"], in_channels)
+    raise ValueError(f"unknown architecture kind {kind!r}")
+
+
 def _all_named_tensors(model: SmallCnn, order: str = "tfjs") -> List[Tuple[str, torch.Tensor]]:
     """Every weight (trainable + BN running stats), PyTorch layout.
 
     order="tfjs": tfjs getWeights() order (trainable in layer order, then BN moving statistics).
     order="per_layer": conv kernel, gamma, beta, moving_mean, moving_variance per block, then dense.
     """
+    if isinstance(model, ResNet):
+        if order != "tfjs":
+            raise ValueError("per_layer order is only defined for SmallCnn")
+        return model.trainable_named_tensors() + model.stat_named_tensors()
     stats: List[Tuple[str, torch.Tensor]] = []
     for i, bn in enumerate(model.bns, start=1):
         stats.append((f"bn{i}/moving_mean", bn.running_mean))
@@ -197,4 +300,11 @@ if __name__ == "__main__":
     import_weights(m3, export_weights(m, order="per_layer"))  # by name, any order
     m3.eval()
     assert torch.equal(m(x), m3(x))
+    r = ResNet(8, 4, 3)
+    assert r(x).shape == (2, 3), r(x).shape
+    r2 = ResNet(8, 4, 3)
+    import_weights(r2, export_weights(r))
+    r.eval(), r2.eval()
+    assert torch.equal(r(x), r2(x))
+    print("resnet8 w4:", sum(p.numel() for p in r.parameters()), "params;", "resnet20 w16:", sum(p.numel() for p in ResNet(20, 16, 10).parameters()))
     print("ok:", [(n, a.shape) for n, a in w])

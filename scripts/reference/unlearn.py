@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import SmallCnn, import_weights  # noqa: E402
+from model import ResNet, SmallCnn, import_weights  # noqa: E402
 
 MASK = 0xFFFFFFFF
 GOLDEN = 0x6D2B79F5
@@ -173,10 +173,14 @@ def load_tfjs_model(model_json: str) -> SmallCnn:
             raise SystemExit(f"{model_json}: shards hold {len(buf)} bytes, the manifest describes {offset}")
     shapes = dict((name, a.shape) for name, a in arrays)
     if "conv1/kernel" not in shapes or "logits/kernel" not in shapes:
-        raise SystemExit(f"{model_json}: not the SmallCnn (conv1..conv4, bn1..bn4, logits) this reference knows")
+        raise SystemExit(f"{model_json}: not a SmallCnn or ResNet (conv1, ..., logits) this reference knows")
     _, _, in_channels, width = shapes["conv1/kernel"]
     num_classes = shapes["logits/kernel"][1]
-    model = SmallCnn(width, num_classes, in_channels)
+    blocks = {n.split("_")[0] for n in shapes if n.startswith("s") and "b" in n.split("_")[0]}
+    if blocks:
+        model = ResNet(6 * (len(blocks) // 3) + 2, width, num_classes, in_channels)
+    else:
+        model = SmallCnn(width, num_classes, in_channels)
     import_weights(model, arrays)
     return model
 
@@ -267,7 +271,7 @@ def mas_penalty_weights(model: SmallCnn, x_forget: torch.Tensor) -> List[torch.T
     return weights
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=os.path.join(root, "models/fmnist-cnn16/model.json"))
@@ -299,8 +303,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--guard-min-agreement", type=float, default=0.9)
     ap.add_argument("--guard-every", type=int, default=10)
     ap.add_argument("--guard-probe-indices", default="", help="training indices of the guard's probe images (comma list or JSON file)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop the SGD loop after this many seconds (0: no limit); stopped = 'time-cap'")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (the regime search on a GPU machine)")
+    return ap
 
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     spec = args.forget_indices
     if os.path.isfile(spec):
@@ -314,16 +324,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     xte, yte = load_split(args.data_dir, "t10k")
     if not forget_idx or min(forget_idx) < 0 or max(forget_idx) >= len(ytr):
         raise SystemExit(f"forget indices must lie in 0..{len(ytr) - 1}")
-    k = len(forget_idx)
-    num_classes = model.num_classes
-    shape = xtr.shape[1:]
-    dim = int(np.prod(shape))
-    retain_mask = np.ones(len(ytr), dtype=bool)
-    retain_mask[forget_idx] = False
-    x_forget_np, y_forget_np = xtr[forget_idx], ytr[forget_idx]
-    x_forget, y_forget = nchw(x_forget_np), torch.from_numpy(y_forget_np)
-    x_retain, y_retain = nchw(xtr[retain_mask]), torch.from_numpy(ytr[retain_mask])
-    x_test, y_test = nchw(xte), torch.from_numpy(yte)
     probe_idx: List[int] = []
     if args.guard_probe_indices:
         gp = args.guard_probe_indices
@@ -332,6 +332,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 probe_idx = [int(i) for i in json.load(f)]
         else:
             probe_idx = [int(s) for s in gp.split(",") if s.strip()]
+    print(json.dumps(run(args, model, xtr, ytr, xte, yte, forget_idx, probe_idx)))
+    return 0
+
+
+def run(args, model, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.ndarray, forget_idx: List[int], probe_idx: List[int]) -> dict:
+    """One request on `model` (changed in place), data as load_split gives it; returns the result dict."""
+    dev = torch.device(args.device)
+    model.to(dev)
+    k = len(forget_idx)
+    num_classes = model.num_classes
+    shape = xtr.shape[1:]
+    dim = int(np.prod(shape))
+    retain_mask = np.ones(len(ytr), dtype=bool)
+    retain_mask[forget_idx] = False
+    x_forget_np, y_forget_np = xtr[forget_idx], ytr[forget_idx]
+    x_forget, y_forget = nchw(x_forget_np).to(dev), torch.from_numpy(y_forget_np).to(dev)
+    x_retain, y_retain = nchw(xtr[retain_mask]).to(dev), torch.from_numpy(ytr[retain_mask]).to(dev)
+    x_test, y_test = nchw(xte).to(dev), torch.from_numpy(yte).to(dev)
     before = {"forget": accuracy(model, x_forget, y_forget), "retain": accuracy(model, x_retain, y_retain), "test": accuracy(model, x_test, y_test)}
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads; k={k}, method {args.method}; before {before}")
 
@@ -347,9 +365,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         t0 = time.perf_counter()
         plan = engine_attack_plan if args.rng == "engine" else torch_attack_plan
         targets, sources, starts = plan(y_forget_np, n_adv, num_classes, dim, args.eps, args.seed)
-        x_src = x_forget[torch.from_numpy(sources)]
-        starts_t = nchw(starts.reshape(len(targets), *shape))
-        t_adv = torch.from_numpy(targets)
+        x_src = x_forget[torch.from_numpy(sources).to(dev)]
+        starts_t = nchw(starts.reshape(len(targets), *shape)).to(dev)
+        t_adv = torch.from_numpy(targets).to(dev)
         x_adv, predicted = targeted_l2_pgd(model, x_src, t_adv, starts_t, args.eps, args.alpha, args.pgd_steps, args.pgd_chunk)
         attack_success = float((predicted == t_adv).float().mean())
         seconds["pgd"] = time.perf_counter() - t0
@@ -416,7 +434,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         take = min(count, 512)
         probe_parts.append(x_adv[[(j * count) // take for j in range(take)]])
     if guard_on and probe_idx:
-        probe_parts.append(nchw(xtr[probe_idx]))
+        probe_parts.append(nchw(xtr[probe_idx]).to(dev))
     x_probe = torch.cat(probe_parts) if probe_parts else None
     probe_orig = predict(model, x_probe) if x_probe is not None else None
     guard = {"agreement": 1.0, "min_agreement": 1.0, "probe_size": 0 if x_probe is None else len(x_probe), "tripped": None}
@@ -476,7 +494,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if done:
                 stopped = "forgotten"
                 break
-        if left == 0 or stopped == "guard":
+            if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
+                stopped = "time-cap"
+                break
+        if left == 0 or stopped in ("guard", "time-cap"):
             break
     if guard_on and stopped == "max-epochs" and steps % args.guard_every != 0 and not check_guard(steps):
         stopped = "guard"
@@ -492,7 +513,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     pgd_steps = args.pgd_steps if adv_methods else 0
     out = {
-        "backend": f"pytorch {torch.__version__} cpu, {torch.get_num_threads()} threads",
+        "backend": f"pytorch {torch.__version__} {args.device}, {torch.get_num_threads()} threads",
         "seconds": seconds,
         "rss_mb": rss_mb,
         "test_after": after["test"],
@@ -518,8 +539,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         out["options"] = {"forget_term": args.forget_term, "forget_statistics": args.forget_statistics, "stop_margin": args.stop_margin}
     if guard_on:
         out["guard"] = guard
-    print(json.dumps(out))
-    return 0
+    return out
 
 
 if __name__ == "__main__":
