@@ -10,13 +10,21 @@
  *
  *   dx = conv2d(dy padded by (K-1-p), flip_hw(W) with in/out swapped)   (stride 1)
  *
+ *   stride s > 1: polyphase. Each of the s*s interleaved phases of dx is a stride-1 correlation of
+ *   dy with the filter taps of that parity, so one conv with s*s*ci output channels and
+ *   ceil(K/s)-tap sub-filters computes them all; a reshape + transpose interleaves them.
+ *
  * Kernels work on TensorInfo and call other wasm kernels directly, so nothing passes through the
  * engine and no tensor is tracked twice; every intermediate is released with disposeData.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { bundledTf } from '../tf';
 
-type Backend = tf.KernelBackend & { disposeData(dataId: object, force?: boolean): boolean };
+type Backend = tf.KernelBackend & {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+};
 type Pad2D = [[number, number], [number, number], [number, number], [number, number]];
 
 interface ConvGradAttrs {
@@ -87,11 +95,12 @@ export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
 }
 
 /**
- * Gradient of conv2d with respect to its input, as one XNNPACK conv: for stride s the output
- * gradient is first dilated (s-1 zeros between rows and columns, by reshape + pad), then correlated
- * with the spatially flipped, in/out-swapped filter.
+ * Gradient of conv2d with respect to its input, as one XNNPACK conv (any stride; used for stride 1
+ * and kept as the reference path): for stride s the output gradient is first dilated (s-1 zeros
+ * between rows and columns, by reshape + pad), then correlated with the spatially flipped,
+ * in/out-swapped filter. For s = 2 three quarters of the dilated input are zeros.
  */
-export function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo {
+export function conv2dBackpropInputDilated(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = args.backend as Backend;
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvGradAttrs;
@@ -127,6 +136,130 @@ export function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backe
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }
+}
+
+/**
+ * One spatial axis of the polyphase (sub-pixel) input gradient. In padded input coordinates
+ * i' = i + p, a row i' = q*s + r (phase r) receives dy[o] * W[k] exactly when k = r + m*s and
+ * o = q - m, so phase r is a stride-1 correlation of dy with the taps of parity r:
+ *
+ *   dx'[q*s + r] = sum_{m < M} dy[q - m] * W[r + m*s]     (M = ceil(K/s); taps past K are zero)
+ *                = sum_{t < M} dy[q - (M-1) + t] * Wr[M-1-t]
+ *
+ * Rows q0..q1-1 cover i' in [p, p+H): q0 = floor(p/s), q1 = ceil((p+H)/s). The conv pads dy by
+ * M-1-q0 before (a negative amount is a crop) and by whatever makes the output q1-q0 long after;
+ * the interleaved result is then cropped from p - q0*s, H long.
+ */
+interface PhaseAxis {
+  taps: number; // M
+  rows: number; // q1 - q0: the conv's output length along this axis
+  cropStart: number; // dy rows to skip (when the pad before would be negative)
+  cropSize: number; // dy rows kept
+  padBefore: number;
+  padAfter: number;
+  offset: number; // p - q0*s: where dx starts in the interleaved rows
+}
+
+function phaseAxis(size: number, outSize: number, kernelSize: number, stride: number, padBefore: number): PhaseAxis {
+  const taps = Math.ceil(kernelSize / stride);
+  const q0 = Math.floor(padBefore / stride);
+  const q1 = Math.ceil((padBefore + size) / stride);
+  const rows = q1 - q0;
+  let before = taps - 1 - q0;
+  const cropStart = Math.max(0, -before);
+  before = Math.max(0, before);
+  // Output length = kept + before + after - taps + 1 must equal rows.
+  let after = rows + taps - 1 - before - (outSize - cropStart);
+  const cropSize = outSize - cropStart + Math.min(0, after);
+  after = Math.max(0, after);
+  return { taps, rows, cropStart, cropSize, padBefore: before, padAfter: after, offset: padBefore - q0 * stride };
+}
+
+/**
+ * The combined filter [Mh, Mw, co, sh*sw*ci]: output channel (rh*sw + rw)*ci + c is phase
+ * (rh, rw)'s sub-filter, flipped, with in/out swapped:
+ *   F[th, tw, o, (rh*sw + rw)*ci + c] = W[rh + (Mh-1-th)*sh, rw + (Mw-1-tw)*sw, c, o]  (0 past K)
+ * Written straight into the wasm heap: filters are small next to the activations.
+ */
+function phaseFilter(backend: Backend, filter: tf.TensorInfo, sh: number, sw: number, mh: number, mw: number): tf.TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const phases = sh * sw;
+  const info = backend.makeOutput([mh, mw, co, phases * ci], 'float32');
+  // Views on the wasm heap, taken after the allocation (growing the heap detaches older views).
+  const out = backend.typedArrayFromHeap(info);
+  out.fill(0);
+  const src = backend.typedArrayFromHeap(filter);
+  for (let th = 0; th < mh; th++) {
+    for (let rh = 0; rh < sh; rh++) {
+      const y = rh + (mh - 1 - th) * sh;
+      if (y >= kh) continue;
+      for (let tw = 0; tw < mw; tw++) {
+        for (let rw = 0; rw < sw; rw++) {
+          const x = rw + (mw - 1 - tw) * sw;
+          if (x >= kw) continue;
+          const phaseBase = (rh * sw + rw) * ci;
+          const srcBase = (y * kw + x) * ci * co;
+          const dstBase = (th * mw + tw) * co * phases * ci;
+          for (let c = 0; c < ci; c++) {
+            for (let o = 0; o < co; o++) out[dstBase + o * phases * ci + phaseBase + c] = src[srcBase + c * co + o];
+          }
+        }
+      }
+    }
+  }
+  return info;
+}
+
+/**
+ * Gradient of conv2d with respect to its input for stride > 1, polyphase: the s_h*s_w phases of
+ * dx are stride-1 correlations of dy with sub-filters of ceil(K/s) taps, computed as ONE XNNPACK
+ * conv with s_h*s_w*ci output channels, then interleaved (reshape + transpose, phase-major
+ * channels) and cropped. For a 3x3 stride-2 conv that is 16 multiply-adds per (ci, co, dy pixel)
+ * against 36 for the dilated form, and no 4x-sized zero-dilated copy of dy.
+ */
+export function conv2dBackpropInputPolyphase(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo {
+  const backend = args.backend as Backend;
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as ConvGradAttrs;
+  const info = convInfo(attrs.inputShape!, filter.shape, attrs);
+  const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const [n, , , ci] = attrs.inputShape!;
+  const ay = phaseAxis(h, oh, kh, sh, info.padInfo.top);
+  const ax = phaseAxis(w, ow, kw, sw, info.padInfo.left);
+  // Padding so large that no dy row reaches dx: leave that oddity to the dilated form.
+  if (ay.cropSize < 1 || ax.cropSize < 1) return conv2dBackpropInputDilated(args);
+  const temps: tf.TensorInfo[] = [];
+  try {
+    let src = dy;
+    if (ay.cropStart > 0 || ax.cropStart > 0 || ay.cropSize < oh || ax.cropSize < ow) {
+      src = run('Slice', backend, { x: dy }, { begin: [0, ay.cropStart, ax.cropStart, 0], size: [-1, ay.cropSize, ax.cropSize, -1] });
+      temps.push(src);
+    }
+    const combined = phaseFilter(backend, filter, sh, sw, ay.taps, ax.taps);
+    temps.push(combined);
+    const pad: Pad2D = [[0, 0], [ay.padBefore, ay.padAfter], [ax.padBefore, ax.padAfter], [0, 0]];
+    const phases = run('Conv2D', backend, { x: src, filter: combined }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
+    temps.push(phases); // [n, rowsH, rowsW, sh*sw*ci], channel (rh*sw + rw)*ci + c
+    // [n*rowsH, rowsW, sh, sw*ci] -> [n*rowsH, sh, rowsW, sw*ci] = [n, rowsH*sh, rowsW*sw, ci]
+    const split = run('Reshape', backend, { x: phases }, { shape: [n * ay.rows, ax.rows, sh, sw * ci] });
+    temps.push(split);
+    const moved = run('Transpose', backend, { x: split }, { perm: [0, 2, 1, 3] });
+    temps.push(moved);
+    const full = run('Reshape', backend, { x: moved }, { shape: [n, ay.rows * sh, ax.rows * sw, ci] });
+    if (ay.offset === 0 && ax.offset === 0 && ay.rows * sh === h && ax.rows * sw === w) return full;
+    temps.push(full);
+    return run('Slice', backend, { x: full }, { begin: [0, ay.offset, ax.offset, 0], size: [n, h, w, ci] });
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/** Gradient of conv2d with respect to its input (NHWC): polyphase for stride > 1. */
+export function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo {
+  const attrs = args.attrs as unknown as ConvGradAttrs;
+  const info = convInfo(attrs.inputShape!, (args.inputs as { filter: tf.TensorInfo }).filter.shape, attrs);
+  if ((info.strideHeight > 1 || info.strideWidth > 1) && info.dilationHeight === 1 && info.dilationWidth === 1) return conv2dBackpropInputPolyphase(args);
+  return conv2dBackpropInputDilated(args);
 }
 
 let registered = false;
