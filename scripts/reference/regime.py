@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from unlearn import build_parser, load_split, load_tfjs_model, nchw, run  # noqa: E402
 from grid import PRESETS, forget_indices, probe_indices  # noqa: E402
 from train_default_model import train_model, export_weights  # noqa: E402
-from model import build_model  # noqa: E402
+from model import build_model, import_weights  # noqa: E402
 
 CAPS = {1: 300, 16: 200, 64: 100, 128: 100}
 CANDIDATES = [
@@ -62,6 +62,8 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget", type=float, default=450, help="seconds; no new run starts after this")
     ap.add_argument("--smoke", action="store_true", help="tiny everything, to test the plumbing on a CPU")
+    ap.add_argument("--models-tar", default="", help="load the candidates from an earlier run's models.tar.gz instead of training them")
+    ap.add_argument("--plan", default="search", choices=["search", "followup"], help="search: train + the prioritised grid; followup: lr sweep, more seeds and k")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t_start = time.time()
@@ -90,7 +92,17 @@ def main() -> int:
     tar = tarfile.open(fileobj=tar_buf, mode="w:gz")
     xtr_t, ytr_t = nchw(xtr), torch.from_numpy(ytr)
     xte_t, yte_t = nchw(xte), torch.from_numpy(yte)
-    for name, arch, epochs, augment in CANDIDATES:
+    if args.models_tar:
+        with tarfile.open(args.models_tar, "r:gz") as tf_in:
+            for member in tf_in.getmembers():
+                doc = json.load(tf_in.extractfile(member))
+                name = member.name.split("/")[0].replace("fmnist-", "")
+                model = build_model(doc["architecture"])
+                import_weights(model, [(w["name"], np.frombuffer(__import__("base64").b64decode(w["data"]), dtype="<f4").reshape(w["shape"])) for w in doc["weights"]])
+                models[name] = model
+                info[name] = {"params": sum(p.numel() for p in model.parameters()), "train": doc["trainAccuracy"], "test": doc["testAccuracy"]}
+                log(f"loaded {name}: {info[name]}")
+    for name, arch, epochs, augment in ([] if args.models_tar else CANDIDATES):
         arch = dict(arch, numClasses=10, inputShape=[28, 28, 1])
         ep = 1 if args.smoke else epochs
         n = 256 if args.smoke else len(xtr_t)
@@ -112,7 +124,7 @@ def main() -> int:
         ti.size = len(raw)
         tar.addfile(ti, io.BytesIO(raw))
     tar.close()
-    with open(os.path.join(args.out, "models.tar.gz"), "wb") as f:
+    with open(os.path.join(args.out, "models.tar.gz" if not args.models_tar else "models-unused.tar.gz"), "wb") as f:
         f.write(tar_buf.getvalue())
     with open(os.path.join(args.out, "models.json"), "w") as f:
         json.dump(info, f, indent=1)
@@ -121,14 +133,14 @@ def main() -> int:
     out_path = os.path.join(args.out, "regime.jsonl")
     done = []
 
-    def cell(model_name: str, k: int, seed: int, method: str, name: str = "paper", extra=None) -> dict | None:
+    def cell(model_name: str, k: int, seed: int, method: str, name: str = "paper", extra=None, cap_epochs: int = 0, max_seconds: float = 90.0) -> dict | None:
         if left() <= 0:
             return None
         fi = forget_indices(k, seed)
         pi = probe_indices(fi, seed)
-        cap = 2 if args.smoke else CAPS[k]
+        cap = 2 if args.smoke else (cap_epochs or CAPS[k])
         argv = ["--forget-indices", "0", "--method", method, "--seed", str(seed), "--device", args.device, "--max-epochs", str(cap),
-                "--max-seconds", str(max(5.0, min(90.0, left())))] + (extra if extra is not None else ["--guard-action", "report"])
+                "--max-seconds", str(max(5.0, min(max_seconds, left())))] + (extra if extra is not None else ["--guard-action", "report"])
         if args.smoke:
             argv += ["--pgd-steps", "2"]
         a = build_parser().parse_args(argv)
@@ -150,6 +162,28 @@ def main() -> int:
 
     methods = ["naive", "adv+imp", "adv", "imp"]
     names = list(models)
+    if args.plan == "followup":
+        r8, r20 = "resnet8-w16-aug", "resnet20-w16-aug"
+        report = ["--guard-action", "report"]
+        # The paper's own epoch cap (1000) with a time cap per run: does a smaller lr forget everything
+        # and keep the model, given enough steps?
+        for mn, secs in ((r8, 45), (r20, 60)):
+            for lr in ("3e-4", "1e-4"):
+                cell(mn, 16, 0, "adv+imp", f"lr {lr}, cap 1000", report + ["--lr", lr], cap_epochs=1000, max_seconds=secs)
+        cell(r8, 16, 0, "naive", "lr 1e-4, cap 1000", report + ["--lr", "1e-4"], cap_epochs=1000, max_seconds=30)
+        for seed in (1, 2):
+            for meth in methods:
+                cell(r8, 16, seed, meth)
+        for k in (128, 64):
+            for meth in ("naive", "adv+imp"):
+                cell(r8, k, 0, meth, max_seconds=40)
+        for seed in (0, 1, 2):
+            for meth in ("naive", "adv+imp"):
+                cell(r20, 1, seed, meth, max_seconds=30)
+        for seed in (1, 2):
+            cell(r8, 16, seed, "adv+imp", "lr 3e-4, cap 1000", report + ["--lr", "3e-4"], cap_epochs=1000, max_seconds=45)
+        log(f"done: {len(done)} runs in {time.time() - t_start:.0f} s")
+        return 0
     # P1: every model, k = 16 seed 0, all methods.
     for mn in names:
         for meth in methods:
