@@ -7,11 +7,14 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { initBackend, tf } from '../src/engine/backend';
-import { smallCnn } from '../src/engine/zoo';
+import { resNet, smallCnn } from '../src/engine/zoo';
 import { captureArtifacts, writeModelFiles } from '../src/engine/modelIo';
 
 interface Export {
-  architecture: { kind: 'small_cnn'; width: number; numClasses: number; inputShape: [number, number, number] };
+  architecture:
+    | { kind: 'small_cnn'; width: number; numClasses: number; inputShape: [number, number, number] }
+    | { kind: 'resnet'; depth: number; width: number; numClasses: number; inputShape: [number, number, number] };
+  training?: Record<string, unknown>;
   trainAccuracy: number;
   testAccuracy: number;
   weights: Array<{ name: string; shape: number[]; data: string }>;
@@ -20,7 +23,9 @@ interface Export {
 async function main(dir: string): Promise<void> {
   await initBackend({ choice: 'cpu' });
   const exported = JSON.parse(await fs.readFile(path.join(dir, 'weights.export.json'), 'utf8')) as Export;
-  const model = smallCnn(exported.architecture, path.basename(dir).replace(/[^a-zA-Z0-9_]/g, '_'));
+  const name = path.basename(dir).replace(/[^a-zA-Z0-9_]/g, '_');
+  const arch = exported.architecture;
+  const model = arch.kind === 'resnet' ? resNet(arch, name) : smallCnn(arch, name);
   const byName = new Map(exported.weights.map((w) => [w.name, w]));
   model.setWeights(
     model.weights.map((w) => {
@@ -32,7 +37,7 @@ async function main(dir: string): Promise<void> {
   );
   const artifacts = await captureArtifacts(model);
   // Our own shipped asset, rebuilt in place (user models are never written over: see saveModelAtomically).
-  await writeModelFiles(artifacts, dir, { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'scripts/train_default_model.py' });
+  await writeModelFiles(artifacts, dir, { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'scripts/train_default_model.py', architecture: arch, training: exported.training });
   console.log(`${dir}: ${model.countParams()} parameters, train ${exported.trainAccuracy}, test ${exported.testAccuracy}`);
 }
 

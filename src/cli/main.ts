@@ -41,7 +41,7 @@ Options:
   --json FILE      also write the results as JSON
   -h, --help       this text
 
-Bench options (with --k N, --seed N, --backend B, --max-epochs N, --json FILE above):
+Bench options (with --k N, --seed N, --model NAME, --backend B, --max-epochs N, --json FILE above):
   --method M           naive | adv | imp | adv+imp (default adv+imp)
   --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone (default 1)
   --pgd-steps N        PGD steps (default 100; lower only for quick checks)
@@ -201,6 +201,7 @@ async function runBench(args: string[]): Promise<number> {
       profile: { type: 'boolean', default: false },
       'no-reference': { type: 'boolean', default: false },
       python: { type: 'string', default: '/usr/bin/python3' },
+      model: { type: 'string' },
       json: { type: 'string' },
     },
     strict: true,
@@ -223,7 +224,7 @@ async function runBench(args: string[]): Promise<number> {
   };
   const repeatMemory = one('repeat-memory', values['repeat-memory']!, 0);
   const backendInfo = await initBackend({ choice: parseList(values.backend!, BACKEND_CHOICES, 'backend')[0] as BackendChoice, searchPaths: [process.cwd()] });
-  const assets = embeddedDefault(DEFAULT_MODEL);
+  const assets = embeddedDefault(values.model ?? DEFAULT_MODEL);
   const loaded = await loadModel(assets.modelPath);
   const { train, test } = await loadEmbeddedData(assets.dataDir);
   const forgetIndices = chooseForgetIndices(train.labels.length, config.k, config.seed);

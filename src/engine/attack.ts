@@ -56,7 +56,7 @@ const perExampleNorm = (t: tfTypes.Tensor): tfTypes.Tensor => tf.sqrt(tf.sum(tf.
 /** One PGD step on a batch; exported for the golden test. */
 export function pgdStep(model: tfTypes.LayersModel, x: tfTypes.Tensor4D, delta: tfTypes.Tensor4D, targets: tfTypes.Tensor1D, epsilon: number, stepSize: number): tfTypes.Tensor4D {
   return tf.tidy(() => {
-    const grad = tf.grad((d: tfTypes.Tensor) => tf.sum(crossEntropyPerExample(logits(model, tf.add(x, d), false), targets)))(delta);
+    const grad = tf.grad((d: tfTypes.Tensor) => tf.sum(crossEntropyPerExample(logits(model, tf.add(x, d), false, true), targets)))(delta);
     const stepped = tf.sub(delta, tf.mul(stepSize, tf.div(grad, tf.maximum(perExampleNorm(grad), 1e-12))));
     const clipped = tf.sub(tf.clipByValue(tf.add(x, stepped), 0, 1), x);
     const norm = perExampleNorm(clipped);
@@ -141,7 +141,7 @@ export async function attackRange(
       }
       const [adv, pred] = tf.tidy(() => {
         const a = tf.clipByValue(tf.add(x, delta), 0, 1);
-        return [a, tf.argMax(logits(model, a, false), 1)];
+        return [a, tf.argMax(logits(model, a, false, true), 1)];
       });
       images.set(await adv.data(), (from - begin) * size);
       predicted.set(await pred.data(), from - begin);

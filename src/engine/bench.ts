@@ -392,7 +392,7 @@ export async function profileEngine(loaded: LoadedModel, forget: ForgetSet, adve
       }
       checks.shift();
       const check = checks.sort((a, b) => a - b)[1];
-      const info2 = await tf.profile(() => tf.tidy(() => tf.argMax(logits(model, forgetX, false), 1)));
+      const info2 = await tf.profile(() => tf.tidy(() => tf.argMax(logits(model, forgetX, false, true), 1)));
       out.push(summarise(`forget check, ${k} examples (inference mode)`, check, info2));
     } finally {
       tf.dispose([xf, yf, forgetX, ...theta0, ...weights]);

@@ -35,7 +35,13 @@ interface ContainerLike {
   outputs: SymbolicTensorLike[];
 }
 
-export type ForwardFn = (x: Tensor, training: boolean) => Tensor;
+/**
+ * `training`: BatchNorm on batch statistics (and moving averages updated). `frozen` (inference only):
+ * the caller differentiates with respect to the input alone, never the weights (PGD, checks,
+ * evaluation), so each Conv2D → BatchNorm (→ ReLU) runs as one fused convolution with BatchNorm
+ * folded into its filter and bias, and its backward pass computes the input gradient only.
+ */
+export type ForwardFn = (x: Tensor, training: boolean, frozen?: boolean) => Tensor;
 
 const ACTIVATIONS: Record<string, (t: Tensor) => Tensor> = {
   linear: (t) => t,
@@ -110,6 +116,47 @@ function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: numb
     };
   });
   return f(x, gamma, beta);
+}
+
+interface FoldedConv {
+  kernel: tfTypes.Variable;
+  bias?: tfTypes.Variable;
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  gamma?: tfTypes.Variable;
+  beta?: tfTypes.Variable;
+  movingMean: tfTypes.Variable;
+  movingVariance: tfTypes.Variable;
+  epsilon: number;
+  relu: boolean;
+}
+
+/**
+ * Conv2D → BatchNorm (inference) → optional ReLU as one fused convolution: filter·s and bias
+ * (b − μ)·s + β with s = γ/√(σ² + ε). Its gradient is the input gradient alone (one
+ * Conv2DBackpropInput); the folded weights are constants here, which is why only `frozen`
+ * forwards use it.
+ */
+function foldedConv(x: Tensor, f: FoldedConv): Tensor {
+  const scale = f.gamma ? tf.mul(f.gamma, tf.rsqrt(tf.add(f.movingVariance, f.epsilon))) : tf.rsqrt(tf.add(f.movingVariance, f.epsilon));
+  const centred = f.bias ? tf.sub(f.bias, f.movingMean) : tf.neg(f.movingMean);
+  const shift = f.beta ? tf.add(tf.mul(centred, scale), f.beta) : tf.mul(centred, scale);
+  const filter = tf.mul(f.kernel, scale) as tfTypes.Tensor4D;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const xs = args[0] as tfTypes.Tensor4D;
+    const save = args[1] as (tensors: Tensor[]) => void;
+    const y = tf.fused.conv2d({ x: xs, filter, strides: f.strides, pad: f.padding, bias: shift, activation: f.relu ? 'relu' : 'linear' });
+    // The folded filter is kept for the backward pass (the forward's other tensors are freed).
+    save([y, filter]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        const g = (f.relu ? tf.mul(dy as Tensor, tf.step(saved[0])) : dy) as tfTypes.Tensor4D;
+        return [tf.conv2dTranspose(g, saved[1] as tfTypes.Tensor4D, xs.shape, f.strides, f.padding)];
+      },
+    };
+  });
+  return op(x);
 }
 
 /** How to run one layer, or undefined when this module does not know it. */
@@ -237,12 +284,81 @@ export function compileForward(model: tfTypes.LayersModel): ForwardFn | undefine
     return true;
   };
   if (!visit(container.outputs[0])) return undefined;
-  return (x, training) => {
+  const folds = planFolds(order, input.id, container.outputs[0].id);
+  return (x, training, frozen = false) => {
+    const useFolds = frozen && !training;
     const values = new Map<number, Tensor>([[input.id, x]]);
     for (const st of order) {
-      const inputs = st.sourceLayer.inboundNodes[st.nodeIndex].inputTensors.map((p) => values.get(p.id)!);
-      values.set(st.id, functions.get(st.sourceLayer.name)!(inputs, training));
+      const inputsOf = st.sourceLayer.inboundNodes[st.nodeIndex].inputTensors;
+      if (useFolds) {
+        if (folds.skipped.has(st.id)) continue;
+        const alias = folds.aliases.get(st.id);
+        if (alias !== undefined) {
+          values.set(st.id, values.get(alias)!);
+          continue;
+        }
+        const fold = folds.byBatchNorm.get(st.id);
+        if (fold) {
+          values.set(st.id, foldedConv(values.get(fold.inputId)!, fold.conv));
+          continue;
+        }
+      }
+      values.set(st.id, functions.get(st.sourceLayer.name)!(inputsOf.map((p) => values.get(p.id)!), training));
     }
     return values.get(container.outputs[0].id)!;
   };
+}
+
+interface FoldPlan {
+  /** BatchNorm output id → the conv it absorbs (and that conv's input id). */
+  byBatchNorm: Map<number, { inputId: number; conv: FoldedConv }>;
+  /** Conv outputs computed inside a fold. */
+  skipped: Set<number>;
+  /** ReLU output id → the fold's output id (the ReLU ran inside the fold). */
+  aliases: Map<number, number>;
+}
+
+/** Finds each Conv2D whose only consumer is a BatchNorm on the channel axis (and that BatchNorm's only consumer a plain ReLU). */
+function planFolds(order: SymbolicTensorLike[], inputId: number, outputId: number): FoldPlan {
+  const plan: FoldPlan = { byBatchNorm: new Map(), skipped: new Set(), aliases: new Map() };
+  const inputsOf = (st: SymbolicTensorLike) => st.sourceLayer.inboundNodes[st.nodeIndex].inputTensors;
+  const consumers = new Map<number, SymbolicTensorLike[]>();
+  for (const st of order) for (const p of inputsOf(st)) consumers.set(p.id, [...(consumers.get(p.id) ?? []), st]);
+  const only = (id: number): SymbolicTensorLike | undefined => (id !== outputId && consumers.get(id)?.length === 1 ? consumers.get(id)![0] : undefined);
+  for (const st of order) {
+    const bn = st.sourceLayer;
+    if (bn.getClassName() !== 'BatchNormalization') continue;
+    const bnConfig = bn.getConfig();
+    if (![-1, 3].includes(bnConfig.axis as number)) continue;
+    const src = inputsOf(st)[0];
+    if (src.id === inputId || src.sourceLayer.getClassName() !== 'Conv2D' || only(src.id) !== st) continue;
+    const conv = src.sourceLayer;
+    const c = conv.getConfig();
+    const dilation = c.dilationRate as number | [number, number];
+    const dilated = Array.isArray(dilation) ? dilation.some((d) => d !== 1) : dilation !== 1;
+    if ((c.activation ?? 'linear') !== 'linear' || dilated || (c.dataFormat ?? 'channelsLast') !== 'channelsLast') continue;
+    const next = only(st.id);
+    const nextConfig = next?.sourceLayer.getConfig();
+    const relu =
+      next !== undefined &&
+      ((next.sourceLayer.getClassName() === 'ReLU' && nextConfig!.maxValue == null) || (next.sourceLayer.getClassName() === 'Activation' && nextConfig!.activation === 'relu'));
+    plan.byBatchNorm.set(st.id, {
+      inputId: inputsOf(src)[0].id,
+      conv: {
+        kernel: weight(conv, 'kernel')!,
+        bias: weight(conv, 'bias'),
+        strides: c.strides as [number, number],
+        padding: c.padding as 'same' | 'valid',
+        gamma: weight(bn, 'gamma'),
+        beta: weight(bn, 'beta'),
+        movingMean: weight(bn, 'moving_mean')!,
+        movingVariance: weight(bn, 'moving_variance')!,
+        epsilon: bnConfig.epsilon as number,
+        relu,
+      },
+    });
+    plan.skipped.add(src.id);
+    if (relu) plan.aliases.set(next!.id, st.id);
+  }
+  return plan;
 }

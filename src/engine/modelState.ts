@@ -42,10 +42,14 @@ export function forwardOf(model: tfTypes.LayersModel): ForwardFn | null {
   return fn;
 }
 
-/** Logits of `x`; `training` selects batch statistics (and updates BatchNorm's moving averages). */
-export function logits(model: tfTypes.LayersModel, x: tfTypes.Tensor, training: boolean): tfTypes.Tensor2D {
+/**
+ * Logits of `x`; `training` selects batch statistics (and updates BatchNorm's moving averages).
+ * `frozen` (inference only) promises that no gradient with respect to the weights is taken, which
+ * lets the forward fold BatchNorm into the convolutions (see forward.ts).
+ */
+export function logits(model: tfTypes.LayersModel, x: tfTypes.Tensor, training: boolean, frozen = false): tfTypes.Tensor2D {
   const fn = forwardOf(model);
-  return (fn ? fn(x, training) : model.apply(x, { training })) as tfTypes.Tensor2D;
+  return (fn ? fn(x, training, frozen) : model.apply(x, { training })) as tfTypes.Tensor2D;
 }
 
 export function asImages(data: Float32Array, count: number, shape: readonly [number, number, number]): tfTypes.Tensor4D {
@@ -59,7 +63,7 @@ export async function predictClasses(model: tfTypes.LayersModel, images: Float32
   const out = new Int32Array(count);
   for (let start = 0; start < count; start += chunk) {
     const n = Math.min(chunk, count - start);
-    const pred = tf.tidy(() => tf.argMax(logits(model, asImages(images.subarray(start * size, (start + n) * size), n, shape), false), 1));
+    const pred = tf.tidy(() => tf.argMax(logits(model, asImages(images.subarray(start * size, (start + n) * size), n, shape), false, true), 1));
     out.set(await pred.data(), start);
     pred.dispose();
   }

@@ -180,7 +180,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     const remembered = async (): Promise<number> => {
       if (relabel || options.stopMargin === 0) {
         // The forget set is already on the backend (forgetX): no upload per step.
-        const argMax = tf.tidy(() => tf.argMax(logits(model, forgetX, false), 1));
+        const argMax = tf.tidy(() => tf.argMax(logits(model, forgetX, false, true), 1));
         const predicted = await argMax.data();
         argMax.dispose();
         let n = 0;
@@ -189,7 +189,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
       }
       // Forgotten only once the label's logit is below the best other class by stopMargin.
       const count = tf.tidy(() => {
-        const z = logits(model, forgetX, false);
+        const z = logits(model, forgetX, false, true);
         const oneHot = tf.oneHot(tf.tensor1d(goal, 'int32'), forget.numClasses);
         const margin = tf.sub(tf.sum(tf.mul(oneHot, z), 1), tf.max(tf.add(z, tf.mul(oneHot, -1e9)), 1));
         return tf.sum(tf.cast(tf.greater(margin, -options.stopMargin), 'int32'));

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/backend';
 import { compileForward } from '../../src/engine/forward';
+import { resNet } from '../../src/engine/zoo';
 import { tinyModel, useBackend } from './helpers';
 
 before(useBackend);
@@ -46,6 +47,9 @@ for (const [name, make, shape] of [
     const g1 = tf.grad((v: tfTypes.Tensor) => tf.sum(fn(v, false)))(x);
     const g2 = tf.grad((v: tfTypes.Tensor) => tf.sum(model.apply(v, { training: false }) as tfTypes.Tensor))(x);
     close(g1, g2);
+    // The frozen forward (BatchNorm folded into the convolutions, input gradient only) computes the same.
+    close(fn(x, false, true), model.apply(x, { training: false }) as tfTypes.Tensor);
+    close(tf.grad((v: tfTypes.Tensor) => tf.sum(tf.mul(fn(v, false, true), fn(v, false))))(x), tf.grad((v: tfTypes.Tensor) => tf.sum(tf.square(model.apply(v, { training: false }) as tfTypes.Tensor)))(x));
     // Weight gradients in training mode agree too (the unlearning path, BatchNorm's own backward).
     const r = tf.randomNormal(fn(x, true).shape, 0, 1, 'float32', 11);
     const vars = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
@@ -54,6 +58,24 @@ for (const [name, make, shape] of [
     for (const v of vars) close(ours[v.name], theirs[v.name]);
   });
 }
+
+test('the frozen forward folds Conv2D → BatchNorm → ReLU of the shipped ResNet and matches it, stride 2 and projections included', () => {
+  const model = resNet({ inputShape: [12, 12, 1], numClasses: 4, depth: 8, width: 4 });
+  model.setWeights(model.weights.map((w, i) => (w.originalName.includes('moving_variance') ? tf.fill(w.shape as number[], 0.6) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 20 + i))));
+  const fn = compileForward(model)!;
+  const x = tf.randomUniform([3, 12, 12, 1], 0, 1, 'float32', 9);
+  const before = tf.memory().numTensors;
+  const y = fn(x, false, true);
+  close(y, model.apply(x, { training: false }) as tfTypes.Tensor);
+  const t = tf.tensor1d([0, 1, 2], 'int32');
+  const loss = (v: tfTypes.Tensor, frozen: boolean) => tf.losses.softmaxCrossEntropy(tf.oneHot(t, 4), fn(v, false, frozen));
+  close(tf.grad((v: tfTypes.Tensor) => loss(v, true))(x), tf.grad((v: tfTypes.Tensor) => loss(v, false))(x));
+  tf.dispose(y);
+  assert.ok(tf.memory().numTensors > before, 'sanity: the grads above are still alive');
+  const n0 = tf.memory().numTensors;
+  tf.dispose(tf.tidy(() => tf.grad((v: tfTypes.Tensor) => loss(v, true))(x)));
+  assert.equal(tf.memory().numTensors, n0, 'no tensors leak from the folded path');
+});
 
 test('a model with a layer the engine does not model falls back to model.apply', () => {
   const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 2 })] });
