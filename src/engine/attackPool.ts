@@ -3,6 +3,7 @@
  * attacks a contiguous range with its own copy of the model, so the adversarial set is the same
  * as one thread's at the same seed. Cancelling terminates the workers at once.
  */
+import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -22,20 +23,26 @@ function workerEntry(): { file: string; eval: boolean } {
   return { file: `require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'pgdWorker.ts'))});`, eval: true };
 }
 
+/** 'auto' = one worker per core the process may use, at most 8. */
+export function resolveWorkers(workers: number | 'auto'): number {
+  return workers === 'auto' ? Math.max(1, Math.min(8, os.availableParallelism())) : workers;
+}
+
 export async function parallelTargetedL2Pgd(
   model: tfTypes.LayersModel,
   input: AttackInput,
   options: AttackOptions,
   rng: Rng,
-  workers: number,
+  workers: number | 'auto',
   signal?: AbortSignal,
   onProgress?: (p: AttackProgress) => void,
 ): Promise<AdversarialSet> {
   const backend = activeBackend();
-  if (workers <= 1 || !backend) return targetedL2Pgd(model, input, options, rng, signal, onProgress);
+  const wanted = resolveWorkers(workers);
+  if (wanted <= 1 || !backend) return targetedL2Pgd(model, input, options, rng, signal, onProgress);
   const plan = planAttack(input, options, rng);
   const count = plan.targets.length;
-  const n = Math.min(workers, count);
+  const n = Math.min(wanted, count);
   const artifacts = await captureArtifacts(model);
   throwIfAborted(signal);
   const size = input.imageShape[0] * input.imageShape[1] * input.imageShape[2];

@@ -42,8 +42,8 @@ export interface AttackOptions {
   examplesPerInstance: number | 'auto';
   /** Examples attacked together in one forward/backward pass (memory vs speed; no effect on results). */
   chunkSize: number;
-  /** Worker threads that split the attack, each with its own model copy (no effect on results). */
-  workers: number;
+  /** Worker threads that split the attack, each with its own model copy (no effect on results); 'auto' = one per core (at most 8). */
+  workers: number | 'auto';
 }
 
 export interface UnlearnOptions {
@@ -76,7 +76,7 @@ export const DEFAULT_ATTACK: AttackOptions = {
   steps: 100,
   examplesPerInstance: 'auto',
   chunkSize: 512,
-  workers: 1,
+  workers: 'auto',
 };
 
 export const DEFAULT_GUARD: GuardOptions = { minAgreement: 0.9, every: 10, action: 'report' };
@@ -139,7 +139,8 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
   for (const [name, value] of positive) {
     if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`Option ${name} must be a positive number (got ${value}).`);
   }
-  if (!Number.isInteger(options.attack.workers) || options.attack.workers < 1) throw new RangeError('Option attack.workers must be a whole number >= 1.');
+  if (options.attack.workers !== 'auto' && (!Number.isInteger(options.attack.workers) || options.attack.workers < 1))
+    throw new RangeError("Option attack.workers must be a whole number >= 1, or 'auto' (one per core).");
   if (!Number.isInteger(options.attack.steps) || options.attack.steps < 0) throw new RangeError(`Option attack.steps must be a whole number >= 0.`);
   if (options.lambda < 0 || options.momentum < 0 || options.weightDecay < 0) throw new RangeError('Options lambda, momentum and weightDecay must be >= 0.');
   return options;

@@ -62,7 +62,7 @@ export function unlearnOptions(): UnlearnOptionsInput {
     steps: explicit<number>(c, 'attack.steps'),
     examplesPerInstance: perInstance === undefined ? undefined : perInstance > 0 ? perInstance : ('auto' as const),
     chunkSize: explicit<number>(c, 'attack.chunkSize'),
-    workers: explicit<number>(c, 'attack.workers'),
+    workers: ((w) => (w === undefined ? undefined : w > 0 ? w : ('auto' as const)))(explicit<number>(c, 'attack.workers')),
   });
   const guard = defined({
     minAgreement: explicit<number>(c, 'guard.minAgreement'),
