@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/backend';
 import { embeddedDefault, loadEmbeddedData, DEFAULT_MODEL } from '../engine/assets';
 import { loadModel } from '../engine/modelIo';
+import { resolveWorkers } from '../engine/attackPool';
 import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/experiment';
 import { DEFAULT_GUARD, METHODS, PRESETS, type Preset } from '../engine/options';
 import { CancelledError, UserInputError } from '../engine/errors';
@@ -36,6 +37,8 @@ Options:
   --model NAME     embedded model (default ${DEFAULT_MODEL})
   --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node(-gpu) if installed, else wasm)
   --max-epochs N   cap on unlearning epochs (default 1000)
+  --jobs N|auto    methods run at once, each in a worker thread from the same pre-trained model
+                   (same results as one after another; default auto: one per core)
   --preset LIST    option bundles to run, comma list of ${Object.keys(PRESETS).join(', ')} (default paper);
                    \`paper\` is the method exactly as published
   --json FILE      also write the results as JSON
@@ -43,7 +46,8 @@ Options:
 
 Bench options (with --k N, --seed N, --model NAME, --backend B, --max-epochs N, --json FILE above):
   --method M           naive | adv | imp | adv+imp (default adv+imp)
-  --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone (default 1)
+  --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone
+                       (default auto: one per core)
   --pgd-steps N        PGD steps (default 100; lower only for quick checks)
   --repeat-memory N    then N small requests in this process: tensors and RSS after each (default 0: skip)
   --profile            kernel profile of one PGD step, one SGD step and the forget check
@@ -110,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       model: { type: 'string' },
       backend: { type: 'string', default: 'auto' },
       'max-epochs': { type: 'string' },
+      jobs: { type: 'string', default: 'auto' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -125,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
   const methods = values.methods ? parseList(values.methods, METHODS, 'method') : [...METHODS];
   const presets = values.preset ? parseList(values.preset, Object.keys(PRESETS) as Preset[], 'preset') : (['paper'] as Preset[]);
   const ks = values.k ? parseInts(values.k, 'k') : command === 'demo' ? [16] : [16, 64, 128];
+  const jobs = values.jobs === 'auto' ? ('auto' as const) : parseInts(values.jobs!, 'jobs')[0];
+  if (jobs !== 'auto' && jobs < 1) throw new UserInputError(`--jobs takes a whole number >= 1 or auto (got "${values.jobs}").`);
   const seeds = values.seeds ? parseInts(values.seeds, 'seeds') : values.seed ? parseInts(values.seed, 'seed') : command === 'demo' ? [0] : [0, 1, 2];
   const maxEpochs = values['max-epochs'] ? parseInts(values['max-epochs'], 'max-epochs')[0] : undefined;
   if (command === 'demo' && (ks.length !== 1 || seeds.length !== 1)) throw new UserInputError('demo takes one --k and one --seed; use `experiment` for a grid.');
@@ -155,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
         presets,
         backend: backend.name,
         options: maxEpochs ? { maxEpochs } : undefined,
+        concurrency: jobs,
         signal: controller.signal,
         onRun: (run, before) => {
           status.clear();
@@ -195,7 +203,7 @@ async function runBench(args: string[]): Promise<number> {
       method: { type: 'string', default: 'adv+imp' },
       backend: { type: 'string', default: 'auto' },
       'max-epochs': { type: 'string', default: '1000' },
-      workers: { type: 'string', default: '1' },
+      workers: { type: 'string', default: 'auto' },
       'pgd-steps': { type: 'string', default: '100' },
       'repeat-memory': { type: 'string', default: '0' },
       profile: { type: 'boolean', default: false },
@@ -211,7 +219,7 @@ async function runBench(args: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < min) throw new UserInputError(`--${name} takes a whole number >= ${min} (got "${v}").`);
     return n;
   };
-  const workers = values.workers!.split(',').map((w) => one('workers', w.trim(), 1));
+  const workers = values.workers!.split(',').map((w) => (w.trim() === 'auto' ? resolveWorkers('auto') : one('workers', w.trim(), 1)));
   const config: bench.BenchConfig = {
     k: one('k', values.k!, 1),
     seed: one('seed', values.seed!, 0),

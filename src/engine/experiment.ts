@@ -4,21 +4,19 @@
  * accuracy before and after. The demo, `unlearn-lens experiment` and the extension's Run
  * Experiment command all go through here.
  */
-import type * as tfTypes from '@tensorflow/tfjs';
 import { Rng } from './rng';
 import { complement, subset, type Dataset } from './data/dataset';
-import { datasetAccuracy, type LayerChange } from './metrics';
-import { modelFromArtifacts, type LoadedModel } from './modelIo';
-import { makeAdversarialSet, unlearn, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from './unlearn';
+import type { LayerChange } from './metrics';
+import type { LoadedModel } from './modelIo';
+import { makeAdversarialSet, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from './unlearn';
 import { resolveOptions, usesAdversarial, type Method, type Preset, type UnlearnOptionsInput } from './options';
 import type { AdversarialSet } from './attack';
 import { throwIfAborted } from './errors';
+import { accuracies, runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
+import { resolveWorkers } from './attackPool';
+import { runMethodTasks } from './methodPool';
 
-export interface Accuracies {
-  forget: number;
-  retain: number;
-  test: number;
-}
+export type { Accuracies } from './methodTask';
 
 export interface MethodRun extends Accuracies {
   method: Method;
@@ -62,6 +60,11 @@ export interface ExperimentRequest {
   onProgress?: (method: Method | 'setup', p: UnlearnProgress | { phase: 'evaluate' }, preset?: Preset) => void;
   /** Each method's result as soon as it is measured. */
   onRun?: (run: MethodRun, before: Accuracies) => void;
+  /**
+   * Methods run at once, each in its own worker thread from the same pre-trained model (results
+   * are the same as one after the other); 'auto' = one per core. Default 1: in process, in order.
+   */
+  concurrency?: number | 'auto';
 }
 
 export const RETAIN_SUBSET_SIZE = 5000;
@@ -71,14 +74,6 @@ export const PROBE_SIZE = 512;
 export function chooseForgetIndices(trainSize: number, k: number, seed: number): number[] {
   if (!(Number.isInteger(k) && k >= 1 && k <= trainSize)) throw new RangeError(`k must be a whole number in 1..${trainSize} (got ${k}).`);
   return new Rng(seed).sample(trainSize, k);
-}
-
-async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset, signal?: AbortSignal): Promise<Accuracies> {
-  const forgetAccuracy = await datasetAccuracy(model, forget);
-  throwIfAborted(signal);
-  const retainAccuracy = await datasetAccuracy(model, retain);
-  throwIfAborted(signal);
-  return { forget: forgetAccuracy, retain: retainAccuracy, test: await datasetAccuracy(model, test) };
 }
 
 export async function runExperiment(req: ExperimentRequest): Promise<ExperimentResult> {
@@ -96,40 +91,44 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
 
   req.onProgress?.('setup', { phase: 'evaluate' });
   const before = await accuracies(req.loaded.model, forgetData, retain, req.test, req.signal);
-  const runs: MethodRun[] = [];
+  const plan = (req.presets ?? ['paper']).flatMap((preset) => req.methods.map((method) => ({ preset, method, options: resolveOptions({ ...req.options, method, seed: req.seed }, preset) })));
+  // ADV and ADV+IMP use the same adversarial set: same original model, forget set and seed.
+  // Each ADV method is charged the attack's time, as a lone request would be.
   let adversarial: AdversarialSet | undefined;
   let attackSeconds = 0;
-  const plan = (req.presets ?? ['paper']).flatMap((preset) => req.methods.map((method) => ({ preset, method })));
-  for (const { preset, method } of plan) {
+  const first = plan.find((p) => usesAdversarial(p.method));
+  if (first) {
     throwIfAborted(req.signal);
-    const options = resolveOptions({ ...req.options, method, seed: req.seed }, preset);
-    // ADV and ADV+IMP use the same adversarial set: same original model, forget set and seed.
-    // Each ADV method is charged the attack's time, as a lone request would be.
-    if (usesAdversarial(method) && !adversarial) {
-      const t0 = performance.now();
-      adversarial = await makeAdversarialSet(req.loaded.model, forget, options, { signal: req.signal, onProgress: (p) => req.onProgress?.(method, p, preset) });
-      attackSeconds = (performance.now() - t0) / 1000;
-    }
-    const model = await modelFromArtifacts(req.loaded.artifacts, req.loaded.file);
-    try {
-      const result = await unlearn(model, forget, options, { signal: req.signal, adversarial, probe: probe.images, onProgress: (p) => req.onProgress?.(method, p, preset) });
-      req.onProgress?.(method, { phase: 'evaluate' }, preset);
-      const after = await accuracies(model, forgetData, retain, req.test, req.signal);
-      const phaseSeconds = { attack: usesAdversarial(method) ? attackSeconds : 0, importance: result.seconds.importance, unlearn: result.seconds.unlearn };
-      runs.push({
-        method,
-        ...after,
-        steps: result.steps,
-        seconds: phaseSeconds.attack + result.seconds.total,
-        stopped: result.stopped,
-        phaseSeconds,
-        layerChanges: result.layerChanges,
-        guard: result.guard,
-        preset,
-      });
-      req.onRun?.(runs[runs.length - 1], before);
-    } finally {
-      model.dispose();
+    const t0 = performance.now();
+    adversarial = await makeAdversarialSet(req.loaded.model, forget, first.options, { signal: req.signal, onProgress: (p) => req.onProgress?.(first.method, p, first.preset) });
+    attackSeconds = (performance.now() - t0) / 1000;
+  }
+  const tasks: MethodTaskInput[] = plan.map((p) => ({
+    artifacts: req.loaded.artifacts,
+    modelFile: req.loaded.file,
+    forget,
+    evaluate: { forget: forgetData, retain, test: req.test },
+    adversarial: usesAdversarial(p.method) ? adversarial : undefined,
+    probe: probe.images,
+    options: p.options,
+  }));
+  const runs = new Array<MethodRun>(plan.length);
+  const record = (i: number, outcome: MethodTaskResult): void => {
+    const { method, preset } = plan[i];
+    const { result, after } = outcome;
+    const phaseSeconds = { attack: usesAdversarial(method) ? attackSeconds : 0, importance: result.seconds.importance, unlearn: result.seconds.unlearn };
+    runs[i] = { method, ...after, steps: result.steps, seconds: phaseSeconds.attack + result.seconds.total, stopped: result.stopped, phaseSeconds, layerChanges: result.layerChanges, guard: result.guard, preset };
+    req.onRun?.(runs[i], before);
+  };
+  const concurrency = Math.min(resolveWorkers(req.concurrency ?? 1), plan.length);
+  if (concurrency > 1) {
+    // Longest first: the adversarial methods, then the others, each group in plan order.
+    const order = [...plan.keys()].sort((a, b) => Number(usesAdversarial(plan[b].method)) - Number(usesAdversarial(plan[a].method)) || a - b);
+    await runMethodTasks(tasks, concurrency, order, req.signal, (i, p) => req.onProgress?.(plan[i].method, p, plan[i].preset), record);
+  } else {
+    for (const [i, task] of tasks.entries()) {
+      throwIfAborted(req.signal);
+      record(i, await runMethodTask(task, req.signal, (p) => req.onProgress?.(plan[i].method, p, plan[i].preset)));
     }
   }
   return { dataset: req.train.name.replace(/\/train$/, ''), model: req.modelName, backend: req.backend, k: req.k, seed: req.seed, forgetIndices, retainSubsetSize: retainSize, probeSize: probe.labels.length, before, runs };

@@ -1,6 +1,7 @@
 /**
- * A PGD worker thread: its own backend and its own copy of the model; attacks one contiguous
- * range of the attack plan and sends back the images. Started by attackPool.ts.
+ * A compute worker thread: its own backend and its own copy of the model. Either attacks one
+ * contiguous range of the attack plan and sends back the images (attackPool.ts), or runs one
+ * method of an experiment and sends back its result (methodPool.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from './backend';
@@ -8,6 +9,8 @@ import { modelFromArtifacts } from './modelIo';
 import { attackRange, type AttackPlan } from './attack';
 import type { AttackOptions } from './options';
 import type * as tfTypes from '@tensorflow/tfjs';
+import { runMethodTask, type MethodTaskInput, type MethodTaskResult } from './methodTask';
+import type { UnlearnProgress } from './unlearn';
 
 export interface PgdWorkerInput {
   backend: BackendChoice;
@@ -21,12 +24,30 @@ export interface PgdWorkerInput {
   options: AttackOptions;
 }
 
+export interface MethodWorkerInput {
+  backend: BackendChoice;
+  searchPaths: string[];
+  method: MethodTaskInput;
+}
+
+export type MethodWorkerMessage =
+  | { kind: 'progress'; progress: UnlearnProgress | { phase: 'evaluate' } }
+  | { kind: 'done'; outcome: MethodTaskResult }
+  | { kind: 'error'; message: string };
+
 export type PgdWorkerMessage =
   | { kind: 'step'; step: number; steps: number; chunk: number; chunks: number }
   | { kind: 'done'; images: Float32Array; predicted: Int32Array }
   | { kind: 'error'; message: string };
 
 async function main(): Promise<void> {
+  if ((workerData as Partial<MethodWorkerInput>).method) {
+    const task = workerData as MethodWorkerInput;
+    await initBackend({ choice: task.backend, searchPaths: task.searchPaths });
+    const outcome = await runMethodTask(task.method, undefined, (progress) => parentPort!.postMessage({ kind: 'progress', progress } satisfies MethodWorkerMessage));
+    parentPort!.postMessage({ kind: 'done', outcome } satisfies MethodWorkerMessage);
+    return;
+  }
   const input = workerData as PgdWorkerInput;
   await initBackend({ choice: input.backend, searchPaths: input.searchPaths });
   const model = await modelFromArtifacts(input.artifacts);

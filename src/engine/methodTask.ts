@@ -1,0 +1,61 @@
+/**
+ * One method of an experiment, as a task a worker thread can run: its own backend, its own copy of
+ * the pre-trained model, the shared forget set, adversarial set and guard probe; it unlearns and
+ * measures forget / retain / test accuracy after. The same code runs in process when the
+ * experiment is not parallel, so both paths compute the same thing (see experiment.ts).
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import type { Dataset } from './data/dataset';
+import { datasetAccuracy } from './metrics';
+import { modelFromArtifacts } from './modelIo';
+import type { AdversarialSet } from './attack';
+import { unlearn, type ForgetSet, type UnlearnProgress, type UnlearnResult } from './unlearn';
+import type { UnlearnOptions } from './options';
+import { throwIfAborted } from './errors';
+
+export interface Accuracies {
+  forget: number;
+  retain: number;
+  test: number;
+}
+
+export interface MethodTaskInput {
+  artifacts: tfTypes.io.ModelArtifacts;
+  modelFile?: string;
+  forget: ForgetSet;
+  /** The forget, retain-subset and test data, for the accuracies after. */
+  evaluate: { forget: Dataset; retain: Dataset; test: Dataset };
+  adversarial?: AdversarialSet;
+  probe: Float32Array;
+  options: UnlearnOptions;
+}
+
+export interface MethodTaskResult {
+  result: Omit<UnlearnResult, 'adversarial'>;
+  after: Accuracies;
+}
+
+export async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset, signal?: AbortSignal): Promise<Accuracies> {
+  const forgetAccuracy = await datasetAccuracy(model, forget);
+  throwIfAborted(signal);
+  const retainAccuracy = await datasetAccuracy(model, retain);
+  throwIfAborted(signal);
+  return { forget: forgetAccuracy, retain: retainAccuracy, test: await datasetAccuracy(model, test) };
+}
+
+export async function runMethodTask(
+  input: MethodTaskInput,
+  signal?: AbortSignal,
+  onProgress?: (p: UnlearnProgress | { phase: 'evaluate' }) => void,
+): Promise<MethodTaskResult> {
+  const model = await modelFromArtifacts(input.artifacts, input.modelFile);
+  try {
+    const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, onProgress });
+    onProgress?.({ phase: 'evaluate' });
+    const after = await accuracies(model, input.evaluate.forget, input.evaluate.retain, input.evaluate.test, signal);
+    const { adversarial: _unused, ...rest } = result;
+    return { result: rest, after };
+  } finally {
+    model.dispose();
+  }
+}
