@@ -30,7 +30,7 @@ export interface EmbeddedDefault {
   dataDir: string;
 }
 
-export const DEFAULT_MODEL = 'fmnist-cnn16';
+export const DEFAULT_MODEL = 'fmnist-resnet8-w16-aug';
 
 export function embeddedDefault(model = DEFAULT_MODEL): EmbeddedDefault {
   const root = packageRoot();

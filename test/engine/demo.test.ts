@@ -23,7 +23,7 @@ test('demo at k = 2 prints a table and writes the documented JSON', async () => 
   assert.match(stdout, /^naive /m);
   const result = JSON.parse(await fs.readFile(json, 'utf8'));
   assert.equal(typeof result.dataset, 'string');
-  assert.equal(result.model, 'fmnist-cnn16');
+  assert.equal(result.model, 'fmnist-resnet8-w16-aug');
   assert.equal(result.backend, 'wasm');
   assert.equal(result.k, 2);
   assert.equal(result.seed, 3);
