@@ -145,6 +145,8 @@ async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, progres
           backend: backend.name,
           options: job.options,
           ...(job.preset ? { presets: [job.preset] } : {}),
+          // Methods side by side, one worker thread per core (same results as in order).
+          concurrency: 'auto',
           signal,
           onProgress: (method, inner) => progress({ phase: 'experiment', method, k, seed, inner }),
         });
