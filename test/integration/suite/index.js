@@ -263,7 +263,7 @@ test('Run Experiment on the embedded default model and data', async () => {
   await config().update('method', undefined, vscode.ConfigurationTarget.Workspace);
   const out = await vscode.commands.executeCommand('unlearnLens.runExperiment', { model: 'embedded', methods: ['naive'], ks: [1], seeds: [0] });
   assert.ok(out, 'the experiment returned its outputs');
-  assert.equal(out.summary.model, 'fmnist-cnn16');
+  assert.equal(out.summary.model, 'fmnist-resnet8-w16-aug');
   assert.deepEqual(out.summary.rows.map((r) => r.method), ['before', 'naive']);
   assert.equal(out.summary.rows[0].forget, 1, 'the chosen instance is recognised before');
 });
