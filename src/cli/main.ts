@@ -72,7 +72,7 @@ function parseInts(value: string, what: string): number[] {
 function printResult(r: ExperimentResult): void {
   const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'steps', 'seconds', 'stopped', 'guard'];
   const guardText = (g: ExperimentResult['runs'][number]['guard']) =>
-    g.tripped ? `TRIPPED step ${g.tripped.step}: ${pct(g.tripped.agreement, 0)}${g.tripped.rolledBackToStep !== undefined ? `, rolled back to ${g.tripped.rolledBackToStep}` : ''}` : `ok ${pct(g.agreement, 0)}`;
+    g.tripped ? `TRIPPED step ${g.tripped.step}: ${pct(g.tripped.agreement, 1)}${g.tripped.rolledBackToStep !== undefined ? `, rolled back to ${g.tripped.rolledBackToStep}` : ''}` : `ok ${pct(g.agreement, 0)}`;
   const rows = [
     ['before', pct(r.before.forget), pct(r.before.retain), pct(r.before.test), '', '', '', '', ''],
     ...r.runs.map((run) => [
