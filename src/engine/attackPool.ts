@@ -17,7 +17,8 @@ import { CancelledError, throwIfAborted } from './errors';
 import type { PgdWorkerInput, PgdWorkerMessage } from './pgdWorker';
 
 /** The worker script: beside the bundle, or the TypeScript source under tsx (tests). */
-function workerEntry(): { file: string; eval: boolean } {
+/** The compute worker's entry: the bundled dist/pgd-worker.js, or the TypeScript source through tsx (tests). */
+export function workerEntry(): { file: string; eval: boolean } {
   const bundled = path.join(__dirname, 'pgd-worker.js');
   if (fs.existsSync(bundled)) return { file: bundled, eval: false };
   return { file: `require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'pgdWorker.ts'))});`, eval: true };

@@ -4,20 +4,13 @@
  * seed, so every result is the one a sequential run gives. Methods with adversarial examples go
  * first (they take longest). Cancelling terminates the threads at once.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { activeBackend } from './backend';
+import { workerEntry } from './attackPool';
 import { CancelledError, throwIfAborted } from './errors';
 import type { MethodTaskInput, MethodTaskResult } from './methodTask';
 import type { MethodWorkerInput, MethodWorkerMessage } from './pgdWorker';
 import type { UnlearnProgress } from './unlearn';
-
-function workerEntry(): { file: string; eval: boolean } {
-  const bundled = path.join(__dirname, 'pgd-worker.js');
-  if (fs.existsSync(bundled)) return { file: bundled, eval: false };
-  return { file: `require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'pgdWorker.ts'))});`, eval: true };
-}
 
 /** Runs `tasks` on up to `concurrency` threads; `onDone` sees each result as it finishes; resolves in task order. */
 export async function runMethodTasks(

@@ -59,3 +59,30 @@ test('methods in parallel worker threads give the same results as in order, in p
   assert.ok(sequential.runs.every((r) => r.steps > 0), 'every method took steps');
   model.dispose();
 });
+
+test('cancelling a parallel experiment stops its worker threads and rejects with CancelledError', async () => {
+  const model = tinyModel(4);
+  const train = randomDataset(60, 7, 'random/train');
+  train.labels = await predictClasses(model, train.images, train.imageShape);
+  const controller = new AbortController();
+  const t0 = Date.now();
+  const running = runExperiment({
+    loaded: { model, artifacts: await captureArtifacts(model), file: 'tiny/model.json', sha256: '-' },
+    modelName: 'tiny',
+    train,
+    test: randomDataset(30, 8, 'random/test'),
+    k: 3,
+    seed: 2,
+    methods: ['naive', 'imp'],
+    backend,
+    retainSubsetSize: 20,
+    // A forget term that never finishes on its own: the run must be stopped.
+    options: { maxEpochs: 100000, stopMargin: 1e6 },
+    concurrency: 2,
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(), 1500);
+  await assert.rejects(running, (e: Error) => e.name === 'CancelledError');
+  assert.ok(Date.now() - t0 < 10_000, 'stops within seconds');
+  model.dispose();
+});
