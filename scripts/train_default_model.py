@@ -53,7 +53,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from reference.model import ResNet, SmallCnn, build_model, export_weights  # noqa: E402
+from reference.model import build_model, export_weights, import_weights  # noqa: E402
 
 SRC_DIR = "/usr/share/datasets/fashion-mnist"
 DEFAULT_DATA_OUT = os.path.join(REPO, "data", "fashion-mnist-subset")
@@ -204,22 +204,31 @@ def write_data(args, xtr, ytr, xte, yte) -> None:
     print(f"wrote subset IDX files to {out}")
 
 
+def export_doc(arch: dict, model, tr_acc: float, te_acc: float, training: dict) -> dict:
+    """The weights.export.json document scripts/build-model.ts reads: float32 weights in the tfjs
+    getWeights() order and layout, base64 little-endian."""
+    weights = [
+        {"name": name, "shape": list(arr.shape), "data": base64.b64encode(arr.astype("<f4").tobytes()).decode("ascii")}
+        for name, arr in export_weights(model)
+    ]
+    return {"architecture": arch, "trainAccuracy": round(tr_acc, 6), "testAccuracy": round(te_acc, 6), "training": training, "weights": weights}
+
+
+def import_doc(doc: dict):
+    """The model of an export_doc document."""
+    model = build_model(doc["architecture"])
+    import_weights(model, [(w["name"], np.frombuffer(base64.b64decode(w["data"]), dtype="<f4").reshape(w["shape"])) for w in doc["weights"]])
+    return model
+
+
 def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float) -> None:
     os.makedirs(args.out, exist_ok=True)
-    weights = []
-    for name, arr in export_weights(model):
-        weights.append(
-            {
-                "name": name,
-                "shape": list(arr.shape),
-                "data": base64.b64encode(arr.astype("<f4").tobytes()).decode("ascii"),
-            }
-        )
-    doc = {
-        "architecture": architecture(args),
-        "trainAccuracy": round(tr_acc, 6),
-        "testAccuracy": round(te_acc, 6),
-        "training": {
+    doc = export_doc(
+        architecture(args),
+        model,
+        tr_acc,
+        te_acc,
+        {
             "script": "scripts/train_default_model.py",
             "dataset": "Fashion-MNIST subset (see data/fashion-mnist-subset/README.md)",
             "nTrain": args.n_train,
@@ -233,8 +242,7 @@ def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float) -> N
             "torch": torch.__version__,
             "seconds": round(elapsed, 1),
         },
-        "weights": weights,
-    }
+    )
     path = os.path.join(args.out, "weights.export.json")
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)

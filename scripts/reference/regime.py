@@ -24,7 +24,6 @@ import sys
 import tarfile
 import time
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,8 +32,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from unlearn import build_parser, load_split, load_tfjs_model, nchw, run  # noqa: E402
 from grid import PRESETS, forget_indices, probe_indices  # noqa: E402
-from train_default_model import train_model, export_weights  # noqa: E402
-from model import build_model, import_weights  # noqa: E402
+from train_default_model import export_doc, import_doc, train_model  # noqa: E402
 
 CAPS = {1: 300, 16: 200, 64: 100, 128: 100}
 CANDIDATES = [
@@ -97,8 +95,7 @@ def main() -> int:
             for member in tf_in.getmembers():
                 doc = json.load(tf_in.extractfile(member))
                 name = member.name.split("/")[0].replace("fmnist-", "")
-                model = build_model(doc["architecture"])
-                import_weights(model, [(w["name"], np.frombuffer(__import__("base64").b64decode(w["data"]), dtype="<f4").reshape(w["shape"])) for w in doc["weights"]])
+                model = import_doc(doc)
                 models[name] = model
                 info[name] = {"params": sum(p.numel() for p in model.parameters()), "train": doc["trainAccuracy"], "test": doc["testAccuracy"]}
                 log(f"loaded {name}: {info[name]}")
@@ -112,13 +109,11 @@ def main() -> int:
         models[name] = model
         info[name] = {"params": sum(p.numel() for p in model.parameters()), "train": tr, "test": te, "train_seconds": secs, "epochs": ep, "augment": augment, "arch": arch}
         log(f"trained {name}: {info[name]['params']} params, train {tr:.4f} test {te:.4f} in {secs:.1f} s")
-        doc = {"architecture": arch, "trainAccuracy": round(tr, 6), "testAccuracy": round(te, 6),
-               "training": {"script": "scripts/train_default_model.py (via scripts/reference/regime.py)", "nTrain": n, "nTest": len(xte_t),
-                            "epochs": ep, "batchSize": 128, "optimizer": "SGD momentum 0.9, lr 0.05 cosine to 0, weight decay 0.0005",
-                            "augment": "random crop (pad 2) + horizontal flip" if augment else "none", "device": dev_info,
-                            "torch": torch.__version__, "seconds": round(secs, 1), "seed": 0},
-               "weights": [{"name": wn, "shape": list(a.shape), "data": __import__("base64").b64encode(a.astype("<f4").tobytes()).decode("ascii")}
-                           for wn, a in export_weights(model)]}
+        doc = export_doc(arch, model, tr, te, {
+            "script": "scripts/train_default_model.py (via scripts/reference/regime.py)", "nTrain": n, "nTest": len(xte_t),
+            "epochs": ep, "batchSize": 128, "optimizer": "SGD momentum 0.9, lr 0.05 cosine to 0, weight decay 0.0005",
+            "augment": "random crop (pad 2) + horizontal flip" if augment else "none", "device": dev_info,
+            "torch": torch.__version__, "seconds": round(secs, 1), "seed": 0})
         raw = (json.dumps(doc, indent=1) + "\n").encode("utf8")
         ti = tarfile.TarInfo(f"fmnist-{name}/weights.export.json")
         ti.size = len(raw)

@@ -308,30 +308,25 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def read_indices(spec: str) -> List[int]:
+    """A comma list of indices, or the path of a JSON file holding a list."""
+    if os.path.isfile(spec):
+        with open(spec, "r", encoding="utf8") as f:
+            return [int(i) for i in json.load(f)]
+    return [int(s) for s in spec.split(",") if s.strip()]
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    spec = args.forget_indices
-    if os.path.isfile(spec):
-        with open(spec, "r", encoding="utf8") as f:
-            forget_idx = [int(i) for i in json.load(f)]
-    else:
-        forget_idx = [int(s) for s in spec.split(",") if s.strip()]
+    forget_idx = read_indices(args.forget_indices)
 
     model = load_tfjs_model(args.model)
     xtr, ytr = load_split(args.data_dir, "train")
     xte, yte = load_split(args.data_dir, "t10k")
     if not forget_idx or min(forget_idx) < 0 or max(forget_idx) >= len(ytr):
         raise SystemExit(f"forget indices must lie in 0..{len(ytr) - 1}")
-    probe_idx: List[int] = []
-    if args.guard_probe_indices:
-        gp = args.guard_probe_indices
-        if os.path.isfile(gp):
-            with open(gp, "r", encoding="utf8") as f:
-                probe_idx = [int(i) for i in json.load(f)]
-        else:
-            probe_idx = [int(s) for s in gp.split(",") if s.strip()]
+    probe_idx = read_indices(args.guard_probe_indices) if args.guard_probe_indices else []
     print(json.dumps(run(args, model, xtr, ytr, xte, yte, forget_idx, probe_idx)))
     return 0
 

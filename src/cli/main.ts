@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/backend';
-import { embeddedDefault, loadEmbeddedData, DEFAULT_MODEL } from '../engine/assets';
+import { embeddedDefault, embeddedModels, loadEmbeddedData, DEFAULT_MODEL } from '../engine/assets';
 import { loadModel } from '../engine/modelIo';
 import { resolveWorkers } from '../engine/attackPool';
 import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/experiment';
@@ -59,6 +59,13 @@ function parseList<T extends string>(value: string, allowed: readonly T[], what:
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const item of items) if (!allowed.includes(item as T)) throw new UserInputError(`Unknown ${what} "${item}"; choose from ${allowed.join(', ')}.`);
   return items as T[];
+}
+
+/** The embedded model called `name` (default: the demo's), or a clear error listing those there are. */
+function embeddedAssets(name = DEFAULT_MODEL): ReturnType<typeof embeddedDefault> {
+  const known = embeddedModels();
+  if (!known.includes(name)) throw new UserInputError(`Unknown embedded model "${name}"; choose from ${known.join(', ')}.`);
+  return embeddedDefault(name);
 }
 
 function parseInts(value: string, what: string): number[] {
@@ -130,15 +137,15 @@ async function main(argv: string[]): Promise<number> {
   const methods = values.methods ? parseList(values.methods, METHODS, 'method') : [...METHODS];
   const presets = values.preset ? parseList(values.preset, Object.keys(PRESETS) as Preset[], 'preset') : (['paper'] as Preset[]);
   const ks = values.k ? parseInts(values.k, 'k') : command === 'demo' ? [16] : [16, 64, 128];
-  const jobs = values.jobs === 'auto' ? ('auto' as const) : parseInts(values.jobs!, 'jobs')[0];
-  if (jobs !== 'auto' && jobs < 1) throw new UserInputError(`--jobs takes a whole number >= 1 or auto (got "${values.jobs}").`);
+  const jobs = values.jobs === 'auto' ? ('auto' as const) : Number(values.jobs);
+  if (jobs !== 'auto' && !(Number.isInteger(jobs) && jobs >= 1)) throw new UserInputError(`--jobs takes a whole number >= 1 or auto (got "${values.jobs}").`);
   const seeds = values.seeds ? parseInts(values.seeds, 'seeds') : values.seed ? parseInts(values.seed, 'seed') : command === 'demo' ? [0] : [0, 1, 2];
   const maxEpochs = values['max-epochs'] ? parseInts(values['max-epochs'], 'max-epochs')[0] : undefined;
   if (command === 'demo' && (ks.length !== 1 || seeds.length !== 1)) throw new UserInputError('demo takes one --k and one --seed; use `experiment` for a grid.');
 
   const backend = await initBackend({ choice: backendChoice, searchPaths: [process.cwd()] });
   console.error(`backend: ${backend.description}`);
-  const assets = embeddedDefault(values.model ?? DEFAULT_MODEL);
+  const assets = embeddedAssets(values.model);
   const loaded = await loadModel(assets.modelPath);
   const { train, test } = await loadEmbeddedData(assets.dataDir);
 
@@ -232,7 +239,7 @@ async function runBench(args: string[]): Promise<number> {
   };
   const repeatMemory = one('repeat-memory', values['repeat-memory']!, 0);
   const backendInfo = await initBackend({ choice: parseList(values.backend!, BACKEND_CHOICES, 'backend')[0] as BackendChoice, searchPaths: [process.cwd()] });
-  const assets = embeddedDefault(values.model ?? DEFAULT_MODEL);
+  const assets = embeddedAssets(values.model);
   const loaded = await loadModel(assets.modelPath);
   const { train, test } = await loadEmbeddedData(assets.dataDir);
   const forgetIndices = chooseForgetIndices(train.labels.length, config.k, config.seed);

@@ -32,6 +32,16 @@ export interface EmbeddedDefault {
 
 export const DEFAULT_MODEL = 'fmnist-resnet8-w16-aug';
 
+/** The models shipped in the package's models/ folder (each a folder with a model.json). */
+export function embeddedModels(): string[] {
+  const dir = path.join(packageRoot(), 'models');
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'model.json')))
+    .map((e) => e.name)
+    .sort();
+}
+
 export function embeddedDefault(model = DEFAULT_MODEL): EmbeddedDefault {
   const root = packageRoot();
   return { name: model, modelPath: path.join(root, 'models', model, 'model.json'), dataDir: path.join(root, 'data', 'fashion-mnist-subset') };

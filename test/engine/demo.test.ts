@@ -46,4 +46,9 @@ test('demo refuses bad arguments with a clear message and exit code 2', async ()
     assert.match(e.stderr, /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
     return true;
   });
+  await assert.rejects(run(process.execPath, ['--import', 'tsx', cli, 'demo', '--model', 'nope']), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /Unknown embedded model "nope"; choose from .*fmnist-cnn16.*fmnist-resnet8-w16-aug/);
+    return true;
+  });
 });
