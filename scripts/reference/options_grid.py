@@ -1,0 +1,178 @@
+"""Issue 4's experiment grid on a SHIPPED model, on the CPU: the paper preset and each forget-term
+option, k in {1, 16, 64, 128} x seeds 0-2, through the PyTorch twin of the engine (unlearn.py `run`,
+in process). Cells run in priority order (the paper preset first, then the options); each finished
+run is appended at once to the JSONL, so a grid cut short keeps what it did, and a rerun skips the
+cells already in the file. `--shard i/n` splits the cells between processes (by forget set, so each
+adversarial set is computed once; one torch thread each runs faster on 2 cores than one process with
+2 threads).
+
+    /usr/bin/python3 scripts/reference/options_grid.py --model fmnist-resnet8-w16-aug \\
+        --out docs/grid-resnet8.jsonl --shard 0/2 --budget 7200 &
+    /usr/bin/python3 scripts/reference/options_grid.py --model fmnist-resnet8-w16-aug \\
+        --out docs/grid-resnet8.jsonl --shard 1/2 --budget 7200 &
+    /usr/bin/python3 scripts/reference/options_grid.py --summary docs/grid-resnet8.jsonl   # the table
+
+Forget sets and guard probes are the engine's (grid.py: forget_indices, probe_indices). Every run
+has the guard on: `report` for the paper preset and the options (it only watches), `stop` for the
+`bounded` preset (as src/engine/options.ts). The epoch cap is the paper's 1,000; a wall-clock cap
+per run (--max-seconds) keeps one stalled option from eating the grid, and a run that hits it says
+`time-cap`. The adversarial set of a (k, seed) is computed once and shared by the runs that need it
+(unlearn.run's attack_cache); each row's seconds still count the attack.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+from typing import Dict, List
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from grid import PRESETS, forget_indices, probe_indices  # noqa: E402
+
+METHODS = ("naive", "adv", "imp", "adv+imp")
+REPORT = ["--guard-action", "report"]
+# name -> unlearn.py arguments. "paper" and "bounded" are src/engine/options.ts PRESETS; the others
+# are its single options, each against the paper preset (guard watching only).
+OPTIONS: Dict[str, List[str]] = {
+    "paper": REPORT,
+    "bounded": PRESETS["bounded"],
+    "margin 0.5": ["--forget-term", "margin", "--stop-margin", "0.5"] + REPORT,
+    "nearest-ce": ["--forget-term", "nearest-ce"] + REPORT,
+    "remembered-ce": ["--forget-term", "remembered-ce"] + REPORT,
+    "running statistics": ["--forget-statistics", "running"] + REPORT,
+}
+
+
+def plan() -> List[dict]:
+    """Cells in priority order."""
+    cells: List[dict] = []
+    for k in (16, 64, 1, 128):
+        for seed in (0, 1, 2):
+            for method in METHODS:
+                cells.append(dict(k=k, seed=seed, method=method, option="paper"))
+    for option in ("bounded", "margin 0.5", "nearest-ce", "remembered-ce", "running statistics"):
+        for k in (16, 1, 64, 128):
+            for seed in (0, 1, 2):
+                for method in ("adv+imp", "naive"):
+                    cells.append(dict(k=k, seed=seed, method=method, option=option))
+    for option in ("bounded", "margin 0.5", "nearest-ce", "remembered-ce", "running statistics"):
+        for k in (16, 1, 64, 128):
+            for seed in (0, 1, 2):
+                for method in ("adv", "imp"):
+                    cells.append(dict(k=k, seed=seed, method=method, option=option))
+    return cells
+
+
+def key(row: dict) -> tuple:
+    return (row["model"], row["k"], row["seed"], row["method"], row["option"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="fmnist-resnet8-w16-aug", help="a folder under models/")
+    ap.add_argument("--out", default="")
+    ap.add_argument("--shard", default="0/1", help="i/n: run every n-th cell starting at i")
+    ap.add_argument("--budget", type=float, default=3600, help="seconds; no new run starts after this")
+    ap.add_argument("--max-seconds", type=float, default=900, help="wall-clock cap on one paper-preset run's SGD loop")
+    ap.add_argument("--option-max-seconds", type=float, default=180, help="the same for the options (a stalled bounded term runs to it)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", default="", help="comma list of options to run (default: all, in priority order)")
+    ap.add_argument("--summary", default="", help="print the markdown table of a grid JSONL and exit")
+    args = ap.parse_args()
+    if args.summary:
+        print(summary(args.summary))
+        return 0
+    import torch
+    from unlearn import build_parser, load_split, load_tfjs_model, run
+
+    torch.set_num_threads(args.threads)
+    shard_i, shard_n = (int(v) for v in args.shard.split("/"))
+    t_start = time.time()
+    data = os.path.join(ROOT, "data/fashion-mnist-subset")
+    xtr, ytr = load_split(data, "train")
+    xte, yte = load_split(data, "t10k")
+    pretrained = load_tfjs_model(os.path.join(ROOT, "models", args.model, "model.json"))
+    done = set()
+    if os.path.exists(args.out):
+        with open(args.out, encoding="utf8") as f:
+            done = {key(json.loads(line)) for line in f if line.strip()}
+    only = set(args.only.split(",")) if args.only else None
+    # Shard by forget set, so that the runs sharing an adversarial set run in one process (one attack):
+    # the most expensive forget sets first, each to the least loaded shard (cost ~ the attack's size).
+    pairs = sorted({(c["k"], c["seed"]) for c in plan()}, key=lambda p: (-p[0], p[1]))
+    load = [0] * shard_n
+    owner = {}
+    for p in pairs:
+        i = min(range(shard_n), key=lambda j: (load[j], j))
+        owner[p] = i
+        load[i] += max(1, p[0])
+    cells = [c for c in plan() if owner[(c["k"], c["seed"])] == shard_i]
+    cells = [c for c in cells if (args.model, c["k"], c["seed"], c["method"], c["option"]) not in done and (only is None or c["option"] in only)]
+    cache: dict = {}
+    print(f"[{args.model} shard {args.shard}] {len(cells)} cells to run", file=sys.stderr, flush=True)
+    for c in cells:
+        left = args.budget - (time.time() - t_start)
+        if left <= 0:
+            break
+        fi = forget_indices(c["k"], c["seed"])
+        pi = probe_indices(fi, c["seed"])
+        cap_s = args.max_seconds if c["option"] == "paper" else args.option_max_seconds
+        argv = ["--forget-indices", "0", "--method", c["method"], "--seed", str(c["seed"]), "--max-epochs", "1000",
+                "--max-seconds", str(cap_s), "--threads", str(args.threads)] + OPTIONS[c["option"]]
+        a = build_parser().parse_args(argv)
+        t0 = time.time()
+        r = run(a, copy.deepcopy(pretrained), xtr, ytr, xte, yte, fi, pi, attack_cache=cache)
+        row = {"model": args.model, "k": c["k"], "seed": c["seed"], "method": c["method"], "option": c["option"],
+               "args": OPTIONS[c["option"]], "max_epochs": 1000, "max_seconds": cap_s, "before": r["before"],
+               "after": {"test": r["test_after"], "retain": r["retain_after"], "forget": r["forget_after"]},
+               "steps": r["steps"], "stopped": r["stopped"], "remembered": r["remembered"], "seconds": r["seconds"]["total"],
+               "phase_seconds": r["seconds"], "wall_seconds": time.time() - t0, "guard": r.get("guard"),
+               "attack_success": r.get("attack_success"), "device": f"cpu, torch {torch.__version__}, {args.threads} thread(s)",
+               "forget_indices": fi}
+        with open(args.out, "a", encoding="utf8") as f:
+            f.write(json.dumps(row) + "\n")
+        g = row["guard"] or {}
+        print(f"[{time.time() - t_start:7.0f}s] {args.model} k={c['k']} s={c['seed']} {c['method']} [{c['option']}]: "
+              f"test {r['before']['test']:.3f}->{r['test_after']:.3f} forget {r['forget_after']:.3f} steps {r['steps']} {r['stopped']} "
+              f"guard-min {g.get('min_agreement', '-')} {row['seconds']:.0f}s", file=sys.stderr, flush=True)
+    return 0
+
+
+def mean_std(values: List[float]) -> str:
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return f"{m:.1f}"
+    s = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return f"{m:.1f} ± {s:.1f}"
+
+
+def summary(path: str) -> str:
+    rows = [json.loads(line) for line in open(path, encoding="utf8") if line.strip()]
+    groups: Dict[tuple, List[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], list(OPTIONS).index(r["option"]), r["option"], r["k"], METHODS.index(r["method"]), r["method"]), []).append(r)
+    out = ["| model | option | k | method | seeds | test drop (pts) | retain drop (pts) | forget after (%) | steps | stopped | guard min agreement (%) | seconds |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, _, option, k, _, method), rs in sorted(groups.items()):
+        rs = sorted(rs, key=lambda r: r["seed"])
+        out.append("| " + " | ".join([
+            model, option, str(k), method, ",".join(str(r["seed"]) for r in rs),
+            mean_std([100 * (r["before"]["test"] - r["after"]["test"]) for r in rs]),
+            mean_std([100 * (r["before"]["retain"] - r["after"]["retain"]) for r in rs]),
+            mean_std([100 * r["after"]["forget"] for r in rs]),
+            mean_std([r["steps"] for r in rs]).replace(".0", ""),
+            ",".join(r["stopped"] for r in rs),
+            ",".join(f"{100 * r['guard']['min_agreement']:.0f}" if r.get("guard") else "-" for r in rs),
+            mean_std([r["seconds"] for r in rs]),
+        ]) + " |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
