@@ -83,10 +83,16 @@ def main() -> int:
     ap.add_argument("--option-max-seconds", type=float, default=180, help="the same for the options (a stalled bounded term runs to it)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", default="", help="comma list of options to run (default: all, in priority order)")
+    ap.add_argument("--k", default="", help="comma list of k to run (default: all)")
+    ap.add_argument("--methods", default="", help="comma list of methods to run (default: all)")
     ap.add_argument("--summary", default="", help="print the markdown table of a grid JSONL and exit")
+    ap.add_argument("--by-seed", default="", help="print the paper preset's runs of a grid JSONL as k x seed rows, a column per method, and exit")
     args = ap.parse_args()
     if args.summary:
         print(summary(args.summary))
+        return 0
+    if args.by_seed:
+        print(by_seed(args.by_seed))
         return 0
     import torch
     from unlearn import build_parser, load_split, load_tfjs_model, run
@@ -98,11 +104,16 @@ def main() -> int:
     xtr, ytr = load_split(data, "train")
     xte, yte = load_split(data, "t10k")
     pretrained = load_tfjs_model(os.path.join(ROOT, "models", args.model, "model.json"))
-    done = set()
-    if os.path.exists(args.out):
+    def done(cap_s: float) -> set:
+        """Cells already in the file, unless stopped by a shorter wall-clock cap than this one (then rerun; the summary keeps the last row)."""
+        if not os.path.exists(args.out):
+            return set()
         with open(args.out, encoding="utf8") as f:
-            done = {key(json.loads(line)) for line in f if line.strip()}
+            rows = [json.loads(line) for line in f if line.strip()]
+        return {key(r) for r in rows if not (r["stopped"] == "time-cap" and r["max_seconds"] < cap_s)}
+
     only = set(args.only.split(",")) if args.only else None
+    ks = {int(v) for v in args.k.split(",")} if args.k else None
     # Shard by forget set, so that the runs sharing an adversarial set run in one process (one attack):
     # the most expensive forget sets first, each to the least loaded shard (cost ~ the attack's size).
     pairs = sorted({(c["k"], c["seed"]) for c in plan()}, key=lambda p: (-p[0], p[1]))
@@ -113,16 +124,18 @@ def main() -> int:
         owner[p] = i
         load[i] += max(1, p[0])
     cells = [c for c in plan() if owner[(c["k"], c["seed"])] == shard_i]
-    cells = [c for c in cells if (args.model, c["k"], c["seed"], c["method"], c["option"]) not in done and (only is None or c["option"] in only)]
+    cells = [c for c in cells if (only is None or c["option"] in only) and (ks is None or c["k"] in ks) and (args.methods == "" or c["method"] in args.methods.split(","))]
     cache: dict = {}
     print(f"[{args.model} shard {args.shard}] {len(cells)} cells to run", file=sys.stderr, flush=True)
     for c in cells:
         left = args.budget - (time.time() - t_start)
         if left <= 0:
             break
+        cap_s = args.max_seconds if c["option"] == "paper" else args.option_max_seconds
+        if (args.model, c["k"], c["seed"], c["method"], c["option"]) in done(cap_s):  # another process may have run it
+            continue
         fi = forget_indices(c["k"], c["seed"])
         pi = probe_indices(fi, c["seed"])
-        cap_s = args.max_seconds if c["option"] == "paper" else args.option_max_seconds
         argv = ["--forget-indices", "0", "--method", c["method"], "--seed", str(c["seed"]), "--max-epochs", "1000",
                 "--max-seconds", str(cap_s), "--threads", str(args.threads)] + OPTIONS[c["option"]]
         a = build_parser().parse_args(argv)
@@ -152,8 +165,37 @@ def mean_std(values: List[float]) -> str:
     return f"{m:.1f} ± {s:.1f}"
 
 
+def load(path: str) -> List[dict]:
+    """The rows of a grid JSONL, the last one of each cell (a rerun with a longer cap supersedes a time-capped row)."""
+    last: Dict[tuple, dict] = {}
+    for line in open(path, encoding="utf8"):
+        if line.strip():
+            r = json.loads(line)
+            last[key(r)] = r
+    return list(last.values())
+
+
+def by_seed(path: str, option: str = "paper") -> str:
+    """test accuracy after (change in points), SGD steps, and how it stopped when not 'forgotten'."""
+    rows = load(path)
+    rows = [r for r in rows if r["option"] == option]
+    out = ["| k | seed | " + " | ".join(METHODS) + " |", "|---|---|" + "---|" * len(METHODS)]
+    for k, seed in sorted({(r["k"], r["seed"]) for r in rows}):
+        cells = []
+        for m in METHODS:
+            r = next((r for r in rows if r["k"] == k and r["seed"] == seed and r["method"] == m), None)
+            if r is None:
+                cells.append("not run")
+                continue
+            a, b = r["after"]["test"], r["before"]["test"]
+            note = "" if r["stopped"] == "forgotten" else f", {r['stopped']} ({r['remembered']} of {k} left)"
+            cells.append(f"{100 * a:.1f} % ({100 * (a - b):+.1f}), {r['steps']}{note}".replace("-", "−"))
+        out.append(f"| {k} | {seed} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def summary(path: str) -> str:
-    rows = [json.loads(line) for line in open(path, encoding="utf8") if line.strip()]
+    rows = load(path)
     groups: Dict[tuple, List[dict]] = {}
     for r in rows:
         groups.setdefault((r["model"], list(OPTIONS).index(r["option"]), r["option"], r["k"], METHODS.index(r["method"]), r["method"]), []).append(r)
