@@ -7,6 +7,16 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 
+export type SgdUpdate = {
+  buffers: tfTypes.Tensor[];
+  values: tfTypes.Tensor[];
+};
+
+/** 0 when every element of every tensor is finite, NaN otherwise (sum of x * 0; Mul and Sum exist on every backend). */
+export function nonFiniteProbe(tensors: readonly tfTypes.Tensor[]): tfTypes.Scalar {
+  return tf.tidy(() => tf.addN(tensors.map((t) => tf.sum(tf.mul(t, 0)))) as tfTypes.Scalar);
+}
+
 export class Sgd {
   private buffers: tfTypes.Tensor[] | undefined;
 
@@ -18,16 +28,31 @@ export class Sgd {
   ) {}
 
   step(grads: readonly tfTypes.Tensor[]): void {
-    const next = tf.tidy(() =>
-      this.variables.map((v, i) => {
+    this.commit(this.propose(grads));
+  }
+
+  /** One step's update, not applied yet: the next momentum buffers and the next values (kept tensors). */
+  propose(grads: readonly tfTypes.Tensor[]): SgdUpdate {
+    return tf.tidy(() => {
+      const buffers = this.variables.map((v, i) => {
         const d = this.weightDecay ? tf.add(grads[i], tf.mul(v, this.weightDecay)) : grads[i];
-        // Kept: the buffers outlive any tidy scope the caller runs this step in.
+        // Kept: the update outlives any tidy scope the caller runs this step in.
         return tf.keep(this.buffers && this.momentum ? tf.add(tf.mul(this.buffers[i], this.momentum), d) : tf.clone(d));
-      }),
-    );
+      });
+      const values = this.variables.map((v, i) => tf.keep(tf.sub(v, tf.mul(buffers[i], this.learningRate))));
+      return { buffers, values };
+    });
+  }
+
+  commit(update: SgdUpdate): void {
     if (this.buffers) tf.dispose(this.buffers);
-    this.buffers = next;
-    tf.tidy(() => this.variables.forEach((v, i) => v.assign(tf.sub(v, tf.mul(next[i], this.learningRate)))));
+    this.buffers = update.buffers;
+    this.variables.forEach((v, i) => v.assign(update.values[i]));
+    tf.dispose(update.values);
+  }
+
+  discard(update: SgdUpdate): void {
+    tf.dispose([...update.buffers, ...update.values]);
   }
 
   dispose(): void {

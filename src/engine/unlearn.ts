@@ -16,7 +16,7 @@ import { logits, snapshot, trainableParameters } from './modelState';
 import { Guard, type GuardReport } from './guard';
 
 export type { GuardReport } from './guard';
-import { Sgd } from './optimizer';
+import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
 import { layerChanges, type LayerChange } from './metrics';
@@ -33,7 +33,12 @@ export type UnlearnProgress =
   | { phase: 'importance' }
   | { phase: 'unlearn'; step: number; epoch: number; loss: number; remembered: number; total: number };
 
-export type StopReason = 'forgotten' | 'max-epochs' | 'guard';
+/**
+ * Why a run ended: every instance forgotten; the epoch cap; the guard (stop action); or `diverged`:
+ * the loss or the updated weights stopped being finite numbers (the unbounded −CE can overflow), so
+ * that step was not applied and the model is the one from the step before.
+ */
+export type StopReason = 'forgotten' | 'max-epochs' | 'guard' | 'diverged';
 
 export interface UnlearnResult {
   steps: number;
@@ -234,11 +239,19 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
             if (penaltyWeights) loss = tf.add(loss, importancePenalty(variables, theta0, penaltyWeights, options.lambda)) as tfTypes.Scalar;
             return loss;
           }, variables);
-          optimizer.step(variables.map((v) => grads[v.name] ?? tf.zerosLike(v)));
-          return value;
+          const update = optimizer.propose(variables.map((v) => grads[v.name] ?? tf.zerosLike(v)));
+          // One read gives the loss and whether the step keeps every weight finite.
+          return { update, check: tf.keep(tf.stack([value, tf.add(tf.mul(value, 0), nonFiniteProbe(update.values))])) };
         });
-        const loss = (await lossValue.data())[0];
-        lossValue.dispose();
+        const [loss, finite] = await lossValue.check.data();
+        lossValue.check.dispose();
+        if (!Number.isFinite(loss) || finite !== 0) {
+          optimizer.discard(lossValue.update);
+          stopped = 'diverged';
+          ctx.onProgress?.({ phase: 'unlearn', step: steps, epoch: epochs, loss, remembered: left, total: k });
+          break outer;
+        }
+        optimizer.commit(lossValue.update);
         steps++;
         left = await remembered();
         ctx.onProgress?.({ phase: 'unlearn', step: steps, epoch: epochs, loss, remembered: left, total: k });

@@ -136,7 +136,12 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
     ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
     await ctx.refreshViews();
     const forgotten = record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
-    const capped = record.stopped === 'max-epochs' ? ` The run hit the cap of ${record.options.maxEpochs} epochs.` : '';
+    const capped =
+      record.stopped === 'max-epochs'
+        ? ` The run hit the cap of ${record.options.maxEpochs} epochs.`
+        : record.stopped === 'diverged'
+          ? ' The run diverged (the loss stopped being a finite number); the last finite step was kept.'
+          : '';
     void vscode.window.showInformationMessage(`Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${capped} Saved as version ${record.id}.`, 'Open Report').then((choice) => {
       if (choice) void vscode.commands.executeCommand('unlearnLens.openReport', record.id);
     });

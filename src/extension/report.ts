@@ -57,7 +57,7 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
 <body>
 <h1>Run ${escape(run.id)}</h1>
 <p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${r.steps} steps · ${r.seconds.total.toFixed(1)} s ·
-stopped: ${r.stopped === 'forgotten' ? 'every instance forgotten' : `epoch cap (${r.options.maxEpochs}) reached`} · backend ${escape(r.backend)}</p>
+stopped: ${stopText(r.stopped, r.options.maxEpochs)} · backend ${escape(r.backend)}</p>
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
@@ -113,5 +113,21 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     this.registration.dispose();
     for (const p of this.panels.values()) p.dispose();
     this.panels.clear();
+  }
+}
+
+/** Why the run ended, in words. */
+export function stopText(stopped: string, maxEpochs: number): string {
+  switch (stopped) {
+    case 'forgotten':
+      return 'every instance forgotten';
+    case 'max-epochs':
+      return `epoch cap (${maxEpochs}) reached`;
+    case 'guard':
+      return 'the guard stopped it (see below)';
+    case 'diverged':
+      return 'diverged (the loss or the weights were no longer finite; the last finite step is kept)';
+    default:
+      return stopped;
   }
 }

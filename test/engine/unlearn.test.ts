@@ -42,6 +42,28 @@ test('the epoch cap stops a run and is reported', async () => {
   model.dispose();
 });
 
+test('a run whose loss or weights stop being finite stops as "diverged" and keeps the last finite weights', async () => {
+  // 1e39 is finite for the options (a double) but Infinity in float32: the first update overflows.
+  for (const [i, learningRate] of [1e39, 1e39].entries()) {
+    const model = tinyModel();
+    const forget = randomForgetSet(4);
+    forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+    const seen: number[] = [];
+    const tensorsBefore = tf.memory().numTensors;
+    const result = await unlearn(model, forget, resolveOptions({ method: 'naive', learningRate, maxEpochs: 50 }), { onProgress: (p) => p.phase === 'unlearn' && seen.push(p.loss) });
+    // The first run may leave backend caches; from the second on, nothing may be left behind.
+    if (i > 0) assert.equal(tf.memory().numTensors, tensorsBefore, 'tensor count changed across a diverged run (a leak)');
+    assert.equal(result.stopped, 'diverged', `lr ${learningRate}: ${result.stopped} after ${result.steps} steps`);
+    // One progress event per applied step, and one for the step that was refused.
+    assert.equal(seen.length, result.steps + 1);
+    for (const w of model.weights) {
+      const values = await w.read().data();
+      assert.ok(values.every((v) => Number.isFinite(v)), `lr ${learningRate}: ${w.name} holds a non-finite value`);
+    }
+    model.dispose();
+  }
+});
+
 test('repeated runs leak no tensors', async () => {
   const model = tinyModel();
   const forget = randomForgetSet(4);
