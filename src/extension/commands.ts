@@ -142,7 +142,13 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
         : record.stopped === 'diverged'
           ? ' The run diverged (the loss stopped being a finite number); the last finite step was kept.'
           : '';
-    void vscode.window.showInformationMessage(`Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${capped} Saved as version ${record.id}.`, 'Open Report').then((choice) => {
+    const tripped = record.guard.tripped;
+    const guard = !tripped
+      ? ''
+      : tripped.action === 'stop'
+        ? ` The guard stopped it at step ${tripped.step} (agreement with the original model ${(100 * tripped.agreement).toFixed(1)} %)${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
+        : ` Warning: the guard saw agreement with the original model fall to ${(100 * record.guard.minAgreement).toFixed(1)} % (collateral damage; see the report).`;
+    void vscode.window.showInformationMessage(`Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${capped}${guard} Saved as version ${record.id}.`, 'Open Report').then((choice) => {
       if (choice) void vscode.commands.executeCommand('unlearnLens.openReport', record.id);
     });
     return record;
