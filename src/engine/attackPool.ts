@@ -16,7 +16,6 @@ import { activeBackend } from './backend';
 import { CancelledError, throwIfAborted } from './errors';
 import type { PgdWorkerInput, PgdWorkerMessage } from './pgdWorker';
 
-/** The worker script: beside the bundle, or the TypeScript source under tsx (tests). */
 /** The compute worker's entry: the bundled dist/pgd-worker.js, or the TypeScript source through tsx (tests). */
 export function workerEntry(): { file: string; eval: boolean } {
   const bundled = path.join(__dirname, 'pgd-worker.js');

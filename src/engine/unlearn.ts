@@ -219,7 +219,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
       for (let b = 0; b < stepsPerEpoch; b++) {
         throwIfAborted(ctx.signal);
         const forgetBatch = forgetLoader.next();
-        const lossValue = tf.tidy(() => {
+        const proposed = tf.tidy(() => {
           const xf = tf.tensor4d(gather(forget.images, size, forgetBatch), [forgetBatch.length, ...imageShape]);
           const yf = tf.tensor1d(forgetBatch.map((i) => goal[i]), 'int32');
           let xa: tfTypes.Tensor4D | undefined;
@@ -240,18 +240,18 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
             return loss;
           }, variables);
           const update = optimizer.propose(variables.map((v) => grads[v.name] ?? tf.zerosLike(v)));
-          // One read gives the loss and whether the step keeps every weight finite.
-          return { update, check: tf.keep(tf.stack([value, tf.add(tf.mul(value, 0), nonFiniteProbe(update.values))])) };
+          // One read gives the loss and whether the step keeps every weight finite (0) or not (NaN).
+          return { update, check: tf.stack([value, nonFiniteProbe(update.values)]) };
         });
-        const [loss, finite] = await lossValue.check.data();
-        lossValue.check.dispose();
-        if (!Number.isFinite(loss) || finite !== 0) {
-          optimizer.discard(lossValue.update);
+        const [loss, weightsProbe] = await proposed.check.data();
+        proposed.check.dispose();
+        if (!Number.isFinite(loss) || weightsProbe !== 0) {
+          optimizer.discard(proposed.update);
           stopped = 'diverged';
           ctx.onProgress?.({ phase: 'unlearn', step: steps, epoch: epochs, loss, remembered: left, total: k });
           break outer;
         }
-        optimizer.commit(lossValue.update);
+        optimizer.commit(proposed.update);
         steps++;
         left = await remembered();
         ctx.onProgress?.({ phase: 'unlearn', step: steps, epoch: epochs, loss, remembered: left, total: k });
