@@ -13,6 +13,7 @@ import type { ExperimentSummary, ForgetSelection } from '../shared/protocol';
 import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
 import type { RunQueue } from './runQueue';
+import { runSummary } from './runSummary';
 import { backendRequest, config, preset, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
 import type { ReportPanels } from './report';
 
@@ -135,20 +136,7 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
     );
     ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
     await ctx.refreshViews();
-    const forgotten = record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
-    const stopNote =
-      record.stopped === 'max-epochs'
-        ? ` The run hit the cap of ${record.options.maxEpochs} epochs.`
-        : record.stopped === 'diverged'
-          ? ' The run diverged (the loss stopped being a finite number); the last finite step was kept.'
-          : '';
-    const tripped = record.guard.tripped;
-    const guard = !tripped
-      ? ''
-      : tripped.action === 'stop'
-        ? ` The guard stopped it at step ${tripped.step} (agreement with the original model ${(100 * tripped.agreement).toFixed(1)} %)${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
-        : ` Warning: the guard saw agreement with the original model fall to ${(100 * record.guard.minAgreement).toFixed(1)} % (collateral damage; see the report).`;
-    void vscode.window.showInformationMessage(`Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${stopNote}${guard} Saved as version ${record.id}.`, 'Open Report').then((choice) => {
+    void vscode.window.showInformationMessage(runSummary(record), 'Open Report').then((choice) => {
       if (choice) void vscode.commands.executeCommand('unlearnLens.openReport', record.id);
     });
     return record;

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runSummary } from '../../src/extension/runSummary';
+
+// Four instances labelled 0..3; after the run three are predicted as another class.
+const base = {
+  id: '2026-11-28T07-00-00-000-adv-imp',
+  steps: 42,
+  stopped: 'forgotten' as const,
+  options: { maxEpochs: 1000 },
+  forget: { ids: ['a.png', 'b.png', 'c.png', 'd.png'], labels: [0, 1, 2, 3], predictedBefore: [0, 1, 2, 3], predictedAfter: [5, 1, 7, 9] },
+  guard: { agreement: 0.97, minAgreement: 0.95, probeSize: 592 },
+};
+
+test('a clean run says how many were forgotten, in how many steps, and the new version', () => {
+  assert.equal(runSummary(base), 'Unlearn: 3 of 4 forgotten in 42 steps. Saved as version 2026-11-28T07-00-00-000-adv-imp.');
+});
+
+test('the epoch cap and divergence are named', () => {
+  assert.match(runSummary({ ...base, stopped: 'max-epochs' }), /3 of 4 forgotten in 42 steps\. The run hit the cap of 1000 epochs\. Saved/);
+  assert.match(runSummary({ ...base, stopped: 'diverged' }), /The run diverged \(the loss stopped being a finite number\); the last finite step was kept\. Saved/);
+});
+
+test('a guard that stopped the run says where, what it saw, and the step it rolled back to', () => {
+  const guard = { agreement: 1, minAgreement: 0.625, probeSize: 592, tripped: { step: 20, agreement: 0.625, action: 'stop' as const, rolledBackToStep: 10 } };
+  assert.equal(
+    runSummary({ ...base, stopped: 'guard', guard }),
+    'Unlearn: 3 of 4 forgotten in 42 steps. The guard stopped it at step 20 (agreement with the original model 62.5 %) and rolled back to step 10. Saved as version 2026-11-28T07-00-00-000-adv-imp.',
+  );
+  const { rolledBackToStep: _, ...noRollback } = guard.tripped;
+  assert.match(runSummary({ ...base, stopped: 'guard', guard: { ...guard, tripped: noRollback } }), /stopped it at step 20 \(agreement with the original model 62\.5 %\)\. Saved/);
+});
+
+test('a guard that only reports warns with the lowest agreement it saw, not the agreement at the trip', () => {
+  const guard = { agreement: 0.4, minAgreement: 0.353, probeSize: 592, tripped: { step: 10, agreement: 0.85, action: 'report' as const } };
+  assert.match(runSummary({ ...base, guard }), /forgotten in 42 steps\. Warning: the guard saw agreement with the original model fall to 35\.3 % \(collateral damage; see the report\)\. Saved/);
+});
