@@ -2,7 +2,8 @@
  * The collateral-damage guard (issue 4): agreement of the model's predictions with the original
  * model's on a probe (adversarial examples plus images the caller has), checked as the run goes.
  * Below the threshold it trips: `report` records it and lets the run go on; `stop` restores the last
- * checkpoint that passed and ends the run. Never a silently wrecked model.
+ * checkpoint that passed and ends the run; `ask` asks whoever runs it which of the two (once). Never
+ * a silently wrecked model.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
@@ -17,8 +18,34 @@ export interface GuardReport {
   /** Probe size: adversarial examples plus the caller's probe images. */
   probeSize: number;
   /** Set when agreement fell below the threshold. */
-  tripped?: { step: number; agreement: number; action: 'report' | 'stop'; rolledBackToStep?: number };
+  tripped?: {
+    step: number;
+    agreement: number;
+    /** What was done: carried on (`report`) or stopped (`stop`). */
+    action: 'report' | 'stop';
+    rolledBackToStep?: number;
+    /** With action `ask`: the answer (absent when there was nobody to ask, and the run stopped). */
+    answer?: GuardAnswer;
+  };
 }
+
+export type GuardAnswer = 'stop' | 'continue';
+
+/** The question a tripped `ask` guard puts to whoever runs it. */
+export interface GuardTrip {
+  step: number;
+  /** Agreement with the original model's predictions now. */
+  agreement: number;
+  /** The threshold it fell below. */
+  minAgreement: number;
+  /** The step a `stop` would roll back to. */
+  rollbackStep?: number;
+  /** Forget instances still remembered, of `total`. */
+  remembered: number;
+  total: number;
+}
+
+export type GuardQuestion = (trip: Omit<GuardTrip, 'remembered' | 'total'>) => Promise<GuardAnswer>;
 
 export class Guard {
   readonly report: GuardReport;
@@ -50,20 +77,37 @@ export class Guard {
     return same / now.length;
   }
 
-  /** Checks at `step`; false when the run must stop (the model is then rolled back). */
-  async check(step: number): Promise<boolean> {
+  /**
+   * Checks at `step`; false when the run must stop (the model is then rolled back). With action
+   * `ask`, the first trip puts the question to `ask` (no `ask`: stop); after a `continue` it only
+   * watches, like `report`.
+   */
+  async check(step: number, ask?: GuardQuestion): Promise<boolean> {
     const a = await this.agreement();
     this.report.agreement = a;
     this.report.minAgreement = Math.min(this.report.minAgreement, a);
+    const canStop = this.options.action === 'stop' || (this.options.action === 'ask' && !this.report.tripped);
     if (a >= this.options.minAgreement) {
-      if (this.options.action === 'stop') {
+      if (canStop) {
         this.disposeCheckpoint();
         this.checkpoint = { step, values: snapshot(this.variables) };
       }
       return true;
     }
-    this.report.tripped ??= { step, agreement: a, action: this.options.action };
-    if (this.options.action !== 'stop') return true;
+    if (this.report.tripped) return this.report.tripped.action !== 'stop';
+    if (this.options.action === 'report') {
+      this.report.tripped = { step, agreement: a, action: 'report' };
+      return true;
+    }
+    let answer: GuardAnswer | undefined;
+    if (this.options.action === 'ask' && ask) {
+      answer = await ask({ step, agreement: a, minAgreement: this.options.minAgreement, rollbackStep: this.checkpoint?.step });
+    }
+    this.report.tripped = { step, agreement: a, action: answer === 'continue' ? 'report' : 'stop', ...(answer ? { answer } : {}) };
+    if (answer === 'continue') {
+      this.disposeCheckpoint();
+      return true;
+    }
     if (this.checkpoint) {
       restore(this.variables, this.checkpoint.values);
       this.report.tripped.rolledBackToStep = this.checkpoint.step;

@@ -22,14 +22,21 @@ export type ForgetObjective =
 export type ForgetTerm = 'negative-ce' | 'remembered-ce' | 'margin' | 'nearest-ce';
 export const FORGET_TERMS: readonly ForgetTerm[] = ['negative-ce', 'remembered-ce', 'margin', 'nearest-ce'];
 
+export type GuardAction = 'report' | 'stop' | 'ask';
+export const GUARD_ACTIONS: readonly GuardAction[] = ['report', 'stop', 'ask'];
+
 /** A cheap proxy of collateral damage, watched as the run goes. */
 export interface GuardOptions {
   /** Trip when agreement with the original model's predictions on the probe falls below this. */
   minAgreement: number;
   /** Check every this many steps (and always at the end). */
   every: number;
-  /** `report`: say so in the result and carry on; `stop`: stop and roll back to the last checkpoint that passed. */
-  action: 'report' | 'stop';
+  /**
+   * `report`: say so in the result and carry on; `stop`: stop and roll back to the last checkpoint
+   * that passed; `ask`: pause and ask (the run's `onGuardTrip`) whether to stop and roll back or
+   * carry on, once per run; with nobody to ask, it stops.
+   */
+  action: GuardAction;
 }
 
 export interface AttackOptions {
@@ -126,6 +133,7 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
   if (options.objective.kind === 'relabel' && options.forgetTerm !== 'negative-ce') throw new RangeError('Relabel uses +CE toward the new labels; leave forgetTerm at negative-ce.');
   if (!(options.stopMargin >= 0)) throw new RangeError('Option stopMargin must be >= 0.');
   if (!(options.guard.minAgreement >= 0 && options.guard.minAgreement <= 1)) throw new RangeError('Option guard.minAgreement must be in [0, 1].');
+  if (!GUARD_ACTIONS.includes(options.guard.action)) throw new RangeError(`Option guard.action must be one of ${GUARD_ACTIONS.join(', ')} (got "${options.guard.action}").`);
   if (!(Number.isInteger(options.guard.every) && options.guard.every >= 1)) throw new RangeError('Option guard.every must be a whole number >= 1.');
   const positive: Array<[string, number]> = [
     ['learningRate', options.learningRate],

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import { captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
-import { unlearn, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from './unlearn';
+import { unlearn, type ForgetSet, type GuardAnswer, type GuardReport, type GuardTrip, type StopReason, type UnlearnProgress } from './unlearn';
 import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
 import { accuracy, type LayerChange } from './metrics';
 import { predictClasses } from './modelState';
@@ -34,6 +34,8 @@ export interface UnlearnRequest {
   versionsDir?: string;
   signal?: AbortSignal;
   onProgress?: (p: UnlearnProgress | { phase: 'evaluate' | 'save' }) => void;
+  /** With guard action `ask`: the answer to a tripped guard (none: stop and roll back). */
+  onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
 }
 
 export interface SplitAccuracy {
@@ -97,7 +99,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const before = await measure(model, req.forget, req.retain, req.test);
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
-    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe });
+    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip });
     req.onProgress?.({ phase: 'evaluate' });
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);

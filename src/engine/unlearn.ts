@@ -13,9 +13,9 @@ import { parallelTargetedL2Pgd } from './attackPool';
 import { invertedImportance, masImportance } from './importance';
 import { boundedForgetLoss, crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
 import { logits, snapshot, trainableParameters } from './modelState';
-import { Guard, type GuardReport } from './guard';
+import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type GuardTrip } from './guard';
 
-export type { GuardReport } from './guard';
+export type { GuardAnswer, GuardReport, GuardTrip } from './guard';
 import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
@@ -59,6 +59,8 @@ export interface UnlearnContext {
   adversarial?: AdversarialSet;
   /** Images the guard watches (e.g. held-out or remaining data), in the forget set's shape. */
   probe?: Float32Array;
+  /** With guard action `ask`: whether to stop and roll back or carry on (none: stop). The time it takes is not counted in the run's seconds. */
+  onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
 }
 
 const GUARD_ADVERSARIAL_SAMPLE = 512;
@@ -212,6 +214,19 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     let steps = 0;
     let epochs = 0;
     let left = await remembered();
+    // Time spent waiting for an answer is the user's, not the run's.
+    let waited = 0;
+    const onTrip = ctx.onGuardTrip;
+    const ask: GuardQuestion | undefined = onTrip
+      ? async (q) => {
+          const asked = performance.now();
+          try {
+            return await onTrip({ ...q, remembered: left, total: k });
+          } finally {
+            waited += performance.now() - asked;
+          }
+        }
+      : undefined;
     let stopped: UnlearnResult['stopped'] = left === 0 ? 'forgotten' : 'max-epochs';
     await guard.check(0);
     outer: while (left > 0 && epochs < options.maxEpochs) {
@@ -258,7 +273,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         await new Promise((resolve) => setImmediate(resolve));
         const done = left === 0;
         // The guard looks every `every` steps and always at the last one.
-        if ((done || steps % options.guard.every === 0) && !(await guard.check(steps))) {
+        if ((done || steps % options.guard.every === 0) && !(await guard.check(steps, ask))) {
           stopped = 'guard';
           left = await remembered();
           break outer;
@@ -269,12 +284,12 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         }
       }
     }
-    if (stopped === 'max-epochs' && steps % options.guard.every !== 0 && !(await guard.check(steps))) {
+    if (stopped === 'max-epochs' && steps % options.guard.every !== 0 && !(await guard.check(steps, ask))) {
       stopped = 'guard';
       left = await remembered();
     }
-    seconds.unlearn = (performance.now() - t0) / 1000;
-    seconds.total = (performance.now() - started) / 1000;
+    seconds.unlearn = (performance.now() - t0 - waited) / 1000;
+    seconds.total = (performance.now() - started - waited) / 1000;
     const changes = await layerChanges(params.map((p) => p.name), theta0, variables);
     return { steps, epochs, stopped, guard: guard.report, remembered: left, seconds, layerChanges: changes, adversarial };
   } finally {

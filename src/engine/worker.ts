@@ -4,31 +4,10 @@
  * far as the engine's awaits allow; the host queues runs so that only one unlearns at a time.
  */
 import { parentPort } from 'node:worker_threads';
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
-import { initBackend } from './backend';
-import { CancelledError, UserInputError } from './errors';
-import { loadModel } from './modelIo';
-import { runUnlearnRequest, type RunRecord } from './request';
-import { runExperiment } from './experiment';
-import { embeddedDefault, loadEmbeddedData } from './assets';
-import { loadImageFolder, loadSelectedImages, type ImageLoadOptions } from './data/imageFolder';
-import { checkManifest, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
-import { readModelArtifacts } from './modelIo';
-import type { Dataset } from './data/dataset';
-import type {
-  BackendRequest,
-  CheckManifestJob,
-  CheckManifestResult,
-  EngineErrorPayload,
-  EngineProgress,
-  EngineRequest,
-  ExperimentJob,
-  ExperimentSummary,
-  HostToWorker,
-  UnlearnJob,
-  WorkerToHost,
-} from '../shared/protocol';
+import { UserInputError } from './errors';
+import type { GuardAnswer, GuardTrip } from './guard';
+import { runCheckManifest, runExperimentJob, runUnlearnJob, startBackend } from './jobs';
+import type { EngineErrorPayload, EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../shared/protocol';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js must run as a worker thread.');
@@ -37,144 +16,25 @@ function post(message: WorkerToHost): void {
   port!.postMessage(message);
 }
 
-async function startBackend(req: BackendRequest) {
-  return initBackend({ choice: req.choice, searchPaths: req.searchPaths });
-}
+const running = new Map<number, AbortController>();
+/** Questions waiting for the host's answer, by request id. */
+const questions = new Map<number, (answer: GuardAnswer) => void>();
 
-/** [h, w, c] a model takes, read from model.json without building the model. */
-async function modelInputShape(modelPath: string): Promise<[number, number, number]> {
-  const artifacts = await readModelArtifacts(modelPath);
-  const topology = artifacts.modelTopology as { config?: { layers?: Array<{ config?: { batch_input_shape?: number[]; batchInputShape?: number[] } }> }; model_config?: { config?: { layers?: Array<{ config?: { batch_input_shape?: number[] } }> } } };
-  const layers = topology.model_config?.config?.layers ?? topology.config?.layers ?? [];
-  for (const layer of layers) {
-    const shape = layer.config?.batch_input_shape ?? (layer.config as { batchInputShape?: number[] } | undefined)?.batchInputShape;
-    if (shape && shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number')) return shape.slice(1) as [number, number, number];
-  }
-  // Unusual topologies: build the model once to ask it.
-  const loaded = await loadModel(modelPath);
-  try {
-    const shape = loaded.model.inputs[0].shape.slice(1);
-    if (shape.length !== 3 || shape.some((d) => d === null)) throw new UserInputError(`${modelPath} does not take fixed-size images (input ${JSON.stringify(shape)}).`, modelPath);
-    return shape as [number, number, number];
-  } finally {
-    loaded.model.dispose();
-  }
-}
-
-const isManifest = (p: string): boolean => /\.(csv|jsonl)$/i.test(p);
-
-/**
- * A labelled dataset from a class-folder dataset or a manifest (its `split` rows when it has a
- * split column). `onlySplit`: a manifest without rows of that split gives nothing.
- */
-async function loadLabelledData(source: string, options: ImageLoadOptions, split?: string, onlySplit = false): Promise<Dataset | undefined> {
-  if (isManifest(source)) {
-    const manifest = await readManifest(source);
-    const hasSplits = manifest.rows.some((r) => r.split !== undefined);
-    const lines = split && hasSplits ? manifest.rows.filter((r) => r.split === split).map((r) => r.line) : undefined;
-    if (onlySplit && (!lines || lines.length === 0)) return undefined;
-    return loadManifestRows(manifest, options, lines);
-  }
-  const stat = await fs.stat(source).catch(() => undefined);
-  if (!stat?.isDirectory()) throw new UserInputError(`${source} is neither a class-folder dataset nor a .csv/.jsonl manifest. Choose another with Unlearn: Select Dataset….`, source);
-  return loadImageFolder(source, options);
-}
-
-async function runUnlearn(job: UnlearnJob, signal: AbortSignal, progress: (p: EngineProgress) => void): Promise<RunRecord> {
-  await startBackend(job.backend);
-  progress({ phase: 'load' });
-  const imageShape = await modelInputShape(job.modelPath);
-  const imageOptions: ImageLoadOptions = { imageShape, resize: job.resize };
-  const forget =
-    job.selection.kind === 'files'
-      ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
-      : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
-  const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
-  const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
-  if (signal.aborted) throw new CancelledError();
-  return runUnlearnRequest({
-    modelPath: job.modelPath,
-    versionsDir: job.versionsDir,
-    forget: { images: forget.images, labels: forget.labels, imageShape, numClasses: forget.classNames.length },
-    forgetIds: forget.files,
-    classNames: forget.classNames,
-    test,
-    options: job.options,
-    preset: job.preset,
-    signal,
-    onProgress: progress,
+/** Asks the host what to do about a tripped guard; a cancel answers `stop`. */
+function ask(id: number, signal: AbortSignal, trip: GuardTrip): Promise<GuardAnswer> {
+  if (signal.aborted) return Promise.resolve('stop');
+  return new Promise((resolve) => {
+    const answer = (a: GuardAnswer) => {
+      questions.delete(id);
+      signal.removeEventListener('abort', onAbort);
+      resolve(a);
+    };
+    const onAbort = () => answer('stop');
+    signal.addEventListener('abort', onAbort);
+    questions.set(id, answer);
+    post({ type: 'question', id, trip });
   });
 }
-
-async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, progress: (p: EngineProgress) => void): Promise<ExperimentSummary> {
-  const backend = await startBackend(job.backend);
-  progress({ phase: 'load' });
-  let modelPath: string;
-  let train: Dataset;
-  let test: Dataset;
-  let modelName: string;
-  if (!job.modelPath) {
-    const assets = embeddedDefault();
-    modelPath = assets.modelPath;
-    modelName = assets.name;
-    ({ train, test } = await loadEmbeddedData(assets.dataDir));
-  } else {
-    modelPath = job.modelPath;
-    modelName = path.basename(path.dirname(modelPath));
-    if (!job.trainData || !job.testData) throw new UserInputError('An experiment on a workspace model needs its training data and test data (Unlearn: Select Dataset…).');
-    const options: ImageLoadOptions = { imageShape: await modelInputShape(modelPath), resize: job.resize };
-    const trainData = await loadLabelledData(job.trainData, options, 'train');
-    const testData = await loadLabelledData(job.testData, options, 'test');
-    if (!trainData || !testData) throw new UserInputError('The experiment found no training or no test data in the selected dataset.');
-    train = trainData;
-    test = testData;
-  }
-  const loaded = await loadModel(modelPath);
-  const summary: ExperimentSummary = { model: modelName, dataset: train.name, backend: backend.description, rows: [] };
-  try {
-    for (const k of job.ks) {
-      for (const seed of job.seeds) {
-        const result = await runExperiment({
-          loaded,
-          modelName,
-          train,
-          test,
-          k,
-          seed,
-          methods: job.methods,
-          backend: backend.name,
-          options: job.options,
-          ...(job.preset ? { presets: [job.preset] } : {}),
-          // Methods side by side, one worker thread per core (same results as in order).
-          concurrency: 'auto',
-          signal,
-          onProgress: (method, inner) => progress({ phase: 'experiment', method, k, seed, inner }),
-        });
-        summary.rows.push({ k, seed, method: 'before', ...result.before, steps: 0, seconds: 0, stopped: '' });
-        for (const run of result.runs) summary.rows.push({ k, seed, method: run.method, forget: run.forget, retain: run.retain, test: run.test, steps: run.steps, seconds: run.seconds, stopped: run.stopped });
-      }
-    }
-  } finally {
-    loaded.model.dispose();
-  }
-  return summary;
-}
-
-async function runCheckManifest(job: CheckManifestJob): Promise<CheckManifestResult> {
-  const manifest = await readManifest(job.manifest);
-  const classNames = await manifestClassNames(manifest);
-  let imageOptions: ImageLoadOptions | undefined;
-  if (job.modelPath) {
-    try {
-      imageOptions = { imageShape: await modelInputShape(job.modelPath), resize: job.resize };
-    } catch {
-      // A broken model is reported where the model is used; here check paths and labels only.
-    }
-  }
-  return { problems: await checkManifest(manifest, classNames, imageOptions), classNames };
-}
-
-const running = new Map<number, AbortController>();
 
 async function handle(id: number, request: EngineRequest): Promise<void> {
   const controller = new AbortController();
@@ -193,7 +53,7 @@ async function handle(id: number, request: EngineRequest): Promise<void> {
     let result;
     switch (request.kind) {
       case 'unlearn':
-        result = await runUnlearn(request, controller.signal, progress);
+        result = await runUnlearnJob(request, controller.signal, progress, (trip) => ask(id, controller.signal, trip));
         break;
       case 'experiment':
         result = await runExperimentJob(request, controller.signal, progress);
@@ -220,5 +80,6 @@ async function handle(id: number, request: EngineRequest): Promise<void> {
 port.on('message', (message: HostToWorker) => {
   if (message.type === 'request') void handle(message.id, message.request);
   else if (message.type === 'cancel') running.get(message.id)?.abort();
+  else if (message.type === 'answer') questions.get(message.id)?.(message.answer);
 });
 

@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type * as vscode from 'vscode';
+import type { GuardAnswer, GuardTrip } from '../engine/guard';
 import type { EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, HostToWorker, WorkerToHost } from '../shared/protocol';
 
 export class EngineError extends Error {
@@ -26,6 +27,8 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onProgress?: (p: EngineProgress) => void;
+  /** Answers a tripped guard's question (guard action `ask`); none: `stop`. */
+  onQuestion?: (trip: GuardTrip) => Promise<GuardAnswer>;
   /** The worker that runs it. */
   worker: Worker;
   /** The last phase reported: a run that is saving is never stopped hard (it would leave a temp folder). */
@@ -82,6 +85,13 @@ export class EngineClient implements vscode.Disposable {
       pending.onProgress?.(m.progress);
       return;
     }
+    if (m.type === 'question') {
+      const answer = pending.onQuestion ? pending.onQuestion(m.trip).catch(() => 'stop' as const) : Promise.resolve('stop' as const);
+      void answer.then((a) => {
+        if (this.pending.has(m.id)) pending.worker.postMessage({ type: 'answer', id: m.id, answer: a } satisfies HostToWorker);
+      });
+      return;
+    }
     this.pending.delete(m.id);
     if (m.type === 'result') pending.resolve(m.result);
     else pending.reject(new EngineError(m.error));
@@ -96,11 +106,11 @@ export class EngineClient implements vscode.Disposable {
     }
   }
 
-  call<R extends EngineRequest>(request: R, onProgress?: (p: EngineProgress) => void): EngineCall<R['kind']> {
+  call<R extends EngineRequest>(request: R, onProgress?: (p: EngineProgress) => void, onQuestion?: (trip: GuardTrip) => Promise<GuardAnswer>): EngineCall<R['kind']> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     const result = new Promise<EngineResults[R['kind']]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, worker });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, onQuestion, worker });
     });
     worker.postMessage({ type: 'request', id, request } satisfies HostToWorker);
     return {

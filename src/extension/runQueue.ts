@@ -6,6 +6,8 @@
 import * as vscode from 'vscode';
 import type { EngineProgress, EngineRequest, EngineResults } from '../shared/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
+import type { GuardAnswer, GuardTrip } from '../engine/guard';
+import { GUARD_CHOICES, guardQuestion } from './runSummary';
 
 export function describeProgress(p: EngineProgress): string {
   switch (p.phase) {
@@ -103,7 +105,7 @@ export class RunQueue implements vscode.Disposable {
             last = message;
             progress.report({ message });
             if (p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment') this.log(`  ${message}`);
-          });
+          }, (trip) => this.askGuard(trip));
           this.current!.call = call;
           const subscription = token.onCancellationRequested(() => {
             this.log(`cancelling: ${run.title}`);
@@ -129,6 +131,16 @@ export class RunQueue implements vscode.Disposable {
       this.busyChanged.fire(false);
       void this.pump();
     }
+  }
+
+  /** A tripped guard with action `ask`: a modal question; closing it answers `stop`. */
+  private async askGuard(trip: GuardTrip): Promise<GuardAnswer> {
+    const { message, detail } = guardQuestion(trip);
+    this.log(`  guard tripped at step ${trip.step} (agreement ${(100 * trip.agreement).toFixed(1)} %): asking`);
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, GUARD_CHOICES.stop, GUARD_CHOICES.continue);
+    const answer: GuardAnswer = choice === GUARD_CHOICES.continue ? 'continue' : 'stop';
+    this.log(`  guard: ${answer}`);
+    return answer;
   }
 
   dispose(): void {

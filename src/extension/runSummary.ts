@@ -3,6 +3,7 @@
  * record. Kept free of `vscode` so that every wording — forgotten, capped, diverged, guard stopped
  * and rolled back, guard warning — is unit-tested.
  */
+import type { GuardTrip } from '../engine/guard';
 import type { RunRecord } from '../engine/request';
 
 type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & { options: Pick<RunRecord['options'], 'maxEpochs'> };
@@ -21,7 +22,21 @@ export function runSummary(record: SummaryInput): string {
   const guard = !tripped
     ? ''
     : tripped.action === 'stop'
-      ? ` The guard stopped it at step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
-      : ` Warning: the guard saw agreement with the original model fall to ${pct(record.guard.minAgreement)} (collateral damage; see the report).`;
+      ? ` The guard ${tripped.answer === 'stop' ? 'asked and you chose to stop at' : 'stopped it at'} step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
+      : ` Warning: the guard saw agreement with the original model fall to ${pct(record.guard.minAgreement)}${tripped.answer === 'continue' ? `; you chose to continue at step ${tripped.step}` : ''} (collateral damage; see the report).`;
   return `Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${stopNote}${guard} Saved as version ${record.id}.`;
+}
+
+/** The buttons of the question a tripped `ask` guard puts, and what each answers. */
+export const GUARD_CHOICES = { stop: 'Stop and Roll Back', continue: 'Continue' } as const;
+
+/** The question a tripped `ask` guard puts to the user: what it saw, and what each answer does. */
+export function guardQuestion(trip: GuardTrip): { message: string; detail: string } {
+  const forgotten = trip.total - trip.remembered;
+  return {
+    message: `Unlearn: the collateral-damage guard tripped at step ${trip.step}. The model now agrees with the original on ${pct(trip.agreement)} of the probe images (threshold ${pct(trip.minAgreement)}); ${forgotten} of ${trip.total} instances are forgotten so far.`,
+    detail:
+      `${GUARD_CHOICES.stop}: end the run with the model as it was ${trip.rollbackStep === undefined ? 'before it started' : trip.rollbackStep === 0 ? 'before the first step' : `at step ${trip.rollbackStep}, the last check that passed`}, saved as a new version. ` +
+      `${GUARD_CHOICES.continue}: carry on to the end; the run record will say the guard tripped. Closing this dialog stops.`,
+  };
 }

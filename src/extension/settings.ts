@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
-import type { ForgetTerm, Method, Preset, UnlearnOptionsInput } from '../engine/options';
+import type { ForgetTerm, GuardAction, Method, Preset, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { BackendRequest } from '../shared/protocol';
 
@@ -67,7 +67,7 @@ export function unlearnOptions(): UnlearnOptionsInput {
   const guard = defined({
     minAgreement: explicit<number>(c, 'guard.minAgreement'),
     every: explicit<number>(c, 'guard.every'),
-    action: explicit<'report' | 'stop'>(c, 'guard.action'),
+    action: explicit<GuardAction>(c, 'guard.action'),
   });
   return {
     ...defined({

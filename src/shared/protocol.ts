@@ -2,8 +2,12 @@
  * The one protocol between the extension host and the engine worker (worker_threads).
  *
  *   host → worker   { type: 'request', id, request }   { type: 'cancel', id }
+ *                   { type: 'answer', id, answer }
  *   worker → host   { type: 'progress', id, progress }  { type: 'result', id, result }
- *                   { type: 'error', id, error }
+ *                   { type: 'error', id, error }        { type: 'question', id, trip }
+ *
+ * A `question` (an unlearn run whose guard, with action `ask`, tripped) waits for one `answer`
+ * with the same id; a cancel answers it with `stop` (and the run then writes nothing).
  *
  * Every request gets exactly one result or error with its id. A cancelled request answers with an
  * error whose name is 'CancelledError'. Only types are shared: this file has no runtime code.
@@ -13,7 +17,7 @@ import type { RunRecord } from '../engine/request';
 import type { Method, Preset, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { ManifestProblem } from '../engine/data/manifest';
-import type { UnlearnProgress } from '../engine/unlearn';
+import type { GuardAnswer, GuardTrip, UnlearnProgress } from '../engine/unlearn';
 
 /** What the user selected to forget. */
 export type ForgetSelection =
@@ -120,9 +124,13 @@ export interface EngineErrorPayload {
   stack?: string;
 }
 
-export type HostToWorker = { type: 'request'; id: number; request: EngineRequest } | { type: 'cancel'; id: number };
+export type HostToWorker =
+  | { type: 'request'; id: number; request: EngineRequest }
+  | { type: 'cancel'; id: number }
+  | { type: 'answer'; id: number; answer: GuardAnswer };
 
 export type WorkerToHost =
   | { type: 'progress'; id: number; progress: EngineProgress }
   | { type: 'result'; id: number; result: EngineResults[keyof EngineResults] }
-  | { type: 'error'; id: number; error: EngineErrorPayload };
+  | { type: 'error'; id: number; error: EngineErrorPayload }
+  | { type: 'question'; id: number; trip: GuardTrip };

@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/backend';
-import { unlearn } from '../../src/engine/unlearn';
+import { unlearn, type GuardTrip } from '../../src/engine/unlearn';
 import { resolveOptions, METHODS } from '../../src/engine/options';
 import { predictClasses } from '../../src/engine/modelState';
 import { assertNoLeak, randomForgetSet, tinyModel, useBackend } from './helpers';
@@ -139,6 +139,54 @@ test('the guard reports a drop in agreement, or stops and rolls back to its last
     }
     model.dispose();
   }
+});
+
+test('the guard that asks: "stop" rolls back like stop, "continue" carries on and asks no more, nobody to ask stops', async () => {
+  const forget = randomForgetSet(4);
+  const probe = randomForgetSet(64, 5).images;
+  const guard = { minAgreement: 0.95, every: 1, action: 'ask' as const };
+  // A stop margin no run reaches keeps it going to the epoch cap, so "continue" has somewhere to go.
+  const options = resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 10, stopMargin: 1e6, guard });
+  const run = async (answer?: 'stop' | 'continue') => {
+    const model = tinyModel();
+    forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+    const questions: GuardTrip[] = [];
+    const onGuardTrip = answer
+      ? async (trip: GuardTrip) => {
+          questions.push(trip);
+          return answer;
+        }
+      : undefined;
+    const result = await unlearn(model, forget, options, { probe, onGuardTrip });
+    model.dispose();
+    return { result, questions };
+  };
+
+  const stopped = await run('stop');
+  assert.equal(stopped.questions.length, 1);
+  const q = stopped.questions[0];
+  assert.ok(q.agreement < 0.95 && q.minAgreement === 0.95 && q.total === 4 && q.remembered >= 0 && q.remembered <= 4, JSON.stringify(q));
+  assert.equal(q.rollbackStep, q.step - 1);
+  assert.equal(stopped.result.stopped, 'guard');
+  assert.deepEqual(stopped.result.guard.tripped, { step: q.step, agreement: q.agreement, action: 'stop', answer: 'stop', rolledBackToStep: q.step - 1 });
+  assert.ok(stopped.result.guard.agreement >= 0.95, 'rolled back, agreement passes again');
+
+  const continued = await run('continue');
+  assert.equal(continued.questions.length, 1, 'asked once, however far agreement falls after');
+  assert.equal(continued.result.stopped, 'max-epochs');
+  assert.equal(continued.result.steps, 10, 'the run carried on past the question to the cap');
+  assert.equal(continued.result.guard.tripped?.answer, 'continue');
+  assert.equal(continued.result.guard.tripped?.action, 'report');
+
+  const nobody = await run();
+  assert.equal(nobody.result.stopped, 'guard');
+  assert.equal(nobody.result.guard.tripped?.action, 'stop');
+  assert.equal(nobody.result.guard.tripped?.answer, undefined);
+  assert.equal(nobody.result.steps, stopped.result.steps, 'nobody to ask = the answer "stop"');
+});
+
+test('an unknown guard action is refused with the choices', () => {
+  assert.throws(() => resolveOptions({ guard: { action: 'pause' as never } }), /guard\.action must be one of report, stop, ask/);
 });
 
 test('relabel moves every instance to its new label and stops there', async () => {

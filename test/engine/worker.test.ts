@@ -10,6 +10,7 @@ import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
 import { saveModelAtomically, captureArtifacts } from '../../src/engine/modelIo';
 import { tinyModel } from './helpers';
+import type { GuardAnswer, GuardTrip } from '../../src/engine/guard';
 import type { EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../src/shared/protocol';
 
 // A worker cannot start from a .ts file directly: register tsx's CommonJS hook first, then load it.
@@ -18,12 +19,16 @@ const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(workerSo
 after(() => worker.terminate());
 
 let nextId = 1;
-function call(request: EngineRequest, onProgress?: (p: EngineProgress) => void): { id: number; result: Promise<unknown> } {
+function call(request: EngineRequest, onProgress?: (p: EngineProgress) => void, onQuestion?: (trip: GuardTrip) => GuardAnswer): { id: number; result: Promise<unknown> } {
   const id = nextId++;
   const result = new Promise((resolve, reject) => {
     const listener = (m: WorkerToHost) => {
       if (m.id !== id) return;
       if (m.type === 'progress') return onProgress?.(m.progress);
+      if (m.type === 'question') {
+        if (onQuestion) worker.postMessage({ type: 'answer', id, answer: onQuestion(m.trip) } satisfies HostToWorker);
+        return;
+      }
       worker.off('message', listener);
       if (m.type === 'result') resolve(m.result);
       else reject(m.error);
@@ -99,6 +104,37 @@ test('cancel stops a run with CancelledError and writes nothing', async () => {
     },
   );
   await assert.rejects(result, (e: { name: string }) => e.name === 'CancelledError');
+  assert.equal(fs.existsSync(versions), false);
+});
+
+test('a guard that asks puts the question to the host and takes its answer; a cancel while it waits writes nothing', async () => {
+  const { dir, model, files } = await fixture();
+  // The fixture's model predicts class b for every image: forgetting the two b images changes its
+  // predictions, and any change on the probe (the six training images as held-out data) trips the
+  // guard; a stop margin no run reaches keeps the run going to its cap of 5 epochs.
+  const request = (versionsDir: string): EngineRequest => ({
+    kind: 'unlearn',
+    backend,
+    modelPath: model,
+    versionsDir,
+    selection: { kind: 'files', paths: files.slice(2, 4) },
+    options: { method: 'naive', learningRate: 1, maxEpochs: 5, stopMargin: 1e6, guard: { minAgreement: 1, every: 1, action: 'ask' } },
+    resize: 'none',
+    testData: path.join(dir, 'data', 'train'),
+  });
+  const trips: GuardTrip[] = [];
+  const record = (await call(request(path.join(dir, 'v1')), undefined, (trip) => (trips.push(trip), 'continue')).result) as { steps: number; guard: { tripped?: { answer?: string; step: number } } };
+  assert.equal(trips.length, 1);
+  assert.ok(trips[0].agreement < 1 && trips[0].total === 2, JSON.stringify(trips[0]));
+  assert.equal(record.guard.tripped?.answer, 'continue');
+  assert.equal(record.steps, 5);
+
+  const versions = path.join(dir, 'v2');
+  const pending = call(request(versions), undefined, () => {
+    worker.postMessage({ type: 'cancel', id: pending.id } satisfies HostToWorker);
+    return 'continue';
+  });
+  await assert.rejects(pending.result, (e: { name: string }) => e.name === 'CancelledError');
   assert.equal(fs.existsSync(versions), false);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSummary } from '../../src/extension/runSummary';
+import { GUARD_CHOICES, guardQuestion, runSummary } from '../../src/extension/runSummary';
 
 // Four instances labelled 0..3; after the run three are predicted as another class.
 const base = {
@@ -34,4 +34,20 @@ test('a guard that stopped the run says where, what it saw, and the step it roll
 test('a guard that only reports warns with the lowest agreement it saw, not the agreement at the trip', () => {
   const guard = { agreement: 0.4, minAgreement: 0.353, probeSize: 592, tripped: { step: 10, agreement: 0.85, action: 'report' as const } };
   assert.match(runSummary({ ...base, guard }), /forgotten in 42 steps\. Warning: the guard saw agreement with the original model fall to 35\.3 % \(collateral damage; see the report\)\. Saved/);
+});
+
+test('an answered question is named in the summary: stopped by you, or continued by you', () => {
+  const stop = { agreement: 1, minAgreement: 0.6, probeSize: 592, tripped: { step: 20, agreement: 0.6, action: 'stop' as const, rolledBackToStep: 10, answer: 'stop' as const } };
+  assert.match(runSummary({ ...base, stopped: 'guard', guard: stop }), /The guard asked and you chose to stop at step 20 \(agreement with the original model 60\.0 %\) and rolled back to step 10\. Saved/);
+  const go = { agreement: 0.3, minAgreement: 0.3, probeSize: 592, tripped: { step: 20, agreement: 0.6, action: 'report' as const, answer: 'continue' as const } };
+  assert.match(runSummary({ ...base, guard: go }), /Warning: the guard saw agreement with the original model fall to 30\.0 %; you chose to continue at step 20 \(collateral damage; see the report\)\./);
+});
+
+test('the guard question says what it saw and what each answer does', () => {
+  const q = guardQuestion({ step: 20, agreement: 0.625, minAgreement: 0.9, rollbackStep: 10, remembered: 3, total: 16 });
+  assert.equal(q.message, 'Unlearn: the collateral-damage guard tripped at step 20. The model now agrees with the original on 62.5 % of the probe images (threshold 90.0 %); 13 of 16 instances are forgotten so far.');
+  assert.match(q.detail, /^Stop and Roll Back: end the run with the model as it was at step 10, the last check that passed, saved as a new version\. Continue: carry on/);
+  assert.match(q.detail, /Closing this dialog stops\.$/);
+  assert.match(guardQuestion({ step: 10, agreement: 0.5, minAgreement: 0.9, rollbackStep: 0, remembered: 16, total: 16 }).detail, /as it was before the first step,/);
+  assert.deepEqual(Object.values(GUARD_CHOICES), ['Stop and Roll Back', 'Continue']);
 });
