@@ -9,11 +9,12 @@ import { METHODS, type Method } from '../engine/options';
 import type { RunRecord } from '../engine/request';
 import { isImageFile } from '../engine/data/imageFolder';
 import { isManifestFile } from '../engine/data/manifest';
+import { datasetRootOf, defaultTestData } from '../engine/data/selection';
 import type { ExperimentSummary, ForgetSelection } from '../shared/protocol';
 import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
 import type { RunQueue } from './runQueue';
-import { runSummary } from './runSummary';
+import { runSummary } from '../shared/runSummary';
 import { backendRequest, config, preset, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
 import type { ReportPanels } from './report';
 
@@ -24,8 +25,6 @@ export interface CommandContext {
   log: (line: string) => void;
   refreshViews: () => Promise<void>;
 }
-
-const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
 
 /**
  * Shows an engine error the way the user can act on it; cancellations are quiet. Does not wait
@@ -56,15 +55,7 @@ function requireTrust(): boolean {
 
 /** A held-out set beside the selection: `…/train/<class>/x.png` → `…/test`, or the manifest's test rows. */
 async function testDataFor(selection: ForgetSelection): Promise<string | undefined> {
-  const configured = resolvePathSetting(config().get<string>('testDataset'));
-  if (configured) return configured;
-  if (selection.kind === 'manifest') return selection.manifest;
-  const root = selection.datasetRoot;
-  if (root && path.basename(root) === 'train') {
-    const sibling = path.join(path.dirname(root), 'test');
-    if (await exists(sibling)) return sibling;
-  }
-  return undefined;
+  return resolvePathSetting(config().get<string>('testDataset')) || (await defaultTestData(selection));
 }
 
 /** The class-folder dataset the selected files belong to. */
@@ -74,10 +65,7 @@ async function datasetRootFor(paths: string[]): Promise<string> {
     const rel = path.relative(configured, paths[0]);
     if (!rel.startsWith('..') && !path.isAbsolute(rel)) return configured;
   }
-  const first = paths[0];
-  const stat = await fs.stat(first).catch(() => undefined);
-  // A class folder's parent is the dataset; an image's grandparent is.
-  return stat?.isDirectory() ? path.dirname(first) : path.dirname(path.dirname(first));
+  return datasetRootOf(paths);
 }
 
 async function selectionFromArgs(uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<ForgetSelection | undefined> {

@@ -19,7 +19,7 @@ function table(headers: string[], rows: string[][]): string {
 function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
   if (!guard) return '';
   const tripped = guard.tripped
-    ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : 'reported, run continued'}).`
+    ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
     : '';
   return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images: ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
 }

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { EngineProgress, EngineRequest, EngineResults } from '../shared/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
 import type { GuardAnswer, GuardTrip } from '../engine/guard';
-import { GUARD_CHOICES, guardQuestion } from './runSummary';
+import { GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
 
 export function describeProgress(p: EngineProgress): string {
   switch (p.phase) {

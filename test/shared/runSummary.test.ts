@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GUARD_CHOICES, guardQuestion, runSummary } from '../../src/extension/runSummary';
+import { GUARD_CHOICES, guardQuestion, runSummary } from '../../src/shared/runSummary';
 
 // Four instances labelled 0..3; after the run three are predicted as another class.
 const base = {
