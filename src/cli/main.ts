@@ -2,6 +2,7 @@
  * `unlearn-lens`: the engine, headless.
  *
  *   unlearn-lens demo [--k 16] [--seed 0] [--methods naive,adv,imp,adv+imp] [--backend B] [--json FILE]
+ *   unlearn-lens unlearn --model DIR/model.json IMAGE_OR_FOLDER... | --manifest FILE --lines 2,5-9
  *   unlearn-lens experiment --k 16,64 --seeds 0,1,2 [--methods ...] [--model M] [--json FILE]
  *   unlearn-lens bench [--k 16] [--json FILE] [--workers 1,2] [--max-epochs N] [--repeat-memory 20] [--profile]
  */
@@ -18,12 +19,15 @@ import { DEFAULT_GUARD, METHODS, PRESETS, type Preset } from '../engine/options'
 import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
+import { runUnlearnCommand } from './unlearn';
 
 const USAGE = `Usage: unlearn-lens <command> [options]
 
 Commands:
   demo         Forget k random training instances of the embedded Fashion-MNIST model with every
                method, and print what each kept.
+  unlearn      Forget the given images (or manifest lines) from a model.json and save the result as a
+               new version beside it (unlearn-lens unlearn --help for its options).
   experiment   The demo's protocol over a grid of k values and seeds.
   bench        One ADV+IMP request by the engine and by the PyTorch reference
                (scripts/reference/unlearn.py, /usr/bin/python3) back to back: seconds per phase,
@@ -110,6 +114,14 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   if (command === 'bench') return runBench(rest);
+  if (command === 'unlearn') {
+    const controller = new AbortController();
+    process.once('SIGINT', () => {
+      console.error('\nCancelling… (nothing will be written)');
+      controller.abort();
+    });
+    return runUnlearnCommand(rest, controller.signal);
+  }
   const { values } = parseArgs({
     args: rest,
     options: {

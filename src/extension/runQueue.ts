@@ -137,7 +137,7 @@ export class RunQueue implements vscode.Disposable {
   private async askGuard(trip: GuardTrip): Promise<GuardAnswer> {
     const { message, detail } = guardQuestion(trip);
     this.log(`  guard tripped at step ${trip.step} (agreement ${(100 * trip.agreement).toFixed(1)} %): asking`);
-    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, GUARD_CHOICES.stop, GUARD_CHOICES.continue);
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: `${detail} Closing this dialog stops.` }, GUARD_CHOICES.stop, GUARD_CHOICES.continue);
     const answer: GuardAnswer = choice === GUARD_CHOICES.continue ? 'continue' : 'stop';
     this.log(`  guard: ${answer}`);
     return answer;

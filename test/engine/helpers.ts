@@ -1,7 +1,12 @@
 /** Shared set-up for engine tests: a backend, a tiny model, small random data. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
 import { initBackend, tf } from '../../src/engine/backend';
 import { smallCnn } from '../../src/engine/zoo';
+import { captureArtifacts, saveModelAtomically } from '../../src/engine/modelIo';
 import { Rng } from '../../src/engine/rng';
 import type { ForgetSet } from '../../src/engine/unlearn';
 
@@ -40,4 +45,32 @@ export async function assertNoLeak(fn: () => Promise<unknown>, assertEqual: (a: 
   const before = tf.memory().numTensors;
   await fn();
   assertEqual(tf.memory().numTensors, before, 'tensor count changed across a repeated run (a leak)');
+}
+
+/** An 8x8 grey PNG of one value. */
+export function writePng(file: string, value: number): void {
+  const img = new PNG({ width: 8, height: 8 });
+  img.data.fill(value);
+  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, PNG.sync.write(img));
+}
+
+/**
+ * A workspace on disk: `models/tiny/model.json` (tinyModel(1, [8, 8, 1], 3, 2), which predicts
+ * class b for every image here) and a class-folder dataset `data/train/{a,b,c}/{0,1}.png`;
+ * `files` are the six images, a's first. Needs a backend.
+ */
+export async function classFolderFixture(prefix: string): Promise<{ dir: string; model: string; files: string[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const model = await saveModelAtomically(await captureArtifacts(tinyModel(1, [8, 8, 1], 3, 2)), path.join(dir, 'models', 'tiny'));
+  const files: string[] = [];
+  ['a', 'b', 'c'].forEach((cls, label) => {
+    for (let i = 0; i < 2; i++) {
+      const file = path.join(dir, 'data', 'train', cls, `${i}.png`);
+      writePng(file, 40 * label + 60 * i);
+      files.push(file);
+    }
+  });
+  return { dir, model, files };
 }

@@ -3,13 +3,10 @@
 import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
-import { saveModelAtomically, captureArtifacts } from '../../src/engine/modelIo';
-import { tinyModel } from './helpers';
+import { classFolderFixture } from './helpers';
 import type { GuardAnswer, GuardTrip } from '../../src/engine/guard';
 import type { EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../src/shared/protocol';
 
@@ -39,27 +36,9 @@ function call(request: EngineRequest, onProgress?: (p: EngineProgress) => void, 
   return { id, result };
 }
 
-function png(file: string, value: number): void {
-  const img = new PNG({ width: 8, height: 8 });
-  img.data.fill(value);
-  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, PNG.sync.write(img));
-}
-
 async function fixture(): Promise<{ dir: string; model: string; files: string[] }> {
   await initBackend({ choice: 'cpu' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-worker-'));
-  const model = await saveModelAtomically(await captureArtifacts(tinyModel(1, [8, 8, 1], 3, 2)), path.join(dir, 'models', 'tiny'));
-  const files: string[] = [];
-  ['a', 'b', 'c'].forEach((cls, label) => {
-    for (let i = 0; i < 2; i++) {
-      const file = path.join(dir, 'data', 'train', cls, `${i}.png`);
-      png(file, 40 * label + 60 * i);
-      files.push(file);
-    }
-  });
-  return { dir, model, files };
+  return classFolderFixture('unlearn-worker-');
 }
 
 const backend = { choice: 'cpu' as const, searchPaths: [] };

@@ -1,0 +1,96 @@
+/**
+ * End to end: `unlearn-lens unlearn` through the real CLI on a class-folder dataset and a manifest:
+ * a new version beside the model, the original untouched, the held-out data found, and clear
+ * errors (exit code 2, the file named) for bad input.
+ */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { initBackend } from '../../src/engine/backend';
+import { parseLines } from '../../src/cli/unlearn';
+import { classFolderFixture, writePng } from './helpers';
+
+const run = promisify(execFile);
+const cli = path.join(__dirname, '../../src/cli/main.ts');
+const unlearn = (args: string[]) => run(process.execPath, ['--import', 'tsx', cli, 'unlearn', '--backend', 'cpu', ...args], { timeout: 120_000 });
+
+before(() => initBackend({ choice: 'cpu' }));
+
+test('unlearn forgets two images into a new version, finds the test folder, and leaves the model and data as they were', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-');
+  // A test split beside train: the run measures collateral damage on it without being told.
+  ['a', 'b', 'c'].forEach((cls, label) => writePng(path.join(dir, 'data', 'test', cls, '0.png'), 40 * label + 30));
+  const before = [model, ...files].map((f) => fs.readFileSync(f));
+  const json = path.join(dir, 'record.json');
+  const { stdout } = await unlearn(['--model', model, '--method', 'naive', '--max-epochs', '20', '--json', json, files[2], files[3]]);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.match(stdout, new RegExp(`^Unlearn: 2 of 2 forgotten in ${record.steps} steps\\..* Saved as version ${record.id}\\.$`, 'm'));
+  assert.match(stdout, /^forget 100\.0 % → 0\.0 %, test \d+\.\d % → \d+\.\d %; /m);
+  assert.equal(record.stopped, 'forgotten');
+  assert.deepEqual(record.forget.ids, [files[2], files[3]]);
+  assert.deepEqual(record.forget.classNames, ['a', 'b', 'c']);
+  assert.equal(typeof record.before.test, 'number', 'the test folder beside train was used');
+  const version = path.join(`${path.dirname(model)}.versions`, record.id);
+  assert.equal(record.result.path, path.join(version, 'model.json'));
+  assert.ok(fs.existsSync(path.join(version, 'run.json')));
+  assert.match(stdout, new RegExp(`new version: ${record.result.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(the original .* is unchanged\\)`));
+  [model, ...files].forEach((f, i) => assert.deepEqual(fs.readFileSync(f), before[i], `${f} changed`));
+});
+
+test('unlearn takes manifest lines as an editor numbers them', async () => {
+  const { dir, model } = await classFolderFixture('unlearn-cli-manifest-');
+  const manifest = path.join(dir, 'data', 'train.csv');
+  fs.writeFileSync(manifest, ['path,label', 'train/a/0.png,a', 'train/b/0.png,b', 'train/b/1.png,b', 'train/c/0.png,c'].join('\n'));
+  const json = path.join(dir, 'record.json');
+  await unlearn(['--model', model, '--manifest', manifest, '--lines', '3-4', '--method', 'naive', '--max-epochs', '20', '--json', json]);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(record.forget.ids.length, 2);
+  assert.deepEqual(record.forget.labels, [1, 1], 'lines 3 and 4 are the two b rows');
+});
+
+test('with --guard-action ask and no terminal, a tripped guard stops and rolls back, and says so', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-ask-');
+  const json = path.join(dir, 'record.json');
+  // Held-out data = the training folder: forgetting the b images changes predictions on it at once.
+  const { stdout, stderr } = await unlearn(['--model', model, '--test', path.join(dir, 'data', 'train'), '--method', 'naive', '--guard-action', 'ask', '--max-epochs', '20', '--json', json, files[2], files[3]]);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.match(stderr, /--guard-action ask: no terminal to ask on, so a tripped guard will stop the run and roll back\./);
+  assert.equal(record.stopped, 'guard');
+  assert.equal(record.guard.tripped.action, 'stop');
+  assert.equal(record.guard.tripped.answer, undefined, 'nobody answered');
+  assert.equal(record.guard.tripped.rolledBackToStep, 0);
+  assert.match(stdout, /The guard stopped it at step \d+ \(agreement with the original model \d+\.\d %\) and rolled back to step 0\./);
+});
+
+test('unlearn refuses bad input with exit code 2, naming the file or the fix', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-bad-');
+  const refuses = async (args: string[], message: RegExp) =>
+    assert.rejects(unlearn(args), (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 2, e.stderr);
+      assert.match(e.stderr, message);
+      return true;
+    });
+  await refuses([files[0]], /unlearn needs --model PATH\/model\.json/);
+  await refuses(['--model', path.join(dir, 'nope', 'model.json'), files[0]], /nope\/model\.json does not exist\. Point --model at a TensorFlow\.js model\.json\./);
+  await refuses(['--model', model], /Nothing is selected to forget/);
+  await refuses(['--model', model, '--method', 'forgetful', files[0]], /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
+  await refuses(['--model', model, '--guard-action', 'pause', files[0]], /Unknown guard action "pause"; choose from report, stop, ask/);
+  const broken = path.join(dir, 'data', 'train', 'a', 'broken.png');
+  fs.writeFileSync(broken, 'not an image');
+  await refuses(['--model', model, broken], new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not a PNG or JPEG`));
+  const manifest = path.join(dir, 'data', 'm.csv');
+  fs.writeFileSync(manifest, 'path,label\ntrain/a/0.png,a\n');
+  await refuses(['--model', model, '--manifest', manifest], /--manifest needs --lines/);
+  assert.equal(fs.existsSync(`${path.dirname(model)}.versions`), false, 'nothing was written');
+});
+
+test('--lines: 1-based ranges and lists, deduplicated and sorted; anything else is refused', () => {
+  assert.deepEqual(parseLines('2,5,9-11,5'), [1, 4, 8, 9, 10]);
+  assert.throws(() => parseLines('0'), /line numbers from 1/);
+  assert.throws(() => parseLines('4-2'), /got "4-2"/);
+  assert.throws(() => parseLines('x'), /got "x"/);
+  assert.throws(() => parseLines(' , '), /--lines is empty/);
+});
