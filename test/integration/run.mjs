@@ -108,14 +108,19 @@ async function runUiTest(browser, server, folder, ws) {
       await row(name).click();
       await page.waitForTimeout(300);
     }
-    const sandals = ws.trainFiles.filter((t) => ws.classes[t.label] === 'Sandal').map((t) => path.basename(t.rel));
-    await row(sandals[0]).click();
-    await page.waitForTimeout(300);
-    await row(sandals[1]).click({ modifiers: ['Shift'] });
-    await page.waitForTimeout(300);
-    const selected = await explorer.locator('.monaco-list-row.selected').count();
-    if (selected !== 2) throw new Error(`expected 2 selected rows in the Explorer, found ${selected}`);
-    await row(sandals[1]).click({ button: 'right' });
+    const filesOf = (cls) => ws.trainFiles.filter((t) => ws.classes[t.label] === cls).map((t) => path.basename(t.rel));
+    const sandals = filesOf('Sandal');
+    /** Click one file, shift-click the next, right-click: the Explorer's multi-selection. */
+    const selectTwo = async (names) => {
+      await row(names[0]).click();
+      await page.waitForTimeout(300);
+      await row(names[1]).click({ modifiers: ['Shift'] });
+      await page.waitForTimeout(300);
+      const selected = await explorer.locator('.monaco-list-row.selected').count();
+      if (selected !== 2) throw new Error(`expected 2 selected rows in the Explorer, found ${selected}`);
+      await row(names[1]).click({ button: 'right' });
+    };
+    await selectTwo(sandals);
     const item = page.locator('.context-view .action-item', { hasText: 'Unlearn Selected Samples' }).first();
     await item.waitFor({ timeout: 10_000 });
     await page.screenshot({ path: path.join(work, 'ui-context-menu.png') });
@@ -154,6 +159,28 @@ async function runUiTest(browser, server, folder, ws) {
     if (runRows < 1) throw new Error('the Unlearn Lens view lists no runs');
     await page.screenshot({ path: path.join(work, 'ui-tree.png') });
     console.log(`  ✓ UI: the Unlearn Lens view lists the model and ${runRows} runs`);
+    // Two sneakers with the guard set to ask (and a strict threshold, so that it trips): the run
+    // pauses on a modal dialog; "Stop and Roll Back" ends it with the model as it was at the last
+    // check that passed. (The run continues from the active version, where the sandals are forgotten.)
+    const settingsFile = path.join(ws.dir, '.vscode', 'settings.json');
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'unlearnLens.guard.action': 'ask', 'unlearnLens.guard.minAgreement': 0.99 }, null, 2));
+    await page.waitForTimeout(1500);
+    await page.locator('.activitybar .action-item a[aria-label^="Explorer"]').first().click();
+    await row('Sneaker').click();
+    await page.waitForTimeout(300);
+    await selectTwo(filesOf('Sneaker'));
+    await page.locator('.context-view .action-item', { hasText: 'Unlearn Selected Samples' }).first().click({ timeout: 10_000 });
+    const dialog = page.locator('.monaco-dialog-box', { hasText: 'collateral-damage guard tripped' }).first();
+    await dialog.waitFor({ timeout: 120_000 });
+    const question = (await dialog.locator('.dialog-message-text').innerText()).trim();
+    await page.screenshot({ path: path.join(work, 'ui-guard-question.png') });
+    await dialog.locator('.monaco-button', { hasText: 'Stop and Roll Back' }).click();
+    const answered = page.locator('.notification-toast', { hasText: /you chose to stop at step/ }).first();
+    await answered.waitFor({ timeout: 60_000 });
+    const answeredText = (await answered.locator('.notification-list-item-message').innerText()).trim();
+    if (!/and rolled back to step \d+\./.test(answeredText)) throw new Error(`expected the rollback in the notification: "${answeredText}"`);
+    if (count() !== before + 2) throw new Error(`expected a second new model version, found ${count() - before}`);
+    console.log(`  ✓ UI: guard "ask" → dialog "${question}" → Stop and Roll Back → "${answeredText}"`);
     return true;
   } catch (e) {
     await page.screenshot({ path: path.join(work, 'ui-failure.png') }).catch(() => {});
