@@ -17,7 +17,7 @@ import { GUARD_ACTIONS, METHODS, PRESETS, type GuardAction, type Method, type Pr
 import { versionsDirFor } from '../engine/request';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { ForgetSelection } from '../shared/protocol';
-import { GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
+import { describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
 import { pct, StatusLine } from './format';
 
 export const UNLEARN_USAGE = `Usage:
@@ -142,15 +142,11 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   const record = await runUnlearnJob(
     { kind: 'unlearn', backend: { choice: backend, searchPaths: [process.cwd()] }, modelPath, versionsDir, selection, options, ...(preset ? { preset } : {}), resize, ...(testData ? { testData } : {}) },
     signal,
-    (p) => {
-      if (p.phase === 'attack') status.update(`PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
-      else if (p.phase === 'unlearn') status.update(`step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
-      else if (p.phase !== 'experiment') status.update(p.phase === 'importance' ? 'weight importance (MAS)' : p.phase === 'save' ? 'saving the new version' : p.phase === 'load' ? 'loading model and images' : 'measuring accuracy', true);
-    },
+    (p) => status.update(describeProgress(p), p.phase !== 'attack' && p.phase !== 'unlearn'),
     canAsk ? (trip) => askOnTerminal(trip, status) : undefined,
   );
   status.clear();
-  const split = (name: 'forget' | 'retain' | 'test') =>
+  const split = (name: 'forget' | 'test') =>
     record.before[name] === undefined ? '' : `${name} ${pct(record.before[name]!)} → ${pct(record.after[name]!)}`;
   console.log(runSummary(record));
   console.log([split('forget'), split('test')].filter(Boolean).join(', ') + `; ${record.seconds.total.toFixed(1)} s on ${record.backend}`);

@@ -12,7 +12,7 @@ import { runUnlearnRequest, type RunRecord } from './request';
 import { runExperiment } from './experiment';
 import { embeddedDefault, loadEmbeddedData } from './assets';
 import { loadImageFolder, loadSelectedImages, type ImageLoadOptions } from './data/imageFolder';
-import { checkManifest, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
+import { checkManifest, isManifestFile, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
 import type { Dataset } from './data/dataset';
 import type { GuardAnswer, GuardTrip } from './guard';
 import type { BackendRequest, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../shared/protocol';
@@ -41,14 +41,12 @@ export async function modelInputShape(modelPath: string): Promise<[number, numbe
   }
 }
 
-const isManifest = (p: string): boolean => /\.(csv|jsonl)$/i.test(p);
-
 /**
  * A labelled dataset from a class-folder dataset or a manifest (its `split` rows when it has a
  * split column). `onlySplit`: a manifest without rows of that split gives nothing.
  */
 export async function loadLabelledData(source: string, options: ImageLoadOptions, split?: string, onlySplit = false): Promise<Dataset | undefined> {
-  if (isManifest(source)) {
+  if (isManifestFile(source)) {
     const manifest = await readManifest(source);
     const hasSplits = manifest.rows.some((r) => r.split !== undefined);
     const lines = split && hasSplits ? manifest.rows.filter((r) => r.split === split).map((r) => r.line) : undefined;

@@ -4,29 +4,10 @@
  * reads "PGD 40/100" during the attack and "step 12 — forget accuracy 25 %" while unlearning.
  */
 import * as vscode from 'vscode';
-import type { EngineProgress, EngineRequest, EngineResults } from '../shared/protocol';
+import type { EngineRequest, EngineResults } from '../shared/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
 import type { GuardAnswer, GuardTrip } from '../engine/guard';
-import { GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
-
-export function describeProgress(p: EngineProgress): string {
-  switch (p.phase) {
-    case 'attack':
-      return `PGD ${p.step}/${p.steps}${p.chunks > 1 ? ` (chunk ${p.chunk}/${p.chunks})` : ''}`;
-    case 'importance':
-      return 'weight importance (MAS)';
-    case 'unlearn':
-      return `step ${p.step} — forget accuracy ${Math.round((100 * p.remembered) / Math.max(1, p.total))} %`;
-    case 'evaluate':
-      return 'measuring accuracy';
-    case 'save':
-      return 'saving the new model version';
-    case 'load':
-      return 'loading model and images';
-    case 'experiment':
-      return `k=${p.k} seed=${p.seed} ${p.method}: ${describeProgress(p.inner)}`;
-  }
-}
+import { describeProgress, GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
 
 interface QueuedRun {
   title: string;

@@ -5,6 +5,7 @@
  */
 import type { GuardTrip } from '../engine/guard';
 import type { RunRecord } from '../engine/request';
+import type { EngineProgress } from './protocol';
 
 type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & { options: Pick<RunRecord['options'], 'maxEpochs'> };
 
@@ -39,4 +40,24 @@ export function guardQuestion(trip: GuardTrip): { message: string; detail: strin
       `${GUARD_CHOICES.stop}: end the run with the model as it was ${trip.rollbackStep === undefined ? 'before it started' : trip.rollbackStep === 0 ? 'before the first step' : `at step ${trip.rollbackStep}, the last check that passed`}, saved as a new version. ` +
       `${GUARD_CHOICES.continue}: carry on to the end; the run record will say the guard tripped.`,
   };
+}
+
+/** One line of progress: "PGD 40/100" during the attack, "step 12 — forget accuracy 25 %" while unlearning. */
+export function describeProgress(p: EngineProgress): string {
+  switch (p.phase) {
+    case 'attack':
+      return `PGD ${p.step}/${p.steps}${p.chunks > 1 ? ` (chunk ${p.chunk}/${p.chunks})` : ''}`;
+    case 'importance':
+      return 'weight importance (MAS)';
+    case 'unlearn':
+      return `step ${p.step} — forget accuracy ${Math.round((100 * p.remembered) / Math.max(1, p.total))} %`;
+    case 'evaluate':
+      return 'measuring accuracy';
+    case 'save':
+      return 'saving the new model version';
+    case 'load':
+      return 'loading model and images';
+    case 'experiment':
+      return `k=${p.k} seed=${p.seed} ${p.method}: ${describeProgress(p.inner)}`;
+  }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GUARD_CHOICES, guardQuestion, runSummary } from '../../src/shared/runSummary';
+import { describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../../src/shared/runSummary';
 
 // Four instances labelled 0..3; after the run three are predicted as another class.
 const base = {
@@ -50,4 +50,11 @@ test('the guard question says what it saw and what each answer does', () => {
   assert.match(q.detail, /Continue: carry on to the end; the run record will say the guard tripped\.$/);
   assert.match(guardQuestion({ step: 10, agreement: 0.5, minAgreement: 0.9, rollbackStep: 0, remembered: 16, total: 16 }).detail, /as it was before the first step,/);
   assert.deepEqual(Object.values(GUARD_CHOICES), ['Stop and Roll Back', 'Continue']);
+});
+
+test('progress reads the same in the extension and on the command line', () => {
+  assert.equal(describeProgress({ phase: 'attack', step: 40, steps: 100, chunk: 1, chunks: 1 }), 'PGD 40/100');
+  assert.equal(describeProgress({ phase: 'attack', step: 40, steps: 100, chunk: 2, chunks: 3 }), 'PGD 40/100 (chunk 2/3)');
+  assert.equal(describeProgress({ phase: 'unlearn', step: 12, epoch: 6, loss: -1, remembered: 4, total: 16 }), 'step 12 — forget accuracy 25 %');
+  assert.equal(describeProgress({ phase: 'save' }), 'saving the new model version');
 });
