@@ -69,6 +69,38 @@ def plan() -> List[dict]:
     return cells
 
 
+class AttackCache(dict):
+    """unlearn.run's attack_cache, also kept on disk (one file per forget set and attack options of one
+    model), so that a grid resumed in another process or session does not redo an attack. Only a cache:
+    delete the folder and the attacks are computed again, with the same result (seeded)."""
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def _file(self, key: tuple) -> str:
+        import hashlib
+        return os.path.join(self.folder, hashlib.sha256(repr(key).encode()).hexdigest()[:24] + ".pt")
+
+    def __contains__(self, key: object) -> bool:
+        if super().__contains__(key):
+            return True
+        f = self._file(key)  # type: ignore[arg-type]
+        if not os.path.exists(f):
+            return False
+        import torch
+        super().__setitem__(key, tuple(torch.load(f)))
+        return True
+
+    def __setitem__(self, key: tuple, value: tuple) -> None:
+        import torch
+        super().__setitem__(key, value)
+        os.makedirs(self.folder, exist_ok=True)
+        tmp = self._file(key) + ".tmp"
+        torch.save(list(value), tmp)
+        os.replace(tmp, self._file(key))
+
+
 def key(row: dict) -> tuple:
     return (row["model"], row["k"], row["seed"], row["method"], row["option"])
 
@@ -125,7 +157,7 @@ def main() -> int:
         load[i] += max(1, p[0])
     cells = [c for c in plan() if owner[(c["k"], c["seed"])] == shard_i]
     cells = [c for c in cells if (only is None or c["option"] in only) and (ks is None or c["k"] in ks) and (args.methods == "" or c["method"] in args.methods.split(","))]
-    cache: dict = {}
+    cache = AttackCache(os.path.join(ROOT, ".cache", "grid-attacks", args.model))
     print(f"[{args.model} shard {args.shard}] {len(cells)} cells to run", file=sys.stderr, flush=True)
     for c in cells:
         left = args.budget - (time.time() - t_start)
