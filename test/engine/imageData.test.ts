@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { loadImageFolder, loadSelectedImages, readImage } from '../../src/engine/data/imageFolder';
-import { checkManifest, loadManifest, manifestClassNames, parseManifest, readManifest } from '../../src/engine/data/manifest';
+import { checkManifest, describeLines, loadManifest, manifestClassNames, parseManifest, readManifest } from '../../src/engine/data/manifest';
 import { UserInputError } from '../../src/engine/errors';
 
 function pngBytes(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
@@ -127,6 +127,22 @@ test('a manifest loads the selected lines; unknown labels and missing files are 
   const manifest = await readManifest(file);
   const problems = await checkManifest(manifest, await manifestClassNames(manifest), { imageShape: gray4 });
   assert.deepEqual(problems.map((p) => [p.line, p.kind]), [[3, 'missing-file'], [4, 'unknown-label']]);
+});
+
+test('selected lines that are not instances are named: past the end of the file, or only a header', async () => {
+  const root = tempDataset();
+  const file = path.join(root, 'train.csv');
+  fs.writeFileSync(file, 'path,label\nCoat/0.png,Coat\n\nShirt/1.png,Shirt\n');
+  assert.equal((await readManifest(file)).lineCount, 4, 'the final newline does not start a line');
+  const past = (e: unknown) => e instanceof UserInputError && e.file === file && e.message === `Lines 5, 7–9 are past the end of ${file}, which has 4 lines. Name lines that hold an image and its label.`;
+  await assert.rejects(loadManifest(file, { imageShape: gray4 }, [1, 4, 6, 7, 8]), past, 'even with a good line among them: nothing is forgotten silently short');
+  await assert.rejects(
+    loadManifest(file, { imageShape: gray4 }, [0, 2]),
+    (e: unknown) => e instanceof UserInputError && /None of the selected lines \(1, 3\) of .*train\.csv names an instance: a header, a blank line or a comment is not one\./.test(e.message),
+  );
+  const loaded = await loadManifest(file, { imageShape: gray4 }, [0, 1, 2]);
+  assert.deepEqual(loaded.lines, [1], 'a selection that takes in the header and a blank line keeps its instances');
+  assert.equal(describeLines([8, 1, 4, 9, 10, 11, 4]), '2, 5, 9–12');
 });
 
 test('a class name with a slash lives in a folder with _ instead', async () => {

@@ -33,6 +33,8 @@ export interface ParsedManifest {
   file: string;
   rows: ManifestRow[];
   problems: ManifestProblem[];
+  /** Lines in the file as an editor numbers them (a final newline does not start another). */
+  lineCount?: number;
 }
 
 export const isManifestFile = (file: string): boolean => /\.(csv|jsonl)$/i.test(file);
@@ -93,7 +95,21 @@ export function parseManifest(text: string, file: string): ParsedManifest {
     }
     rows.push({ line, path: p, file: path.resolve(dir, p), label: String(label), ...(split !== undefined && split !== '' ? { split: String(split) } : {}) });
   }
-  return { file, rows, problems };
+  const lineCount = lines.length - (lines.length > 1 && lines[lines.length - 1] === '' ? 1 : 0);
+  return { file, rows, problems, lineCount };
+}
+
+/** 0-based line numbers as an editor shows them, runs joined: [1, 4, 8, 9, 10, 11] → "2, 5, 9–12". */
+export function describeLines(lines: number[]): string {
+  const sorted = [...new Set(lines)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j > i ? `${sorted[i] + 1}–${sorted[j] + 1}` : `${sorted[i] + 1}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
 }
 
 export async function readManifest(file: string): Promise<ParsedManifest> {
@@ -183,7 +199,20 @@ export async function loadManifestRows(manifest: ParsedManifest, options: ImageL
   const rows = manifest.rows.filter((r) => !wanted || wanted.has(r.line));
   const syntax = manifest.problems.find((p) => !wanted || wanted.has(p.line));
   if (syntax) throw new UserInputError(syntax.message, manifest.file);
-  if (rows.length === 0) throw new UserInputError(`No manifest rows are selected in ${manifest.file}. Select the lines of the instances to forget.`, manifest.file);
+  if (lines && manifest.lineCount !== undefined) {
+    const past = lines.filter((l) => l >= manifest.lineCount!);
+    if (past.length) {
+      throw new UserInputError(`${past.length === 1 ? 'Line' : 'Lines'} ${describeLines(past)} ${past.length === 1 ? 'is' : 'are'} past the end of ${manifest.file}, which has ${manifest.lineCount} line${manifest.lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, manifest.file);
+    }
+  }
+  if (rows.length === 0) {
+    throw new UserInputError(
+      lines?.length
+        ? `${lines.length === 1 ? `Line ${lines[0] + 1} of ${manifest.file} does not name an instance` : `None of the selected lines (${describeLines(lines)}) of ${manifest.file} names an instance`}: a header, a blank line or a comment is not one. Select the lines of the instances to forget.`
+        : `No manifest rows are selected in ${manifest.file}. Select the lines of the instances to forget.`,
+      manifest.file,
+    );
+  }
   const items = rows.map((row) => {
     const label = labelIndex(row.label, classNames);
     if (label < 0) throw new UserInputError(unknownLabel(row, manifest.file, classNames).message, manifest.file);
