@@ -45,8 +45,9 @@ test('unlearn takes manifest lines as an editor numbers them', async () => {
   const manifest = path.join(dir, 'data', 'train.csv');
   fs.writeFileSync(manifest, ['path,label', 'train/a/0.png,a', 'train/b/0.png,b', 'train/b/1.png,b', 'train/c/0.png,c'].join('\n'));
   const json = path.join(dir, 'record.json');
-  await unlearn(['--model', model, '--manifest', manifest, '--lines', '3-4', '--method', 'naive', '--max-epochs', '20', '--json', json]);
+  await unlearn(['--model', model, '--manifest', manifest, '--lines', '3-4', '--method', 'naive', '--forget-term', 'nearest-ce', '--max-epochs', '20', '--json', json]);
   const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(record.options.forgetTerm, 'nearest-ce', '--forget-term reaches the engine');
   assert.equal(record.forget.ids.length, 2);
   assert.deepEqual(record.forget.labels, [1, 1], 'lines 3 and 4 are the two b rows');
 });
@@ -78,6 +79,7 @@ test('unlearn refuses bad input with exit code 2, naming the file or the fix', a
   await refuses(['--model', model], /Nothing is selected to forget/);
   await refuses(['--model', model, '--method', 'forgetful', files[0]], /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
   await refuses(['--model', model, '--guard-action', 'pause', files[0]], /Unknown guard action "pause"; choose from report, stop, ask/);
+  await refuses(['--model', model, '--forget-term', 'hinge', files[0]], /Unknown forget term "hinge"; choose from negative-ce, remembered-ce, margin, nearest-ce/);
   const broken = path.join(dir, 'data', 'train', 'a', 'broken.png');
   fs.writeFileSync(broken, 'not an image');
   await refuses(['--model', model, broken], new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not a PNG or JPEG`));
