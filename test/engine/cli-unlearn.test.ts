@@ -86,7 +86,7 @@ test('unlearn refuses bad input with exit code 2, naming the file or the fix', a
   const manifest = path.join(dir, 'data', 'm.csv');
   fs.writeFileSync(manifest, 'path,label\ntrain/a/0.png,a\n');
   await refuses(['--model', model, '--manifest', manifest], /--manifest needs --lines/);
-  await refuses(['--model', model, '--manifest', manifest, '--lines', '2,7-8'], /Lines 7–8 are past the end of .*m\.csv, which has 2 lines\./);
+  await refuses(['--model', model, '--manifest', manifest, '--lines', '2,7-8'], /Lines 7–8 are past the end of .*m\.csv, which has 3 lines\./);
   await refuses(['--model', model, '--manifest', manifest, '--lines', '1'], /Line 1 of .*m\.csv does not name an instance: a header, a blank line or a comment is not one\./);
   assert.equal(fs.existsSync(`${path.dirname(model)}.versions`), false, 'nothing was written');
 });

@@ -133,9 +133,10 @@ test('selected lines that are not instances are named: past the end of the file,
   const root = tempDataset();
   const file = path.join(root, 'train.csv');
   fs.writeFileSync(file, 'path,label\nCoat/0.png,Coat\n\nShirt/1.png,Shirt\n');
-  assert.equal((await readManifest(file)).lineCount, 4, 'the final newline does not start a line');
-  const past = (e: unknown) => e instanceof UserInputError && e.file === file && e.message === `Lines 5, 7–9 are past the end of ${file}, which has 4 lines. Name lines that hold an image and its label.`;
-  await assert.rejects(loadManifest(file, { imageShape: gray4 }, [1, 4, 6, 7, 8]), past, 'even with a good line among them: nothing is forgotten silently short');
+  assert.equal((await readManifest(file)).lineCount, 5, 'as an editor numbers them: the empty line after the final newline is line 5');
+  const past = (e: unknown) => e instanceof UserInputError && e.file === file && e.message === `Lines 7, 9–11 are past the end of ${file}, which has 5 lines. Name lines that hold an image and its label.`;
+  await assert.rejects(loadManifest(file, { imageShape: gray4 }, [1, 4, 6, 8, 9, 10]), past, 'even with a good line among them: nothing is forgotten silently short');
+  assert.deepEqual((await loadManifest(file, { imageShape: gray4 }, [3, 4])).lines, [3], 'the cursor on the last, empty line is not past the end');
   await assert.rejects(
     loadManifest(file, { imageShape: gray4 }, [0, 2]),
     (e: unknown) => e instanceof UserInputError && /None of the selected lines \(1, 3\) of .*train\.csv names an instance: a header, a blank line or a comment is not one\./.test(e.message),

@@ -33,7 +33,7 @@ export interface ParsedManifest {
   file: string;
   rows: ManifestRow[];
   problems: ManifestProblem[];
-  /** Lines in the file as an editor numbers them (a final newline does not start another). */
+  /** Lines in the file as an editor numbers them (after a final newline, one more, empty). */
   lineCount?: number;
 }
 
@@ -95,8 +95,7 @@ export function parseManifest(text: string, file: string): ParsedManifest {
     }
     rows.push({ line, path: p, file: path.resolve(dir, p), label: String(label), ...(split !== undefined && split !== '' ? { split: String(split) } : {}) });
   }
-  const lineCount = lines.length - (lines.length > 1 && lines[lines.length - 1] === '' ? 1 : 0);
-  return { file, rows, problems, lineCount };
+  return { file, rows, problems, lineCount: lines.length };
 }
 
 /** 0-based line numbers as an editor shows them, runs joined: [1, 4, 8, 9, 10, 11] → "2, 5, 9–12". */
