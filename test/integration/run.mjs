@@ -176,8 +176,8 @@ async function runUiTest(browser, server, folder, ws) {
     // Two sneakers with the guard set to ask (and a strict threshold, so that it trips): the run
     // pauses on a modal dialog; "Stop and Roll Back" ends it with the model as it was at the last
     // check that passed. The run starts from the original model (no active version): a continual run
-    // from whatever the earlier tests left may find both sneakers already forgotten and end at step 0,
-    // before any check that could ask (seen once in CI). From the original both take 50+ steps.
+    // from whatever the earlier tests left can find both sneakers already forgotten and end at step 0,
+    // before any check that could ask. From the original both take 50+ steps (checked with the CLI).
     const settingsFile = path.join(ws.dir, '.vscode', 'settings.json');
     const { 'unlearnLens.activeVersion': _active, ...settings } = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
     fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'unlearnLens.guard.action': 'ask', 'unlearnLens.guard.minAgreement': 0.99, 'unlearnLens.guard.every': 2 }, null, 2));

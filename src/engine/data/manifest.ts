@@ -34,7 +34,7 @@ export interface ParsedManifest {
   rows: ManifestRow[];
   problems: ManifestProblem[];
   /** Lines in the file as an editor numbers them (after a final newline, one more, empty). */
-  lineCount?: number;
+  lineCount: number;
 }
 
 export const isManifestFile = (file: string): boolean => /\.(csv|jsonl)$/i.test(file);
@@ -198,11 +198,9 @@ export async function loadManifestRows(manifest: ParsedManifest, options: ImageL
   const rows = manifest.rows.filter((r) => !wanted || wanted.has(r.line));
   const syntax = manifest.problems.find((p) => !wanted || wanted.has(p.line));
   if (syntax) throw new UserInputError(syntax.message, manifest.file);
-  if (lines && manifest.lineCount !== undefined) {
-    const past = lines.filter((l) => l >= manifest.lineCount!);
-    if (past.length) {
-      throw new UserInputError(`${past.length === 1 ? 'Line' : 'Lines'} ${describeLines(past)} ${past.length === 1 ? 'is' : 'are'} past the end of ${manifest.file}, which has ${manifest.lineCount} line${manifest.lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, manifest.file);
-    }
+  const past = lines?.filter((l) => l >= manifest.lineCount) ?? [];
+  if (past.length) {
+    throw new UserInputError(`${past.length === 1 ? 'Line' : 'Lines'} ${describeLines(past)} ${past.length === 1 ? 'is' : 'are'} past the end of ${manifest.file}, which has ${manifest.lineCount} line${manifest.lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, manifest.file);
   }
   if (rows.length === 0) {
     throw new UserInputError(
