@@ -26,6 +26,13 @@ export interface AdversarialSet {
   predicted: Int32Array;
 }
 
+/** The share of adversarial examples the original model classifies as their target class (0 for none). */
+export function attackSuccess(set: Pick<AdversarialSet, 'targets' | 'predicted'>): number {
+  let hits = 0;
+  for (let i = 0; i < set.targets.length; i++) if (set.predicted[i] === set.targets[i]) hits++;
+  return set.targets.length ? hits / set.targets.length : 0;
+}
+
 export interface AttackProgress {
   step: number;
   steps: number;

@@ -21,7 +21,7 @@ import { modelFromArtifacts, type LoadedModel } from './modelIo';
 import { makeAdversarialSet, unlearn, type ForgetSet, type UnlearnResult } from './unlearn';
 import { examplesPerInstance, resolveOptions, usesAdversarial, type Method, type UnlearnOptions } from './options';
 import { chooseForgetIndices } from './experiment';
-import { pgdStep, type AdversarialSet } from './attack';
+import { attackSuccess, pgdStep, type AdversarialSet } from './attack';
 import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
 import { logits, predictClasses, snapshot, trainableParameters } from './modelState';
 import { invertedImportance, masImportance } from './importance';
@@ -174,12 +174,7 @@ export async function runEngineRequest(loaded: LoadedModel, train: Dataset, test
     const evalSeconds = (performance.now() - t0) / 1000;
     const total = (performance.now() - started) / 1000;
     const adversarial = result.adversarial;
-    let success: number | null = null;
-    if (adversarial) {
-      let hits = 0;
-      for (let i = 0; i < adversarial.targets.length; i++) if (adversarial.predicted[i] === adversarial.targets[i]) hits++;
-      success = hits / adversarial.targets.length;
-    }
+    const success = adversarial ? attackSuccess(adversarial) : null;
     const pgdSteps = usesAdversarial(config.method) ? options.attack.steps : 0;
     const side: BenchSide = {
       backend,

@@ -24,11 +24,56 @@ export interface LayerChange {
   delta: number;
   /** ||theta - theta0||_2 / ||theta0||_2 (0 when theta0 = 0). */
   relative: number;
+  /**
+   * ||theta - theta0||_2 of each output unit: the slices along the tensor's last axis (a conv
+   * filter, a dense unit, a BatchNorm channel). 4 significant digits.
+   */
+  units: number[];
+  /**
+   * IMP runs only: the forget set's MAS importance of each output unit, normalised per tensor as
+   * IMP does (0: the forget set does not rely on these weights, 1: the most it does), averaged over
+   * the unit's weights. 1 - this is how freely IMP let them move. 4 significant digits.
+   */
+  importance?: number[];
 }
 
-export async function layerChanges(names: readonly string[], before: readonly tfTypes.Tensor[], after: readonly tfTypes.Tensor[]): Promise<LayerChange[]> {
+const significant = (values: ArrayLike<number>): number[] => Array.from(values, (v) => Number(v.toPrecision(4)));
+
+/** Mean over every axis but the last of each tensor: one value per output unit. */
+export async function perUnitMean(tensors: readonly tfTypes.Tensor[]): Promise<number[][]> {
+  const means = tf.tidy(() => tensors.map((t) => (t.rank <= 1 ? t.reshape([-1]) : tf.mean(t.reshape([-1, t.shape[t.rank - 1]]), 0))));
+  try {
+    return await Promise.all(means.map(async (m) => significant(await m.data())));
+  } finally {
+    tf.dispose(means);
+  }
+}
+
+export async function layerChanges(
+  names: readonly string[],
+  before: readonly tfTypes.Tensor[],
+  after: readonly tfTypes.Tensor[],
+  importance?: readonly number[][],
+): Promise<LayerChange[]> {
   const norms = tf.tidy(() => tf.stack(before.flatMap((b, i) => [tf.norm(tf.sub(after[i], b)), tf.norm(b)])));
-  const values = await norms.data();
-  norms.dispose();
-  return names.map((name, i) => ({ name, delta: values[2 * i], relative: values[2 * i + 1] > 0 ? values[2 * i] / values[2 * i + 1] : 0 }));
+  const units = tf.tidy(() =>
+    before.map((b, i) => {
+      const d = tf.sub(after[i], b);
+      return d.rank <= 1 ? tf.abs(d.reshape([-1])) : tf.sqrt(tf.sum(tf.square(d.reshape([-1, d.shape[d.rank - 1]])), 0));
+    }),
+  );
+  try {
+    const values = await norms.data();
+    const perUnit = await Promise.all(units.map(async (u) => significant(await u.data())));
+    return names.map((name, i) => ({
+      name,
+      delta: values[2 * i],
+      relative: values[2 * i + 1] > 0 ? values[2 * i] / values[2 * i + 1] : 0,
+      units: perUnit[i],
+      ...(importance ? { importance: importance[i] } : {}),
+    }));
+  } finally {
+    norms.dispose();
+    tf.dispose(units);
+  }
 }

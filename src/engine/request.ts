@@ -15,6 +15,7 @@ import { predictClasses } from './modelState';
 import { throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
+import { attackSuccess } from './attack';
 
 export interface UnlearnRequest {
   modelPath: string;
@@ -61,7 +62,14 @@ export interface RunRecord {
   stopped: StopReason;
   guard: GuardReport;
   layerChanges: LayerChange[];
+  /**
+   * ADV runs: how many adversarial examples were made, and the share the original model classifies
+   * as their target class (the attack's success; the examples themselves are never saved — each
+   * lies within epsilon of an instance being erased).
+   */
+  adversarial?: { examples: number; reachedTarget: number };
 }
+
 
 export function runId(method: string, date = new Date()): string {
   return `${date.toISOString().replace(/[:.]/g, '-').replace('Z', '')}-${method.replace('+', '-')}`;
@@ -126,6 +134,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       stopped: result.stopped,
       guard: result.guard,
       layerChanges: result.layerChanges,
+      ...(result.adversarial ? { adversarial: { examples: result.adversarial.targets.length, reachedTarget: attackSuccess(result.adversarial) } } : {}),
     };
     await saveModelAtomically(artifacts, versionDir, { 'run.json': JSON.stringify(record, null, 2) });
     return record;

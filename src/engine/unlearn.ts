@@ -19,7 +19,7 @@ export type { GuardAnswer, GuardReport, GuardTrip } from './guard';
 import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
-import { layerChanges, type LayerChange } from './metrics';
+import { layerChanges, perUnitMean, type LayerChange } from './metrics';
 
 export interface ForgetSet {
   images: Float32Array;
@@ -166,6 +166,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const theta0 = snapshot(variables);
   const forgetX = tf.tensor4d(forget.images, [k, ...imageShape]);
   let penaltyWeights: tfTypes.Tensor[] | undefined;
+  let unitImportance: number[][] | undefined;
   let guard: Guard | undefined;
   const optimizer = new Sgd(variables, options.learningRate, options.momentum, options.weightDecay);
   try {
@@ -177,6 +178,13 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
       penaltyWeights = invertedImportance(omega);
       tf.dispose(omega);
       seconds.importance = (performance.now() - t0) / 1000;
+      // For the report (not timed as IMP): how much the forget set relies on each output unit (1 - w, averaged).
+      const reliance = tf.tidy(() => penaltyWeights!.map((w) => tf.sub(1, w)));
+      try {
+        unitImportance = await perUnitMean(reliance);
+      } finally {
+        tf.dispose(reliance);
+      }
     }
 
     const t0 = performance.now();
@@ -290,7 +298,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     }
     seconds.unlearn = (performance.now() - t0 - waited) / 1000;
     seconds.total = (performance.now() - started - waited) / 1000;
-    const changes = await layerChanges(params.map((p) => p.name), theta0, variables);
+    const changes = await layerChanges(params.map((p) => p.name), theta0, variables, unitImportance);
     return { steps, epochs, stopped, guard: guard.report, remembered: left, seconds, layerChanges: changes, adversarial };
   } finally {
     guard?.dispose();

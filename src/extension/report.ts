@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { RunEntry } from './models';
+import { unitHeatmapHtml } from '../shared/heatmap';
 
 const escape = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
@@ -22,6 +23,25 @@ function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
     ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
     : '';
   return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images: ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
+}
+
+/** ADV runs: the adversarial examples that held the decision boundaries, and (relabel) the hit rate. */
+function adversarialHtml(r: RunEntry['record']): string {
+  const parts: string[] = [];
+  if (r.adversarial) {
+    const a = r.adversarial;
+    parts.push(
+      `<p>ADV made ${a.examples} adversarial examples (${a.examples / r.forget.ids.length} per instance; targeted L2 PGD, ε ${r.options.attack.epsilon}, ${r.options.attack.steps} steps) from the original model; ` +
+        `it classifies ${pct(a.reachedTarget)} of them as their target class (the attack's success). They are trained toward their targets to keep the decision boundaries in place. ` +
+        `They are not saved: each lies within ε of an instance being erased.</p>`,
+    );
+  }
+  if (r.options.objective.kind === 'relabel') {
+    const labels = r.options.objective.labels;
+    const hits = r.forget.predictedAfter.filter((p, i) => p === labels[i]).length;
+    parts.push(`<p>Relabel hit rate — instances now predicted as their new label: ${hits} of ${labels.length} (${pct(hits / Math.max(1, labels.length))}).</p>`);
+  }
+  return parts.length ? `<h2>${r.adversarial ? 'Adversarial examples' : 'Relabel'}</h2>${parts.join('')}` : '';
 }
 
 export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri: vscode.Uri): string {
@@ -61,6 +81,8 @@ stopped: ${stopText(r.stopped, r.options.maxEpochs)} · backend ${escape(r.backe
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
+${adversarialHtml(r)}
+<h2>Where the weights moved</h2>${unitHeatmapHtml(r.layerChanges)}
 <h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}
 <h2>Audit</h2><p>Model before: <code>${escape(r.model.path)}</code> sha256 <code>${escape(r.model.sha256)}</code><br>
 Model after: <code>${escape(r.result.path)}</code> sha256 <code>${escape(r.result.sha256)}</code></p>

@@ -26,6 +26,19 @@ for (const method of METHODS) {
     after.forEach((p, i) => assert.notEqual(p, forget.labels[i], `instance ${i} still predicted as its label`));
     assert.equal(result.layerChanges.length, model.trainableWeights.length);
     assert.ok(result.layerChanges.some((c) => c.delta > 0));
+    const withImportance = method === 'imp' || method === 'adv+imp';
+    model.trainableWeights.forEach((w, i) => {
+      const c = result.layerChanges[i];
+      assert.equal(c.units.length, w.shape[w.shape.length - 1], `${c.name}: one value per output unit`);
+      // The units partition the tensor: their norms make up its norm (4 significant digits each).
+      const fromUnits = Math.sqrt(c.units.reduce((s, u) => s + u * u, 0));
+      assert.ok(Math.abs(fromUnits - c.delta) <= 1e-3 * c.delta + 1e-9, `${c.name}: units ${fromUnits} vs tensor ${c.delta}`);
+      if (withImportance) {
+        assert.equal(c.importance?.length, c.units.length, `${c.name}: importance per unit`);
+        assert.ok(c.importance!.every((v) => v >= 0 && v <= 1), `${c.name}: importance in [0, 1]`);
+      } else assert.equal(c.importance, undefined, `${c.name}: no importance without IMP`);
+    });
+    if (withImportance) assert.ok(result.layerChanges.some((c) => c.importance!.some((v) => v > 0.5)), 'some unit matters to the forget set');
     if (method === 'adv' || method === 'adv+imp') assert.equal(result.adversarial?.targets.length, 4 * 3);
     model.dispose();
   });

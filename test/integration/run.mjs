@@ -163,6 +163,14 @@ async function runUiTest(browser, server, folder, ws) {
       upgraded = await tableUpgraded(report);
     }
     if (!upgraded) throw new Error('the report\'s vscode-table was not upgraded: @vscode-elements/elements did not load');
+    // The heatmaps: a row per weight tensor, a cell per output unit (and per unit's importance for IMP runs), as in the run record.
+    const newest = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().pop();
+    const record = JSON.parse(fs.readFileSync(path.join(versions, newest, 'run.json'), 'utf8'));
+    const cells = record.layerChanges.reduce((n, c) => n + c.units.length + (c.importance ? c.importance.length : 0), 0);
+    await report.locator('.heatmap').scrollIntoViewIfNeeded();
+    const [rows, rects] = [await report.locator('.heatmap .unit-row').count(), await report.locator('.heatmap svg.strip rect').count()];
+    if (rows !== record.layerChanges.length || rects !== cells) throw new Error(`heatmap: ${rows} rows / ${rects} cells, the run record has ${record.layerChanges.length} tensors / ${cells} cells`);
+    console.log(`  ✓ UI: report heatmap has ${rows} weight tensors and ${rects} unit cells (${record.options.method}), as the run record`);
     await page.screenshot({ path: path.join(work, 'ui-report.png') });
     console.log(`  ✓ UI: report webview shows the run ("${summary.replace(/\s+/g, ' ').trim()}")`);
     // The activity-bar view: models → runs.
