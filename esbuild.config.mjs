@@ -24,6 +24,8 @@ const builds = [
   { ...common, entryPoints: { 'engine-worker': 'src/engine/worker.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'pgd-worker': 'src/engine/pgdWorker.ts' }, outdir: 'dist' },
+  // The dataset gallery's script runs in the webview (a browser), not in Node.
+  { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { gallery: 'webview/gallery.ts' }, outdir: 'dist/webview' },
 ];
 
 // The wasm backend loads its binaries from beside the bundle (see src/engine/backend.ts).

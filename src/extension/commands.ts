@@ -95,6 +95,12 @@ export async function unlearnSelected(ctx: CommandContext, uri?: vscode.Uri, uri
   if (!requireTrust()) return undefined;
   const selection = await selectionFromArgs(uri, uris);
   if (!selection) return undefined;
+  return runUnlearn(ctx, selection);
+}
+
+/** One unlearning request on the active model (queued); undefined when it failed or was cancelled (said to the user). */
+export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection): Promise<RunRecord | undefined> {
+  if (!requireTrust()) return undefined;
   const model = await ctx.models.activeModel();
   if (!model) {
     void vscode.window.showErrorMessage('Unlearn: no TensorFlow.js model (model.json) in this workspace. Run Unlearn: Select Model….');
@@ -281,6 +287,14 @@ export async function selectDataset(ctx: CommandContext, dataset?: string | vsco
   await storePathSetting('dataset', chosen);
   ctx.log(`dataset: ${chosen}`);
   return chosen;
+}
+
+/** The configured training data (class folders or manifest), if any. */
+export const configuredDataset = (): string | undefined => resolvePathSetting(config().get<string>('dataset')) || undefined;
+
+/** The configured dataset, or one the user picks (and which is then remembered). */
+export async function chooseDataset(ctx: CommandContext): Promise<string | undefined> {
+  return configuredDataset() ?? (await selectDataset(ctx));
 }
 
 export async function restoreVersion(ctx: CommandContext, id?: string): Promise<string | undefined> {

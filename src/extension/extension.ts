@@ -11,6 +11,7 @@ import { ManifestDiagnostics } from './diagnostics';
 import { ErasureCodeLens, TRAINING_CODE_SELECTOR } from './codeLens';
 import { UnlearnTree } from './treeView';
 import { ReportPanels } from './report';
+import { DatasetGallery } from './gallery';
 import { backendRequest, config } from './settings';
 import * as commands from './commands';
 
@@ -60,8 +61,26 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     },
   };
 
+  const ranOn = async (record: Awaited<ReturnType<typeof commands.runUnlearn>>) => {
+    if (record) {
+      backendName = record.backend.split(' ')[0];
+      await updateStatus();
+    }
+    return record;
+  };
+  const gallery = new DatasetGallery(context.extensionUri, {
+    models,
+    unlearn: async (selection) => ranOn(await commands.runUnlearn(ctx, selection)),
+    busy: () => queue.busy,
+    onDidChangeBusy: queue.onDidChangeBusy,
+    configuredDataset: commands.configuredDataset,
+    chooseDataset: () => commands.chooseDataset(ctx),
+    log,
+  });
+
   context.subscriptions.push(
     output,
+    gallery,
     engine,
     models,
     queue,
@@ -80,13 +99,14 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
         void updateStatus();
       }
     }),
-    vscode.commands.registerCommand('unlearnLens.unlearnSelected', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
-      const record = await commands.unlearnSelected(ctx, uri, uris);
-      if (record) {
-        backendName = record.backend.split(' ')[0];
-        await updateStatus();
+    vscode.commands.registerCommand('unlearnLens.unlearnSelected', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => ranOn(await commands.unlearnSelected(ctx, uri, uris))),
+    vscode.commands.registerCommand('unlearnLens.openGallery', async (dataset?: string | vscode.Uri) => {
+      try {
+        return await gallery.open(dataset instanceof vscode.Uri ? dataset.fsPath : dataset);
+      } catch (e) {
+        await commands.reportError(e, log);
+        return undefined;
       }
-      return record;
     }),
     vscode.commands.registerCommand('unlearnLens.runExperiment', (args?: commands.ExperimentArgs) => commands.runExperiment(ctx, args)),
     vscode.commands.registerCommand('unlearnLens.runDemo', () => commands.runExperiment(ctx, { model: 'embedded', ks: [16], seeds: [0] })),

@@ -181,6 +181,38 @@ async function runUiTest(browser, server, folder, ws) {
     if (runRows < 1) throw new Error('the Unlearn Lens view lists no runs');
     await page.screenshot({ path: path.join(work, 'ui-tree.png') });
     console.log(`  ✓ UI: the Unlearn Lens view lists the model and ${runRows} runs`);
+    // The dataset gallery: pick two thumbnails of one class, "Unlearn 2 Selected", and the gallery marks them.
+    await runCommand(page, 'View: Close All Editors');
+    await runCommand(page, 'Unlearn: Open Dataset Gallery');
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'data/train' }).first();
+    if (await pick.isVisible({ timeout: 2_000 }).catch(() => false)) await pick.click(); // no dataset configured: choose it
+    const gallery = page.frameLocator('iframe.webview.ready[src*="extensionId=unlearn-lens"]').frameLocator('iframe#active-frame');
+    await gallery.locator('.thumb').first().waitFor({ timeout: 30_000 });
+    const bag = ws.classes.indexOf('Bag');
+    await gallery.locator('#class').selectOption(String(bag));
+    await gallery.locator('.thumb[data-index="1"]').waitFor({ timeout: 10_000 });
+    const shown = await gallery.locator('.thumb').count();
+    if (shown !== filesOf('Bag').length) throw new Error(`gallery: ${shown} thumbnails for Bag, the dataset has ${filesOf('Bag').length}`);
+    await gallery.locator('.thumb[data-index="0"]').click();
+    await gallery.locator('.thumb[data-index="1"]').click({ modifiers: ['Shift'] });
+    const button = gallery.locator('#unlearn');
+    if ((await button.innerText()).trim() !== 'Unlearn 2 Selected') throw new Error(`gallery button: "${await button.innerText()}"`);
+    await page.screenshot({ path: path.join(work, 'ui-gallery-selected.png') });
+    const galleryToasts = page.locator('.notification-toast', { hasText: /of 2 forgotten in \d+ steps/ });
+    const galleryToastsBefore = await galleryToasts.count();
+    await button.click();
+    const galleryDeadline = Date.now() + 120_000;
+    while ((await galleryToasts.count()) <= galleryToastsBefore) {
+      if (Date.now() > galleryDeadline) throw new Error('gallery: no run notification within 120 s');
+      await page.waitForTimeout(250);
+    }
+    const galleryText = (await galleryToasts.last().locator('.notification-list-item-message').innerText()).trim();
+    if (count() !== before + 2) throw new Error(`gallery: expected a new model version, found ${count() - before - 1}`);
+    await gallery.locator('.thumb .badge').nth(1).waitFor({ timeout: 15_000 });
+    const badges = await gallery.locator('.thumb .badge').allInnerTexts();
+    await page.screenshot({ path: path.join(work, 'ui-gallery-after.png') });
+    console.log(`  ✓ UI: gallery → 2 Bag thumbnails → Unlearn 2 Selected → "${galleryText}"; badges: ${badges.join(', ')}`);
+    await runCommand(page, 'View: Close All Editors');
     // Two sneakers with the guard set to ask (and a strict threshold, so that it trips): the run
     // pauses on a modal dialog; "Stop and Roll Back" ends it with the model as it was at the last
     // check that passed. The run starts from the original model (no active version): a continual run
@@ -212,7 +244,7 @@ async function runUiTest(browser, server, folder, ws) {
     await answered.waitFor({ timeout: 60_000 });
     const answeredText = (await answered.locator('.notification-list-item-message').innerText()).trim();
     if (!/and rolled back to step \d+\./.test(answeredText)) throw new Error(`expected the rollback in the notification: "${answeredText}"`);
-    if (count() !== before + 2) throw new Error(`expected a second new model version, found ${count() - before}`);
+    if (count() !== before + 3) throw new Error(`expected a third new model version, found ${count() - before}`);
     console.log(`  ✓ UI: guard "ask" → dialog "${question}" → Stop and Roll Back → "${answeredText}"`);
     return true;
   } catch (e) {

@@ -165,7 +165,8 @@ export async function loadLabelledImages(items: Array<{ file: string; label: num
   return { name, imageShape: options.imageShape, images, labels, classNames, files: items.map((it) => it.file) };
 }
 
-async function imagesUnder(dir: string): Promise<string[]> {
+/** Images under `dir`, recursively, in name order (hidden folders skipped). */
+export async function imagesUnder(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const files: string[] = [];
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {

@@ -70,7 +70,7 @@ test('activates, and every command is registered', async () => {
   await ext.activate();
   assert.equal(ext.isActive, true);
   const all = await vscode.commands.getCommands(true);
-  for (const c of ['unlearnSelected', 'runExperiment', 'runDemo', 'selectModel', 'selectDataset', 'cancelRun', 'restoreVersion', 'openReport']) {
+  for (const c of ['unlearnSelected', 'runExperiment', 'runDemo', 'selectModel', 'selectDataset', 'openGallery', 'cancelRun', 'restoreVersion', 'openReport']) {
     assert.ok(all.includes(`unlearnLens.${c}`), `unlearnLens.${c} registered`);
   }
   assert.equal(ext.exports.engineStarted(), false, 'the engine worker starts lazily');
@@ -83,6 +83,14 @@ test('Select Model and Select Dataset remember their choice in workspace setting
   const data = path.join(ws(), 'data', 'train');
   assert.equal(await vscode.commands.executeCommand('unlearnLens.selectDataset', data), data);
   assert.equal(config().get('dataset'), 'data/train');
+});
+
+test('Open Dataset Gallery lists the training images; a dataset that does not exist is an error, not a throw', async () => {
+  const data = path.join(ws(), 'data', 'train');
+  const images = fs.readdirSync(data, { withFileTypes: true }).filter((d) => d.isDirectory()).reduce((n, d) => n + fs.readdirSync(path.join(data, d.name)).filter((f) => f.endsWith('.png')).length, 0);
+  assert.equal(await vscode.commands.executeCommand('unlearnLens.openGallery', data), images);
+  assert.equal(await vscode.commands.executeCommand('unlearnLens.openGallery', path.join(ws(), 'data', 'no-such-folder')), undefined);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
 test('Cancel Run with nothing running says so and returns false', async () => {
