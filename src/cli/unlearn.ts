@@ -17,7 +17,7 @@ import { FORGET_TERMS, GUARD_ACTIONS, METHODS, PRESETS, type ForgetTerm, type Gu
 import { versionsDirFor } from '../engine/request';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { ForgetSelection } from '../shared/protocol';
-import { describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
+import { auditText, describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
 import { pct, StatusLine } from './format';
 
 export const UNLEARN_USAGE = `Usage:
@@ -155,6 +155,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
     record.before[name] === undefined ? '' : `${name} ${pct(record.before[name]!)} → ${pct(record.after[name]!)}`;
   console.log(runSummary(record));
   console.log([split('forget'), split('test')].filter(Boolean).join(', ') + `; ${record.seconds.total.toFixed(1)} s on ${record.backend}`);
+  console.log(auditText(record));
   console.log(`new version: ${record.result.path} (the original ${record.model.path} is unchanged)`);
   if (values.json) {
     await fs.writeFile(path.resolve(values.json), JSON.stringify(record, null, 2));

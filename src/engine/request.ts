@@ -16,6 +16,9 @@ import { throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
 import { attackSuccess } from './attack';
+import { AUDIT_MIN_PAIRS, membershipAudit, perSampleLosses, type MembershipAudit } from './audit';
+import { subset } from './data/dataset';
+import { Rng } from './rng';
 
 export interface UnlearnRequest {
   modelPath: string;
@@ -68,6 +71,12 @@ export interface RunRecord {
    * lies within epsilon of an instance being erased).
    */
   adversarial?: { examples: number; reachedTarget: number };
+  /**
+   * Membership-inference audit on per-sample losses, forget instances vs as many held-out ones,
+   * before and after (0.5: cannot tell them apart). Absent without held-out data or with fewer
+   * than AUDIT_MIN_PAIRS forget instances.
+   */
+  audit?: { before: MembershipAudit; after: MembershipAudit };
 }
 
 
@@ -105,12 +114,25 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     req.onProgress?.({ phase: 'evaluate' });
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const before = await measure(model, req.forget, req.retain, req.test);
+    // The audit's held-out side: a seeded sample of the test data, as many as there are forget instances.
+    const k = req.forget.labels.length;
+    const heldOut = req.test && k >= AUDIT_MIN_PAIRS && req.test.labels.length >= AUDIT_MIN_PAIRS ? subset(req.test, new Rng(options.seed * 31 + 7).sample(req.test.labels.length, Math.min(k, req.test.labels.length))) : undefined;
+    const audit = async () =>
+      heldOut
+        ? membershipAudit(
+            await perSampleLosses(model, req.forget.images, req.forget.labels, req.forget.imageShape),
+            await perSampleLosses(model, heldOut.images, heldOut.labels, heldOut.imageShape),
+            options.seed,
+          )
+        : undefined;
+    const auditBefore = await audit();
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
     const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip });
     req.onProgress?.({ phase: 'evaluate' });
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);
+    const auditAfter = await audit();
     throwIfAborted(req.signal);
     req.onProgress?.({ phase: 'save' });
     const artifacts = await captureArtifacts(model);
@@ -134,6 +156,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       stopped: result.stopped,
       guard: result.guard,
       layerChanges: result.layerChanges,
+      ...(auditBefore && auditAfter ? { audit: { before: auditBefore, after: auditAfter } } : {}),
       ...(result.adversarial ? { adversarial: { examples: result.adversarial.targets.length, reachedTarget: attackSuccess(result.adversarial) } } : {}),
     };
     await saveModelAtomically(artifacts, versionDir, { 'run.json': JSON.stringify(record, null, 2) });

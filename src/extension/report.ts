@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { RunEntry } from './models';
 import { unitHeatmapHtml } from '../shared/heatmap';
+import { auditText } from '../shared/runSummary';
 
 const escape = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
@@ -81,6 +82,7 @@ stopped: ${stopText(r.stopped, r.options.maxEpochs)} · backend ${escape(r.backe
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
+<h2>Membership audit</h2><p>${escape(auditText(r))}</p>
 ${adversarialHtml(r)}
 <h2>Where the weights moved</h2>${unitHeatmapHtml(r.layerChanges)}
 <h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}

@@ -61,3 +61,35 @@ export function describeProgress(p: EngineProgress): string {
       return `k=${p.k} seed=${p.seed} ${p.method}: ${describeProgress(p.inner)}`;
   }
 }
+
+type AuditInput = Pick<RunRecord, 'audit' | 'forget'> & { before: Pick<RunRecord['before'], 'test'> };
+
+const lossText = (x: number): string => (x < 0.01 ? x.toExponential(1) : x < 100 ? x.toPrecision(2) : x.toExponential(1));
+
+/**
+ * The membership audit in words (the report and the command line): what it measures, before and
+ * after, and which way the instances stand out. Why there is none when there is none.
+ */
+export function auditText(record: AuditInput): string {
+  const a = record.audit;
+  if (!a) {
+    return record.before.test === undefined
+      ? 'No membership audit: it needs held-out data (a test folder beside train, a manifest\'s test rows, or the testDataset setting).'
+      : record.forget.ids.length < 4
+        ? `No membership audit: it needs at least 4 forget instances (this run had ${record.forget.ids.length}).`
+        : 'No membership audit: it needs at least 4 held-out instances.';
+  }
+  const side = (m: typeof a.before) => `${pct(m.accuracy)} (median loss: forget ${lossText(m.medianLoss.forget)}, held-out ${lossText(m.medianLoss.heldOut)})`;
+  const after = a.after;
+  const reading =
+    after.accuracy < 0.7
+      ? 'Close to chance: by their loss, the forget instances now look like data the model never saw.'
+      : after.medianLoss.forget > after.medianLoss.heldOut
+        ? 'The forget instances now stand out by a loss higher than unseen data\'s: the forget term overshot (a bounded one, such as nearest-ce, pushes less).'
+        : 'The forget instances still stand out by a low loss: they still look memorised.';
+  return (
+    `Can an attacker who sees only the loss tell the forget instances from unseen data? A logistic regression on per-sample log cross-entropy, ` +
+    `${a.after.pairs} forget vs ${a.after.pairs} held-out instances, cross-validated; 50 % means it cannot tell. ` +
+    `Before: ${side(a.before)}. After: ${side(after)}. ${reading}${a.after.pairs < 16 ? ` With ${a.after.pairs} pairs this is a rough estimate.` : ''}`
+  );
+}

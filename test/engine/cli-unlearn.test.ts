@@ -29,6 +29,8 @@ test('unlearn forgets two images into a new version, finds the test folder, and 
   const record = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.match(stdout, new RegExp(`^Unlearn: 2 of 2 forgotten in ${record.steps} steps\\..* Saved as version ${record.id}\\.$`, 'm'));
   assert.match(stdout, /^forget 100\.0 % → 0\.0 %, test \d+\.\d % → \d+\.\d %; /m);
+  assert.match(stdout, /^No membership audit: it needs at least 4 forget instances \(this run had 2\)\.$/m);
+  assert.equal(record.audit, undefined);
   assert.equal(record.stopped, 'forgotten');
   assert.deepEqual(record.forget.ids, [files[2], files[3]]);
   assert.deepEqual(record.forget.classNames, ['a', 'b', 'c']);
@@ -38,6 +40,20 @@ test('unlearn forgets two images into a new version, finds the test folder, and 
   assert.ok(fs.existsSync(path.join(version, 'run.json')));
   assert.match(stdout, new RegExp(`new version: ${record.result.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(the original .* is unchanged\\)`));
   [model, ...files].forEach((f, i) => assert.deepEqual(fs.readFileSync(f), before[i], `${f} changed`));
+});
+
+test('with 4 or more instances and held-out data, the run record and the output carry the membership audit', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-audit-');
+  const json = path.join(dir, 'record.json');
+  const { stdout } = await unlearn(['--model', model, '--test', path.join(dir, 'data', 'train'), '--method', 'naive', '--max-epochs', '20', '--json', json, ...files.slice(0, 4)]);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  for (const side of ['before', 'after']) {
+    const a = record.audit[side];
+    assert.equal(a.pairs, 4, side);
+    assert.ok(a.accuracy >= 0 && a.accuracy <= 1, `${side} accuracy ${a.accuracy}`);
+    assert.ok(a.medianLoss.forget > 0 && a.medianLoss.heldOut > 0, side);
+  }
+  assert.match(stdout, /^Can an attacker who sees only the loss tell the forget instances from unseen data\? .* 4 forget vs 4 held-out instances, .* Before: \d+\.\d % .* After: \d+\.\d % .* With 4 pairs this is a rough estimate\.$/m);
 });
 
 test('unlearn takes manifest lines as an editor numbers them', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../../src/shared/runSummary';
+import { auditText, describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../../src/shared/runSummary';
 
 // Four instances labelled 0..3; after the run three are predicted as another class.
 const base = {
@@ -57,4 +57,17 @@ test('progress reads the same in the extension and on the command line', () => {
   assert.equal(describeProgress({ phase: 'attack', step: 40, steps: 100, chunk: 2, chunks: 3 }), 'PGD 40/100 (chunk 2/3)');
   assert.equal(describeProgress({ phase: 'unlearn', step: 12, epoch: 6, loss: -1, remembered: 4, total: 16 }), 'step 12 — forget accuracy 25 %');
   assert.equal(describeProgress({ phase: 'save' }), 'saving the new model version');
+});
+
+test('the membership audit is read out with its direction, and its absence is explained', () => {
+  const forget = base.forget;
+  const side = (accuracy: number, f: number, h: number) => ({ accuracy, pairs: 32, medianLoss: { forget: f, heldOut: h } });
+  const before = side(0.8, 0.004, 0.3);
+  assert.match(auditText({ forget, before: { test: 0.9 }, audit: { before, after: side(0.55, 0.31, 0.3) } }), /Before: 80\.0 % \(median loss: forget 4\.0e-3, held-out 0\.30\)\. After: 55\.0 % .* Close to chance/);
+  assert.match(auditText({ forget, before: { test: 0.9 }, audit: { before, after: side(0.97, 250, 0.3) } }), /After: 97\.0 % \(median loss: forget 2\.5e\+2, held-out 0\.30\)\. The forget instances now stand out by a loss higher than unseen data's/);
+  assert.match(auditText({ forget, before: { test: 0.9 }, audit: { before, after: side(0.9, 0.01, 0.3) } }), /still look memorised\.$/);
+  assert.doesNotMatch(auditText({ forget, before: { test: 0.9 }, audit: { before, after: side(0.9, 0.01, 0.3) } }), /rough estimate/, '32 pairs');
+  assert.equal(auditText({ forget, before: {}, audit: undefined }), "No membership audit: it needs held-out data (a test folder beside train, a manifest's test rows, or the testDataset setting).");
+  assert.equal(auditText({ forget: { ...forget, ids: ['a.png', 'b.png'] }, before: { test: 0.9 }, audit: undefined }), 'No membership audit: it needs at least 4 forget instances (this run had 2).');
+  assert.equal(auditText({ forget, before: { test: 0.9 }, audit: undefined }), 'No membership audit: it needs at least 4 held-out instances.');
 });
