@@ -81,17 +81,19 @@ function parseInts(value: string, what: string): number[] {
 }
 
 function printResult(r: ExperimentResult): void {
-  const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'steps', 'seconds', 'stopped', 'guard'];
+  const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'MIA', 'steps', 'seconds', 'stopped', 'guard'];
+  const mia = (a: ExperimentResult['auditBefore']) => (a ? pct(a.accuracy) : '–');
   const guardText = (g: ExperimentResult['runs'][number]['guard']) =>
     g.tripped ? `TRIPPED step ${g.tripped.step}: ${pct(g.tripped.agreement, 1)}${g.tripped.rolledBackToStep !== undefined ? `, rolled back to ${g.tripped.rolledBackToStep}` : ''}` : `ok ${pct(g.agreement, 0)}`;
   const rows = [
-    ['before', pct(r.before.forget), pct(r.before.retain), pct(r.before.test), '', '', '', '', ''],
+    ['before', pct(r.before.forget), pct(r.before.retain), pct(r.before.test), '', mia(r.auditBefore), '', '', '', ''],
     ...r.runs.map((run) => [
       run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`,
       pct(run.forget),
       pct(run.retain),
       pct(run.test),
       `${(100 * (run.test - r.before.test)).toFixed(1)}`,
+      mia(run.audit),
       String(run.steps),
       run.seconds.toFixed(1),
       run.stopped,
@@ -102,7 +104,7 @@ function printResult(r: ExperimentResult): void {
   console.log(table(header, rows));
   console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
-      `test = held-out test accuracy; steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
+      `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
       `guard = agreement with the original model's predictions on ${r.probeSize} other training images plus up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
   );
 }

@@ -11,6 +11,7 @@ import { tf } from './tf';
 import { asImages, logits } from './modelState';
 import { crossEntropyPerExample } from './objectives';
 import { Rng } from './rng';
+import { subset, type Dataset } from './data/dataset';
 
 export interface MembershipAudit {
   /** Cross-validated accuracy of the attack on the balanced set (0.5 = chance). */
@@ -106,4 +107,20 @@ export function membershipAudit(forgetLosses: ArrayLike<number>, heldOutLosses: 
     for (const r of rows) if (r.fold === f && (sigmoid(w * z(r.x) + b) >= 0.5 ? 1 : 0) === r.y) correct++;
   }
   return { accuracy: correct / rows.length, pairs, medianLoss: { forget: median(forget), heldOut: median(heldOut) } };
+}
+
+/** The audit's held-out side: a seeded sample of `test`, as many as there are forget instances; undefined when either side is too small. */
+export function auditHeldOut(test: Dataset | undefined, k: number, seed: number): Dataset | undefined {
+  if (!test || k < AUDIT_MIN_PAIRS || test.labels.length < AUDIT_MIN_PAIRS) return undefined;
+  return subset(test, new Rng(seed * 31 + 7).sample(test.labels.length, Math.min(k, test.labels.length)), `${test.name}[audit]`);
+}
+
+/** The audit of `model` on the forget instances vs `heldOut` (from auditHeldOut). */
+export async function auditModel(
+  model: tfTypes.LayersModel,
+  forget: { images: Float32Array; labels: Int32Array; imageShape: [number, number, number] },
+  heldOut: Dataset,
+  seed: number,
+): Promise<MembershipAudit | undefined> {
+  return membershipAudit(await perSampleLosses(model, forget.images, forget.labels, forget.imageShape), await perSampleLosses(model, heldOut.images, heldOut.labels, heldOut.imageShape), seed);
 }

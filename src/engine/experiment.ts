@@ -15,6 +15,7 @@ import { throwIfAborted } from './errors';
 import { accuracies, runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
 import { resolveWorkers } from './attackPool';
 import { runMethodTasks } from './methodPool';
+import { auditHeldOut, auditModel, type MembershipAudit } from './audit';
 
 export type { Accuracies } from './methodTask';
 
@@ -27,6 +28,8 @@ export interface MethodRun extends Accuracies {
   layerChanges: LayerChange[];
   guard: GuardReport;
   preset: Preset;
+  /** Membership audit after (k >= 4). */
+  audit?: MembershipAudit;
 }
 
 export interface ExperimentResult {
@@ -39,6 +42,8 @@ export interface ExperimentResult {
   retainSubsetSize: number;
   probeSize: number;
   before: Accuracies;
+  /** Membership audit of the pre-trained model on the forget set (k >= 4). */
+  auditBefore?: MembershipAudit;
   runs: MethodRun[];
 }
 
@@ -91,6 +96,8 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
 
   req.onProgress?.('setup', { phase: 'evaluate' });
   const before = await accuracies(req.loaded.model, forgetData, retain, req.test, req.signal);
+  const heldOut = auditHeldOut(req.test, req.k, req.seed);
+  const auditBefore = heldOut ? await auditModel(req.loaded.model, forgetData, heldOut, req.seed) : undefined;
   const plan = (req.presets ?? ['paper']).flatMap((preset) => req.methods.map((method) => ({ preset, method, options: resolveOptions({ ...req.options, method, seed: req.seed }, preset) })));
   // ADV and ADV+IMP use the same adversarial set: same original model, forget set and seed.
   // Each ADV method is charged the attack's time, as a lone request would be.
@@ -107,7 +114,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     artifacts: req.loaded.artifacts,
     modelFile: req.loaded.file,
     forget,
-    evaluate: { forget: forgetData, retain, test: req.test },
+    evaluate: { forget: forgetData, retain, test: req.test, heldOut },
     adversarial: usesAdversarial(p.method) ? adversarial : undefined,
     probe: probe.images,
     options: p.options,
@@ -115,9 +122,9 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   const runs = new Array<MethodRun>(plan.length);
   const record = (i: number, outcome: MethodTaskResult): void => {
     const { method, preset } = plan[i];
-    const { result, after } = outcome;
+    const { result, after, audit } = outcome;
     const phaseSeconds = { attack: usesAdversarial(method) ? attackSeconds : 0, importance: result.seconds.importance, unlearn: result.seconds.unlearn };
-    runs[i] = { method, ...after, steps: result.steps, seconds: phaseSeconds.attack + result.seconds.total, stopped: result.stopped, phaseSeconds, layerChanges: result.layerChanges, guard: result.guard, preset };
+    runs[i] = { method, ...after, steps: result.steps, seconds: phaseSeconds.attack + result.seconds.total, stopped: result.stopped, phaseSeconds, layerChanges: result.layerChanges, guard: result.guard, preset, ...(audit ? { audit } : {}) };
     req.onRun?.(runs[i], before);
   };
   const concurrency = Math.min(resolveWorkers(req.concurrency ?? 1), plan.length);
@@ -131,5 +138,5 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
       record(i, await runMethodTask(task, req.signal, (p) => req.onProgress?.(plan[i].method, p, plan[i].preset)));
     }
   }
-  return { dataset: req.train.name.replace(/\/train$/, ''), model: req.modelName, backend: req.backend, k: req.k, seed: req.seed, forgetIndices, retainSubsetSize: retainSize, probeSize: probe.labels.length, before, runs };
+  return { dataset: req.train.name.replace(/\/train$/, ''), model: req.modelName, backend: req.backend, k: req.k, seed: req.seed, forgetIndices, retainSubsetSize: retainSize, probeSize: probe.labels.length, before, ...(auditBefore ? { auditBefore } : {}), runs };
 }

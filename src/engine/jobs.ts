@@ -129,8 +129,8 @@ export async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, 
           signal,
           onProgress: (method, inner) => progress({ phase: 'experiment', method, k, seed, inner }),
         });
-        summary.rows.push({ k, seed, method: 'before', ...result.before, steps: 0, seconds: 0, stopped: '' });
-        for (const run of result.runs) summary.rows.push({ k, seed, method: run.method, forget: run.forget, retain: run.retain, test: run.test, steps: run.steps, seconds: run.seconds, stopped: run.stopped });
+        summary.rows.push({ k, seed, method: 'before', ...result.before, steps: 0, seconds: 0, stopped: '', ...(result.auditBefore ? { audit: result.auditBefore.accuracy } : {}) });
+        for (const run of result.runs) summary.rows.push({ k, seed, method: run.method, forget: run.forget, retain: run.retain, test: run.test, steps: run.steps, seconds: run.seconds, stopped: run.stopped, ...(run.audit ? { audit: run.audit.accuracy } : {}) });
       }
     }
   } finally {

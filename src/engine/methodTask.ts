@@ -12,6 +12,7 @@ import type { AdversarialSet } from './attack';
 import { unlearn, type ForgetSet, type UnlearnProgress, type UnlearnResult } from './unlearn';
 import type { UnlearnOptions } from './options';
 import { throwIfAborted } from './errors';
+import { auditModel, type MembershipAudit } from './audit';
 
 export interface Accuracies {
   forget: number;
@@ -24,7 +25,7 @@ export interface MethodTaskInput {
   modelFile?: string;
   forget: ForgetSet;
   /** The forget, retain-subset and test data, for the accuracies after. */
-  evaluate: { forget: Dataset; retain: Dataset; test: Dataset };
+  evaluate: { forget: Dataset; retain: Dataset; test: Dataset; heldOut?: Dataset };
   adversarial?: AdversarialSet;
   probe: Float32Array;
   options: UnlearnOptions;
@@ -33,6 +34,8 @@ export interface MethodTaskInput {
 export interface MethodTaskResult {
   result: Omit<UnlearnResult, 'adversarial'>;
   after: Accuracies;
+  /** The membership audit after (with `evaluate.heldOut`). */
+  audit?: MembershipAudit;
 }
 
 export async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset, signal?: AbortSignal): Promise<Accuracies> {
@@ -53,8 +56,10 @@ export async function runMethodTask(
     const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, onProgress });
     onProgress?.({ phase: 'evaluate' });
     const after = await accuracies(model, input.evaluate.forget, input.evaluate.retain, input.evaluate.test, signal);
+    const heldOut = input.evaluate.heldOut;
+    const audit = heldOut ? await auditModel(model, input.evaluate.forget, heldOut, input.options.seed) : undefined;
     const { adversarial: _unused, ...rest } = result;
-    return { result: rest, after };
+    return { result: rest, after, ...(audit ? { audit } : {}) };
   } finally {
     model.dispose();
   }

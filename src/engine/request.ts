@@ -16,9 +16,7 @@ import { throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
 import { attackSuccess } from './attack';
-import { AUDIT_MIN_PAIRS, membershipAudit, perSampleLosses, type MembershipAudit } from './audit';
-import { subset } from './data/dataset';
-import { Rng } from './rng';
+import { auditHeldOut, auditModel, type MembershipAudit } from './audit';
 
 export interface UnlearnRequest {
   modelPath: string;
@@ -115,16 +113,8 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const before = await measure(model, req.forget, req.retain, req.test);
     // The audit's held-out side: a seeded sample of the test data, as many as there are forget instances.
-    const k = req.forget.labels.length;
-    const heldOut = req.test && k >= AUDIT_MIN_PAIRS && req.test.labels.length >= AUDIT_MIN_PAIRS ? subset(req.test, new Rng(options.seed * 31 + 7).sample(req.test.labels.length, Math.min(k, req.test.labels.length))) : undefined;
-    const audit = async () =>
-      heldOut
-        ? membershipAudit(
-            await perSampleLosses(model, req.forget.images, req.forget.labels, req.forget.imageShape),
-            await perSampleLosses(model, heldOut.images, heldOut.labels, heldOut.imageShape),
-            options.seed,
-          )
-        : undefined;
+    const heldOut = auditHeldOut(req.test, req.forget.labels.length, options.seed);
+    const audit = async () => (heldOut ? auditModel(model, req.forget, heldOut, options.seed) : undefined);
     const auditBefore = await audit();
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);

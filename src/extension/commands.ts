@@ -189,13 +189,13 @@ export function experimentTable(summary: ExperimentSummary): { markdown: string;
   const lines = [
     `# Unlearning experiment: ${summary.model} on ${summary.dataset}`,
     '',
-    `Backend: ${summary.backend}. forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining training data; test = held-out accuracy; steps = SGD steps until all were forgotten or the epoch cap.`,
+    `Backend: ${summary.backend}. forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining training data; test = held-out accuracy; steps = SGD steps until all were forgotten or the epoch cap; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; k ≥ 4).`,
     '',
-    '| k | seed | method | forget % | retain % | test % | steps | seconds | stopped |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...summary.rows.map((r) => `| ${r.k} | ${r.seed} | ${r.method} | ${pct(r.forget)} | ${pct(r.retain)} | ${pct(r.test)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`),
+    '| k | seed | method | forget % | retain % | test % | MIA % | steps | seconds | stopped |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...summary.rows.map((r) => `| ${r.k} | ${r.seed} | ${r.method} | ${pct(r.forget)} | ${pct(r.retain)} | ${pct(r.test)} | ${r.audit === undefined ? '–' : pct(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`),
   ];
-  const csv = ['k,seed,method,forget,retain,test,steps,seconds,stopped', ...summary.rows.map((r) => [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.steps, r.seconds.toFixed(3), r.stopped].join(','))].join('\n');
+  const csv = ['k,seed,method,forget,retain,test,mia,steps,seconds,stopped', ...summary.rows.map((r) => [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.audit ?? '', r.steps, r.seconds.toFixed(3), r.stopped].join(','))].join('\n');
   return { markdown: lines.join('\n') + '\n', csv: csv + '\n' };
 }
 

@@ -88,6 +88,8 @@ export interface ExperimentRow {
   steps: number;
   seconds: number;
   stopped: string;
+  /** Membership-inference attack accuracy on per-sample losses, forget vs as many test images (0.5: cannot tell); k >= 4. */
+  audit?: number;
 }
 
 export interface ExperimentSummary {

@@ -37,7 +37,7 @@ test('methods in parallel worker threads give the same results as in order, in p
     modelName: 'tiny',
     train,
     test: randomDataset(30, 6, 'random/test'),
-    k: 3,
+    k: 4,
     seed: 1,
     methods: ['naive', 'adv', 'imp', 'adv+imp'],
     backend,
@@ -54,7 +54,10 @@ test('methods in parallel worker threads give the same results as in order, in p
     for (const key of ['forget', 'retain', 'test', 'steps', 'stopped'] as const) assert.equal(b[key], a[key], `${a.method}.${key}`);
     assert.deepEqual(b.layerChanges, a.layerChanges, `${a.method} layer changes`);
     assert.deepEqual(b.guard.agreement, a.guard.agreement, `${a.method} guard`);
+    assert.deepEqual(b.audit, a.audit, `${a.method} membership audit`);
+    assert.equal(a.audit?.pairs, 4, `${a.method}: k = 4 is audited`);
   }
+  assert.equal(sequential.auditBefore?.pairs, 4);
   assert.equal(sequential.before.forget, 1);
   assert.ok(sequential.runs.every((r) => r.steps > 0), 'every method took steps');
   model.dispose();
