@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import { initBackend } from './backend';
 import { CancelledError, UserInputError } from './errors';
 import { loadModel, readModelArtifacts } from './modelIo';
-import { runUnlearnRequest, type RunRecord } from './request';
+import { runUnlearnRequest, type EarlierInstances, type RunRecord } from './request';
+import { earlierErasures } from './continual';
 import { runExperiment } from './experiment';
 import { embeddedDefault, loadEmbeddedData } from './assets';
-import { loadImageFolder, loadSelectedImages, type ImageLoadOptions } from './data/imageFolder';
+import { loadImageFolder, loadSelectedImages, readImage, type ImageLoadOptions } from './data/imageFolder';
 import { checkManifest, isManifestFile, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
 import type { Dataset } from './data/dataset';
 import type { GuardAnswer, GuardTrip } from './guard';
@@ -67,6 +68,7 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
     job.selection.kind === 'files'
       ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
       : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
+  const earlier = await loadEarlierErasures(job.modelPath, imageOptions, forget.files);
   const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
   const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
   if (signal.aborted) throw new CancelledError();
@@ -82,7 +84,34 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
     signal,
     onProgress: progress,
     onGuardTrip,
+    earlier,
   });
+}
+
+/**
+ * The instances earlier runs in the model's chain erased, except those selected now, loaded to be
+ * checked; one that cannot be read any more (deleted after its erasure, moved, changed into something
+ * that is not an image) is counted as missing and never blocks the run.
+ */
+export async function loadEarlierErasures(modelPath: string, options: ImageLoadOptions, selected: string[]): Promise<EarlierInstances | undefined> {
+  const now = new Set(selected.map((f) => path.resolve(f)));
+  const erased = (await earlierErasures(modelPath)).filter((e) => !now.has(path.resolve(e.id)));
+  if (erased.length === 0) return undefined;
+  const [h, w, c] = options.imageShape;
+  const size = h * w * c;
+  const images = new Float32Array(erased.length * size);
+  const ids: string[] = [];
+  const labels: number[] = [];
+  for (const e of erased) {
+    try {
+      images.set(await readImage(e.id, options), ids.length * size);
+      ids.push(e.id);
+      labels.push(e.label);
+    } catch {
+      // counted below as missing
+    }
+  }
+  return { ids, images: images.slice(0, ids.length * size), labels: Int32Array.from(labels), missing: erased.length - ids.length };
 }
 
 export async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, progress: (p: EngineProgress) => void): Promise<ExperimentSummary> {

@@ -38,6 +38,16 @@ export interface UnlearnRequest {
   onProgress?: (p: UnlearnProgress | { phase: 'evaluate' | 'save' }) => void;
   /** With guard action `ask`: the answer to a tripped guard (none: stop and roll back). */
   onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
+  /** Continual: instances earlier runs in the model's chain erased, to check they stay forgotten. */
+  earlier?: EarlierInstances;
+}
+
+export interface EarlierInstances {
+  ids: string[];
+  images: Float32Array;
+  labels: Int32Array;
+  /** Earlier erasures whose image could not be read any more (deleted, moved): not checked. */
+  missing: number;
 }
 
 export interface SplitAccuracy {
@@ -75,8 +85,28 @@ export interface RunRecord {
    * than AUDIT_MIN_PAIRS forget instances.
    */
   audit?: { before: MembershipAudit; after: MembershipAudit };
+  /**
+   * Continual unlearning: the instances earlier runs in this model's chain erased (those still
+   * readable), checked before and after this run: how many the model predicted as their label,
+   * and which came back (not predicted as their label before this run, predicted so after).
+   */
+  earlier?: { instances: number; missing: number; rememberedBefore: number; rememberedAfter: number; cameBack: string[] };
 }
 
+
+function continualRecord(e: EarlierInstances, before?: Int32Array, after?: Int32Array): NonNullable<RunRecord['earlier']> {
+  let rememberedBefore = 0;
+  let rememberedAfter = 0;
+  const cameBack: string[] = [];
+  e.ids.forEach((id, i) => {
+    const was = before![i] === e.labels[i];
+    const is = after![i] === e.labels[i];
+    if (was) rememberedBefore++;
+    if (is) rememberedAfter++;
+    if (is && !was) cameBack.push(id);
+  });
+  return { instances: e.ids.length, missing: e.missing, rememberedBefore, rememberedAfter, cameBack };
+}
 
 export function runId(method: string, date = new Date()): string {
   return `${date.toISOString().replace(/[:.]/g, '-').replace('Z', '')}-${method.replace('+', '-')}`;
@@ -116,6 +146,8 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const heldOut = auditHeldOut(req.test, req.forget.labels.length, options.seed);
     const audit = async () => (heldOut ? auditModel(model, req.forget, heldOut, options.seed) : undefined);
     const auditBefore = await audit();
+    const earlier = req.earlier && req.earlier.labels.length > 0 ? req.earlier : undefined;
+    const earlierBefore = earlier ? await predictClasses(model, earlier.images, req.forget.imageShape) : undefined;
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
     const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip });
@@ -123,6 +155,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);
     const auditAfter = await audit();
+    const earlierAfter = earlier ? await predictClasses(model, earlier.images, req.forget.imageShape) : undefined;
     throwIfAborted(req.signal);
     req.onProgress?.({ phase: 'save' });
     const artifacts = await captureArtifacts(model);
@@ -146,6 +179,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       stopped: result.stopped,
       guard: result.guard,
       layerChanges: result.layerChanges,
+      ...(req.earlier && (earlier || req.earlier.missing > 0) ? { earlier: continualRecord(req.earlier, earlierBefore, earlierAfter) } : {}),
       ...(auditBefore && auditAfter ? { audit: { before: auditBefore, after: auditAfter } } : {}),
       ...(result.adversarial ? { adversarial: { examples: result.adversarial.targets.length, reachedTarget: attackSuccess(result.adversarial) } } : {}),
     };

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { RunEntry } from './models';
 import { unitHeatmapHtml } from '../shared/heatmap';
-import { auditText } from '../shared/runSummary';
+import { auditText, earlierText } from '../shared/runSummary';
 
 const escape = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
@@ -24,6 +24,14 @@ function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
     ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
     : '';
   return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images: ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
+}
+
+/** Continual runs: the instances earlier runs in this model's chain erased, checked before and after. */
+function earlierHtml(r: RunEntry['record']): string {
+  const e = r.earlier;
+  if (!e) return '';
+  const list = e.cameBack.length ? table(['came back (predicted as its label again)'], e.cameBack.map((id) => [vscode.workspace.asRelativePath(id)])) : '';
+  return `<h2>Earlier erasures</h2><p>This run started from a version that already carried erasures; their instances (those still readable: ${e.instances}${e.missing ? `, ${e.missing} not readable` : ''}) were checked before and after. Predicted as their label: ${e.rememberedBefore} before this run, ${e.rememberedAfter} after.${escape(earlierText(e))}</p>${list}`;
 }
 
 /** ADV runs: the adversarial examples that held the decision boundaries, and (relabel) the hit rate. */
@@ -82,7 +90,7 @@ stopped: ${stopText(r.stopped, r.options.maxEpochs)} · backend ${escape(r.backe
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
-<h2>Membership audit</h2><p>${escape(auditText(r))}</p>
+${earlierHtml(r)}<h2>Membership audit</h2><p>${escape(auditText(r))}</p>
 ${adversarialHtml(r)}
 <h2>Where the weights moved</h2>${unitHeatmapHtml(r.layerChanges)}
 <h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}

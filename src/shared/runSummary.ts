@@ -7,9 +7,25 @@ import type { GuardTrip } from '../engine/guard';
 import type { RunRecord } from '../engine/request';
 import type { EngineProgress } from './protocol';
 
-type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & { options: Pick<RunRecord['options'], 'maxEpochs'> };
+type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> };
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** Continual runs: what became of the instances earlier runs in the chain erased. */
+export function earlierText(e: RunRecord['earlier'] | undefined): string {
+  if (!e) return '';
+  const unread = `${plural(e.missing, 'earlier erased image', 'earlier erased images')} could not be read and ${e.missing === 1 ? 'was' : 'were'} not checked`;
+  const missing = e.missing ? ` (${unread})` : '';
+  if (e.instances === 0) return e.missing ? ` ${unread[0].toUpperCase()}${unread.slice(1)}.` : '';
+  if (e.cameBack.length) {
+    const names = e.cameBack.slice(0, 3).map((id) => id.split(/[\\/]/).pop()).join(', ');
+    return ` Warning: ${plural(e.cameBack.length, 'instance an earlier run erased is', 'instances earlier runs erased are')} predicted as ${e.cameBack.length === 1 ? 'its' : 'their'} label again (${names}${e.cameBack.length > 3 ? ', …' : ''})${missing}.`;
+  }
+  if (e.rememberedAfter === 0) return ` The ${plural(e.instances, 'instance', 'instances')} erased by earlier runs stay forgotten${missing}.`;
+  return ` ${e.rememberedAfter} of the ${plural(e.instances, 'instance', 'instances')} earlier runs tried to erase ${e.rememberedAfter === 1 ? 'is' : 'are'} still predicted as ${e.rememberedAfter === 1 ? 'its' : 'their'} label, as before this run${missing}.`;
+}
 
 export function runSummary(record: SummaryInput): string {
   const forgotten = record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
@@ -25,7 +41,7 @@ export function runSummary(record: SummaryInput): string {
     : tripped.action === 'stop'
       ? ` The guard ${tripped.answer === 'stop' ? 'asked and you chose to stop at' : 'stopped it at'} step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
       : ` Warning: the guard saw agreement with the original model fall to ${pct(record.guard.minAgreement)}${tripped.answer === 'continue' ? `; you chose to continue at step ${tripped.step}` : ''} (collateral damage; see the report).`;
-  return `Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${stopNote}${guard} Saved as version ${record.id}.`;
+  return `Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`;
 }
 
 /** The buttons of the question a tripped `ask` guard puts, and what each answers. */

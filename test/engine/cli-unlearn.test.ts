@@ -56,6 +56,31 @@ test('with 4 or more instances and held-out data, the run record and the output 
   assert.match(stdout, /^Can an attacker who sees only the loss tell the forget instances from unseen data\? .* 4 forget vs 4 held-out instances, .* Before: \d+\.\d % .* After: \d+\.\d % .* With 4 pairs this is a rough estimate\.$/m);
 });
 
+test('a run from a version checks that the instances earlier runs erased stay forgotten', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-continual-');
+  const first = path.join(dir, 'first.json');
+  await unlearn(['--model', model, '--method', 'naive', '--max-epochs', '20', '--json', first, files[2], files[3]]);
+  const r1 = JSON.parse(fs.readFileSync(first, 'utf8'));
+  assert.equal(r1.stopped, 'forgotten');
+  assert.equal(r1.earlier, undefined, 'the original model carries no erasures');
+  const second = path.join(dir, 'second.json');
+  const { stdout } = await unlearn(['--model', r1.result.path, '--method', 'naive', '--max-epochs', '20', '--json', second, files[4]]);
+  const r2 = JSON.parse(fs.readFileSync(second, 'utf8'));
+  assert.equal(r2.earlier.instances, 2);
+  assert.equal(r2.earlier.missing, 0);
+  assert.equal(r2.earlier.rememberedBefore, 0, 'the first run left both forgotten');
+  assert.equal(r2.earlier.cameBack.length, r2.earlier.rememberedAfter, 'forgotten before, so any remembered now came back');
+  assert.ok(r2.earlier.cameBack.every((id: string) => [files[2], files[3]].includes(id)));
+  assert.match(stdout, r2.earlier.cameBack.length ? /Warning: \d instances? earlier runs? erased (is|are) predicted as/ : /The 2 instances erased by earlier runs stay forgotten\./);
+  // An erased image deleted afterwards (as an erasure request may ask) is counted, not a failure.
+  fs.rmSync(files[3]);
+  const third = path.join(dir, 'third.json');
+  await unlearn(['--model', r2.result.path, '--method', 'naive', '--max-epochs', '20', '--json', third, files[5]]);
+  const r3 = JSON.parse(fs.readFileSync(third, 'utf8'));
+  assert.equal(r3.earlier.instances, 2, 'files[2] and files[4] are checked');
+  assert.equal(r3.earlier.missing, 1, 'files[3] is gone');
+});
+
 test('unlearn takes manifest lines as an editor numbers them', async () => {
   const { dir, model } = await classFolderFixture('unlearn-cli-manifest-');
   const manifest = path.join(dir, 'data', 'train.csv');

@@ -71,3 +71,15 @@ test('the membership audit is read out with its direction, and its absence is ex
   assert.equal(auditText({ forget: { ...forget, ids: ['a.png', 'b.png'] }, before: { test: 0.9 }, audit: undefined }), 'No membership audit: it needs at least 4 forget instances (this run had 2).');
   assert.equal(auditText({ forget, before: { test: 0.9 }, audit: undefined }), 'No membership audit: it needs at least 4 held-out instances.');
 });
+
+test('continual runs say whether earlier erasures stay forgotten, came back, or could not be checked', () => {
+  const e = (over: object) => ({ instances: 3, missing: 0, rememberedBefore: 0, rememberedAfter: 0, cameBack: [] as string[], ...over });
+  assert.match(runSummary({ ...base, earlier: e({}) }), /in 42 steps\. The 3 instances erased by earlier runs stay forgotten\. Saved as/);
+  assert.match(
+    runSummary({ ...base, earlier: e({ rememberedAfter: 2, cameBack: ['/d/train/Bag/x.png', 'C:\\d\\y.png'], missing: 1 }) }),
+    /Warning: 2 instances earlier runs erased are predicted as their label again \(x\.png, y\.png\) \(1 earlier erased image could not be read and was not checked\)\. Saved/,
+  );
+  assert.match(runSummary({ ...base, earlier: e({ rememberedBefore: 1, rememberedAfter: 1 }) }), / 1 of the 3 instances earlier runs tried to erase is still predicted as its label, as before this run\./);
+  assert.match(runSummary({ ...base, earlier: e({ instances: 0, missing: 2 }) }), /in 42 steps\. 2 earlier erased images could not be read and were not checked\. Saved/);
+  assert.doesNotMatch(runSummary(base), /earlier/);
+});
