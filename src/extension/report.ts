@@ -6,10 +6,10 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { RunEntry } from './models';
+import { escapeHtml as escape } from '../shared/html';
 import { unitHeatmapHtml } from '../shared/heatmap';
 import { auditText, earlierText } from '../shared/runSummary';
 
-const escape = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
 
 function table(headers: string[], rows: string[][]): string {

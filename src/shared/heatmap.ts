@@ -6,8 +6,8 @@
  * `vscode` so that it is unit-tested.
  */
 import type { LayerChange } from '../engine/metrics';
+import { escapeHtml as escape } from './html';
 
-const escape = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Widest strip, in CSS pixels; a cell is at most 10 px wide and at least 1. */
 const STRIP_WIDTH = 480;
