@@ -158,7 +158,9 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   console.log(auditText(record));
   console.log(`new version: ${record.result.path} (the original ${record.model.path} is unchanged)`);
   if (values.json) {
-    await fs.writeFile(path.resolve(values.json), JSON.stringify(record, null, 2));
+    // The run record as saved in run.json (the adversarial preview is for the report only, never written).
+    const { preview: _preview, ...saved } = record;
+    await fs.writeFile(path.resolve(values.json), JSON.stringify(saved, null, 2));
     console.error(`wrote ${path.resolve(values.json)}`);
   }
   return 0;

@@ -91,6 +91,45 @@ export interface RunRecord {
    * and which came back (not predicted as their label before this run, predicted so after).
    */
   earlier?: { instances: number; missing: number; rememberedBefore: number; rememberedAfter: number; cameBack: string[] };
+  /**
+   * ADV runs, in the result of the request only — never written to run.json: a few adversarial
+   * examples beside the instances they came from, for the report of the session that ran them.
+   */
+  preview?: AdversarialPreview;
+}
+
+export interface AdversarialPreview {
+  imageShape: [number, number, number];
+  examples: Array<{
+    /** Index into the forget set. */
+    instance: number;
+    target: number;
+    /** The original model's class for the example. */
+    predicted: number;
+    /** ||delta||_2 in [0, 1] pixel units. */
+    l2: number;
+    /** Pixels in 0..255, h*w*c. */
+    original: number[];
+    adversarial: number[];
+  }>;
+}
+
+/** The first adversarial example of each of the first `max` forget instances. */
+export function adversarialPreview(forget: ForgetSet, set: { images: Float32Array; targets: Int32Array; sources: Int32Array; predicted: Int32Array }, max = 8): AdversarialPreview {
+  const [h, w, c] = forget.imageShape;
+  const size = h * w * c;
+  const bytes = (a: Float32Array) => Array.from(a, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+  const examples: AdversarialPreview['examples'] = [];
+  for (let instance = 0; instance < Math.min(max, forget.labels.length); instance++) {
+    const j = set.sources.indexOf(instance);
+    if (j < 0) continue;
+    const original = forget.images.subarray(instance * size, (instance + 1) * size);
+    const adversarial = set.images.subarray(j * size, (j + 1) * size);
+    let l2 = 0;
+    for (let p = 0; p < size; p++) l2 += (adversarial[p] - original[p]) ** 2;
+    examples.push({ instance, target: set.targets[j], predicted: set.predicted[j], l2: Math.sqrt(l2), original: bytes(original), adversarial: bytes(adversarial) });
+  }
+  return { imageShape: [h, w, c], examples };
 }
 
 
@@ -184,7 +223,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       ...(result.adversarial ? { adversarial: { examples: result.adversarial.targets.length, reachedTarget: attackSuccess(result.adversarial) } } : {}),
     };
     await saveModelAtomically(artifacts, versionDir, { 'run.json': JSON.stringify(record, null, 2) });
-    return record;
+    return result.adversarial ? { ...record, preview: adversarialPreview(req.forget, result.adversarial) } : record;
   } finally {
     model.dispose();
   }

@@ -128,6 +128,7 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
       // The new version becomes the active one before any queued run starts, so that run continues from it.
       (done) => ctx.models.setActiveVersion(done.id),
     );
+    ctx.reports.remember(record.id, record.preview);
     ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
     await ctx.refreshViews();
     void vscode.window.showInformationMessage(runSummary(record), 'Open Report').then((choice) => {

@@ -5,16 +5,22 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
+import type { AdversarialPreview } from '../engine/request';
 import type { RunEntry } from './models';
 import { escapeHtml as escape } from '../shared/html';
 import { unitHeatmapHtml } from '../shared/heatmap';
 import { auditText, earlierText } from '../shared/runSummary';
+import { perturbation, pngDataUri } from '../shared/pixels';
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
 
-function table(headers: string[], rows: string[][]): string {
+/** A table cell: text (escaped) or markup built here. */
+type Cell = string | { html: string };
+
+function table(headers: string[], rows: Cell[][]): string {
   const head = headers.map((h) => `<vscode-table-header-cell>${escape(h)}</vscode-table-header-cell>`).join('');
-  const body = rows.map((r) => `<vscode-table-row>${r.map((c) => `<vscode-table-cell>${escape(c)}</vscode-table-cell>`).join('')}</vscode-table-row>`).join('');
+  const cell = (c: Cell) => `<vscode-table-cell>${typeof c === 'string' ? escape(c) : c.html}</vscode-table-cell>`;
+  const body = rows.map((r) => `<vscode-table-row>${r.map(cell).join('')}</vscode-table-row>`).join('');
   return `<vscode-table zebra bordered-rows resizable><vscode-table-header slot="header">${head}</vscode-table-header><vscode-table-body slot="body">${body}</vscode-table-body></vscode-table>`;
 }
 
@@ -35,15 +41,32 @@ function earlierHtml(r: RunEntry['record']): string {
 }
 
 /** ADV runs: the adversarial examples that held the decision boundaries, and (relabel) the hit rate. */
-function adversarialHtml(r: RunEntry['record']): string {
+function adversarialHtml(r: RunEntry['record'], preview: AdversarialPreview | undefined): string {
   const parts: string[] = [];
+  const name = (i: number) => r.forget.classNames?.[i] ?? String(i);
   if (r.adversarial) {
     const a = r.adversarial;
     parts.push(
       `<p>ADV made ${a.examples} adversarial examples (${a.examples / r.forget.ids.length} per instance; targeted L2 PGD, ε ${r.options.attack.epsilon}, ${r.options.attack.steps} steps) from the original model; ` +
         `it classifies ${pct(a.reachedTarget)} of them as their target class (the attack's success). They are trained toward their targets to keep the decision boundaries in place. ` +
-        `They are not saved: each lies within ε of an instance being erased.</p>`,
+        `They are not saved: each lies within ε of an instance being erased${preview ? ', so the examples below exist only in this window' : ' (the examples are shown only in the session that ran them)'}.</p>`,
     );
+    if (preview && preview.examples.length) {
+      const img = (pixels: number[], alt: string) => ({ html: `<img class="pixels" src="${pngDataUri(pixels, preview.imageShape)}" alt="${escape(alt)}">` });
+      parts.push(
+        table(
+          ['instance', 'image', 'adversarial example', '|δ| (scaled)', 'target → original model says', '‖δ‖₂'],
+          preview.examples.map((e) => [
+            vscode.workspace.asRelativePath(r.forget.ids[e.instance]),
+            img(e.original, `instance, ${name(r.forget.labels[e.instance])}`),
+            img(e.adversarial, `adversarial example toward ${name(e.target)}`),
+            img(perturbation(e.adversarial, e.original), 'perturbation'),
+            `${name(e.target)} → ${name(e.predicted)}`,
+            e.l2.toFixed(2),
+          ]),
+        ),
+      );
+    }
   }
   if (r.options.objective.kind === 'relabel') {
     const labels = r.options.objective.labels;
@@ -53,7 +76,7 @@ function adversarialHtml(r: RunEntry['record']): string {
   return parts.length ? `<h2>${r.adversarial ? 'Adversarial examples' : 'Relabel'}</h2>${parts.join('')}` : '';
 }
 
-export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri: vscode.Uri): string {
+export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri: vscode.Uri, preview?: AdversarialPreview): string {
   const nonce = randomBytes(16).toString('base64');
   const r = run.record;
   const elements = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'elements.js'));
@@ -77,7 +100,7 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
   );
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource} 'unsafe-inline'; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src ${webview.cspSource} 'unsafe-inline'; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${css}">
 <script type="module" nonce="${nonce}" src="${elements}"></script>
@@ -91,7 +114,7 @@ ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
 ${earlierHtml(r)}<h2>Membership audit</h2><p>${escape(auditText(r))}</p>
-${adversarialHtml(r)}
+${adversarialHtml(r, preview)}
 <h2>Where the weights moved</h2>${unitHeatmapHtml(r.layerChanges)}
 <h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}
 <h2>Audit</h2><p>Model before: <code>${escape(r.model.path)}</code> sha256 <code>${escape(r.model.sha256)}</code><br>
@@ -104,6 +127,8 @@ export const REPORT_VIEW_TYPE = 'unlearnLens.report';
 /** Report panels, one per run; restored after a reload from the run id the webview keeps in its state. */
 export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSerializer<{ runId?: string }> {
   private readonly panels = new Map<string, vscode.WebviewPanel>();
+  /** Adversarial previews of the runs this session made, by run id: in memory only, never on disk. */
+  private readonly previews = new Map<string, AdversarialPreview>();
   private readonly registration: vscode.Disposable;
 
   constructor(
@@ -119,9 +144,16 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
 
   private attach(panel: vscode.WebviewPanel, run: RunEntry): void {
     panel.webview.options = this.options();
-    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri);
+    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri, this.previews.get(run.id));
     this.panels.set(run.id, panel);
     panel.onDidDispose(() => this.panels.delete(run.id));
+  }
+
+  /** Keeps a finished run's adversarial preview for its report (the last 20 runs). */
+  remember(id: string, preview: AdversarialPreview | undefined): void {
+    if (!preview) return;
+    this.previews.set(id, preview);
+    for (const old of [...this.previews.keys()].slice(0, Math.max(0, this.previews.size - 20))) this.previews.delete(old);
   }
 
   show(run: RunEntry): vscode.WebviewPanel {

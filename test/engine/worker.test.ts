@@ -59,6 +59,29 @@ test('an unlearn request reports progress and answers with a run record; the ori
   assert.deepEqual(fs.readFileSync(model), original);
 });
 
+test('an ADV run answers with an adversarial preview for the report, and its run.json never holds one', async () => {
+  const { model, files } = await fixture();
+  const { result } = call({
+    kind: 'unlearn',
+    backend,
+    modelPath: model,
+    versionsDir: `${path.dirname(model)}.versions`,
+    selection: { kind: 'files', paths: files.slice(0, 3) },
+    options: { method: 'adv', maxEpochs: 2, attack: { steps: 3, examplesPerInstance: 2, epsilon: 1 } },
+    resize: 'none',
+  });
+  const record = (await result) as { result: { path: string }; preview?: { imageShape: number[]; examples: Array<{ instance: number; l2: number; original: number[]; adversarial: number[] }> } };
+  assert.deepEqual(record.preview?.imageShape, [8, 8, 1]);
+  assert.deepEqual(record.preview?.examples.map((e) => e.instance), [0, 1, 2]);
+  for (const e of record.preview!.examples) {
+    assert.equal(e.original.length, 64);
+    assert.ok(e.l2 > 0 && e.l2 <= 1 + 1e-4, `inside the L2 ball of radius 1: ${e.l2}`);
+  }
+  const saved = fs.readFileSync(path.join(path.dirname(record.result.path), 'run.json'), 'utf8');
+  assert.ok(!saved.includes('preview') && !saved.includes('"original"'), 'no adversarial pixels on disk');
+  assert.equal(JSON.parse(saved).adversarial.examples, 6);
+});
+
 test('an error reply carries the UserInputError and its file', async () => {
   const { dir, model } = await fixture();
   const bad = path.join(dir, 'data', 'train', 'a', 'broken.png');

@@ -171,6 +171,14 @@ async function runUiTest(browser, server, folder, ws) {
     const [rows, rects] = [await report.locator('.heatmap .unit-row').count(), await report.locator('.heatmap svg.strip rect').count()];
     if (rows !== record.layerChanges.length || rects !== cells) throw new Error(`heatmap: ${rows} rows / ${rects} cells, the run record has ${record.layerChanges.length} tensors / ${cells} cells`);
     console.log(`  ✓ UI: report heatmap has ${rows} weight tensors and ${rects} unit cells (${record.options.method}), as the run record`);
+    // ADV: each instance beside its adversarial example and the perturbation (in this session only: run.json holds no pixels).
+    const pixels = await report.locator('img.pixels').count();
+    const decoded = await report.locator('img.pixels').evaluateAll((imgs) => imgs.filter((i) => i.complete && i.naturalWidth === 28).length);
+    if (pixels !== 3 * record.forget.ids.length || decoded !== pixels) throw new Error(`report: ${pixels} adversarial preview images (${decoded} decoded at 28 px), expected ${3 * record.forget.ids.length}`);
+    if (fs.readFileSync(path.join(versions, newest, 'run.json'), 'utf8').includes('"preview"')) throw new Error('run.json holds the adversarial preview');
+    await report.locator('img.pixels').first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(work, 'ui-report-adversarial.png') });
+    console.log(`  ✓ UI: report shows ${record.forget.ids.length} instances beside their adversarial examples and perturbations (${pixels} images; none on disk)`);
     await page.screenshot({ path: path.join(work, 'ui-report.png') });
     console.log(`  ✓ UI: report webview shows the run ("${summary.replace(/\s+/g, ' ').trim()}")`);
     // The activity-bar view: models → runs.
