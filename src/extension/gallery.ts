@@ -119,9 +119,9 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       if (file) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(file));
     } else if (message.type === 'unlearn') {
       const selection = this.selectionOf(message.keys);
-      if (!selection) return;
-      const record = await this.deps.unlearn(selection);
+      const record = selection ? await this.deps.unlearn(selection) : undefined;
       if (record) this.post({ type: 'ran', keys: message.keys });
+      // Always a fresh page: it carries the busy state, so the button never stays disabled after a refusal.
       await this.refresh();
     }
   }
