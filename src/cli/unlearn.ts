@@ -16,7 +16,7 @@ import { runUnlearnJob } from '../engine/jobs';
 import { FORGET_TERMS, GUARD_ACTIONS, METHODS, PRESETS, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../engine/options';
 import { versionsDirFor } from '../engine/request';
 import type { ResizeMode } from '../engine/data/imageFolder';
-import type { ForgetSelection } from '../shared/protocol';
+import type { ForgetSelection, RelabelChoice } from '../shared/protocol';
 import { auditText, describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
 import { pct, StatusLine } from './format';
 
@@ -39,6 +39,9 @@ Forgets the given training instances and saves the result as a new version besid
   --forget-term T     ${FORGET_TERMS.join(' | ')}: the forget loss (default: the preset's;
                       paper: negative-ce; nearest-ce with --method adv halves the damage at k <= 16,
                       docs/grid.md)
+  --relabel R         relabel instead of misclassify: nearest (the class the model ranks next
+                      for each instance), one class for all (name or index), or one per instance
+                      in the order given (comma list); success = every instance predicted as its new label
   --max-epochs N      cap on unlearning epochs (default 1000)
   --guard-action A    ${GUARD_ACTIONS.join(' | ')}: what the collateral-damage guard does when it trips
                       (default: the preset's; ask prompts on a terminal and stops elsewhere)
@@ -47,6 +50,15 @@ Forgets the given training instances and saves the result as a new version besid
   --backend B         ${BACKEND_CHOICES.join(' | ')} (default auto)
   --json FILE         also write the run record there
 `;
+
+/** --relabel: "nearest", or class names / indices separated by commas. */
+export function parseRelabel(value: string | undefined): RelabelChoice | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === 'nearest') return { kind: 'nearest' };
+  const classes = value.split(',').map((s) => s.trim());
+  if (classes.length === 0 || classes.some((c) => c === '')) throw new UserInputError(`--relabel takes nearest, a class, or a comma list of classes (got "${value}").`);
+  return { kind: 'classes', classes };
+}
 
 /** "2,5,9-12" (1-based, as an editor shows them) → 0-based line indices. */
 export function parseLines(value: string): number[] {
@@ -95,6 +107,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
       method: { type: 'string', default: 'adv+imp' },
       preset: { type: 'string' },
       'forget-term': { type: 'string' },
+      relabel: { type: 'string' },
       'max-epochs': { type: 'string' },
       'guard-action': { type: 'string' },
       resize: { type: 'string', default: 'none' },
@@ -136,6 +149,8 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
     if (!Number.isInteger(maxEpochs) || maxEpochs < 1) throw new UserInputError(`--max-epochs takes a whole number >= 1 (got "${values['max-epochs']}").`);
   }
   const options: UnlearnOptionsInput = { method, ...(maxEpochs ? { maxEpochs } : {}), ...(forgetTerm ? { forgetTerm } : {}), ...(guardAction ? { guard: { action: guardAction } } : {}) };
+  const relabel = parseRelabel(values.relabel);
+  if (relabel && forgetTerm && forgetTerm !== 'negative-ce') throw new UserInputError('--relabel trains toward the new labels (+CE); leave out --forget-term.');
   const testData = values.test ? path.resolve(values.test) : await defaultTestData(selection);
   const versionsDir = versionsDirFor(modelPath);
 
@@ -145,7 +160,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   if (guardAction === 'ask' && !canAsk) console.error('--guard-action ask: no terminal to ask on, so a tripped guard will stop the run and roll back.');
   console.error(`unlearn: ${selection.kind === 'files' ? `${selection.paths.length} path(s) in ${selection.datasetRoot}` : `${selection.lines.length} line(s) of ${selection.manifest}`}, ${method}${preset ? ` [${preset}]` : ''}, model ${modelPath}${testData ? `, test data ${testData}` : ''}`);
   const record = await runUnlearnJob(
-    { kind: 'unlearn', backend: { choice: backend, searchPaths: [process.cwd()] }, modelPath, versionsDir, selection, options, ...(preset ? { preset } : {}), resize, ...(testData ? { testData } : {}) },
+    { kind: 'unlearn', backend: { choice: backend, searchPaths: [process.cwd()] }, modelPath, versionsDir, selection, options, ...(preset ? { preset } : {}), resize, ...(testData ? { testData } : {}), ...(relabel ? { relabel } : {}) },
     signal,
     (p) => status.update(describeProgress(p), p.phase !== 'attack' && p.phase !== 'unlearn'),
     canAsk ? (trip) => askOnTerminal(trip, status) : undefined,

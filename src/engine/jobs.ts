@@ -12,11 +12,13 @@ import { runUnlearnRequest, type EarlierInstances, type RunRecord } from './requ
 import { earlierErasures } from './continual';
 import { runExperiment } from './experiment';
 import { embeddedDefault, loadEmbeddedData } from './assets';
-import { loadImageFolder, loadSelectedImages, readImage, type ImageLoadOptions } from './data/imageFolder';
-import { checkManifest, isManifestFile, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
+import { loadImageFolder, loadSelectedImages, readImage, type ImageInstances, type ImageLoadOptions } from './data/imageFolder';
+import { tf } from './tf';
+import { logits } from './modelState';
+import { checkManifest, isManifestFile, labelIndex, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
 import type { Dataset } from './data/dataset';
 import type { GuardAnswer, GuardTrip } from './guard';
-import type { BackendRequest, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../shared/protocol';
+import type { BackendRequest, RelabelChoice, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../shared/protocol';
 
 export async function startBackend(req: BackendRequest) {
   return initBackend({ choice: req.choice, searchPaths: req.searchPaths });
@@ -69,6 +71,7 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
       ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
       : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
   const earlier = await loadEarlierErasures(job.modelPath, imageOptions, forget.files);
+  const options = job.relabel ? { ...job.options, objective: { kind: 'relabel' as const, labels: await newLabels(job.relabel, job.modelPath, forget) } } : job.options;
   const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
   const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
   if (signal.aborted) throw new CancelledError();
@@ -79,13 +82,50 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
     forgetIds: forget.files,
     classNames: forget.classNames,
     test,
-    options: job.options,
+    options,
     preset: job.preset,
     signal,
     onProgress: progress,
     onGuardTrip,
     earlier,
   });
+}
+
+/** The new label of each forget instance for a relabel request; each must differ from the instance's label. */
+export async function newLabels(choice: RelabelChoice, modelPath: string, forget: ImageInstances): Promise<number[]> {
+  const k = forget.labels.length;
+  const names = forget.classNames;
+  const className = (i: number) => names[i] ?? String(i);
+  if (choice.kind === 'nearest') {
+    const { model } = await loadModel(modelPath);
+    try {
+      const z = tf.tidy(() => logits(model, tf.tensor4d(forget.images, [k, ...forget.imageShape]), false, true));
+      const values = await z.array();
+      z.dispose();
+      return (values as number[][]).map((row, i) => {
+        let best = -1;
+        row.forEach((v, j) => {
+          if (j !== forget.labels[i] && (best < 0 || v > row[best])) best = j;
+        });
+        return best;
+      });
+    } finally {
+      model.dispose();
+    }
+  }
+  const given = choice.classes;
+  if (given.length !== 1 && given.length !== k) {
+    throw new UserInputError(`Relabel names ${given.length} classes for ${k} selected instances. Name one class for all of them, or one per instance in the order they are selected.`);
+  }
+  const labels = Array.from({ length: k }, (_, i) => {
+    const name = given.length === 1 ? given[0] : given[i];
+    const y = labelIndex(name, names);
+    if (y < 0) throw new UserInputError(`Relabel: "${name}" is not a class of this data. Use a class name (${names.join(', ')}) or an index 0..${names.length - 1}.`);
+    return y;
+  });
+  const same = labels.findIndex((y, i) => y === forget.labels[i]);
+  if (same >= 0) throw new UserInputError(`Relabel: ${forget.files[same]} is already labelled ${className(labels[same])}. A new label must differ from the instance's label.`, forget.files[same]);
+  return labels;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
 import type { RunQueue } from './runQueue';
 import { runSummary } from '../shared/runSummary';
-import { backendRequest, config, preset, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
+import { backendRequest, config, preset, relabelChoice, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
 import type { ReportPanels } from './report';
 
 export interface CommandContext {
@@ -109,6 +109,7 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
   const count = selection.kind === 'files' ? selection.paths.length : selection.lines.length;
   const what = selection.kind === 'files' ? `${count} selected item${count === 1 ? '' : 's'}` : `${count} manifest line${count === 1 ? '' : 's'}`;
   const options = unlearnOptions();
+  const relabel = relabelChoice();
   try {
     const testData = await testDataFor(selection);
     const record = await ctx.queue.enqueue(
@@ -124,6 +125,7 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
         preset: preset(),
         resize: resizeMode(),
         testData,
+        ...(relabel ? { relabel } : {}),
       }),
       // The new version becomes the active one before any queued run starts, so that run continues from it.
       (done) => ctx.models.setActiveVersion(done.id),

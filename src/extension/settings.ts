@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
 import type { ForgetTerm, GuardAction, Method, Preset, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
-import type { BackendRequest } from '../shared/protocol';
+import type { BackendRequest, RelabelChoice } from '../shared/protocol';
 
 export const SECTION = 'unlearnLens';
 
@@ -87,6 +87,14 @@ export function unlearnOptions(): UnlearnOptionsInput {
     ...(Object.keys(attack).length ? { attack } : {}),
     ...(Object.keys(guard).length ? { guard } : {}),
   };
+}
+
+/** `unlearnLens.relabel`: empty (misclassify, the paper), "nearest", or class names separated by commas. */
+export function relabelChoice(): RelabelChoice | undefined {
+  const value = config().get<string>('relabel', '').trim();
+  if (!value) return undefined;
+  if (value === 'nearest') return { kind: 'nearest' };
+  return { kind: 'classes', classes: value.split(',').map((s) => s.trim()).filter(Boolean) };
 }
 
 export function preset(): Preset {

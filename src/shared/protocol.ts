@@ -45,7 +45,15 @@ export interface UnlearnJob {
   resize: ResizeMode;
   /** A labelled held-out set (class-folder dataset or manifest) to measure collateral damage on. */
   testData?: string;
+  /** Relabel instead of misclassify (MISSION.md step 5): new labels by class, or the nearest other class of each instance. */
+  relabel?: RelabelChoice;
 }
+
+export type RelabelChoice =
+  /** The class the model ranks next after the instance's label. */
+  | { kind: 'nearest' }
+  /** Class names or indices: one for every instance, or one per instance in selection order. */
+  | { kind: 'classes'; classes: string[] };
 
 export interface ExperimentJob {
   kind: 'experiment';

@@ -7,7 +7,7 @@ import type { GuardTrip } from '../engine/guard';
 import type { RunRecord } from '../engine/request';
 import type { EngineProgress } from './protocol';
 
-type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> };
+type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> & Partial<Pick<RunRecord['options'], 'objective'>> };
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
@@ -28,7 +28,9 @@ export function earlierText(e: RunRecord['earlier'] | undefined): string {
 }
 
 export function runSummary(record: SummaryInput): string {
-  const forgotten = record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
+  const objective = record.options.objective;
+  const relabel = objective?.kind === 'relabel' ? objective.labels : undefined;
+  const forgotten = relabel ? record.forget.predictedAfter.filter((p, i) => p === relabel[i]).length : record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
   const stopNote =
     record.stopped === 'max-epochs'
       ? ` The run hit the cap of ${record.options.maxEpochs} epochs.`
@@ -41,7 +43,7 @@ export function runSummary(record: SummaryInput): string {
     : tripped.action === 'stop'
       ? ` The guard ${tripped.answer === 'stop' ? 'asked and you chose to stop at' : 'stopped it at'} step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
       : ` Warning: the guard saw agreement with the original model fall to ${pct(record.guard.minAgreement)}${tripped.answer === 'continue' ? `; you chose to continue at step ${tripped.step}` : ''} (collateral damage; see the report).`;
-  return `Unlearn: ${forgotten} of ${record.forget.ids.length} forgotten in ${record.steps} steps.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`;
+  return `Unlearn: ${forgotten} of ${record.forget.ids.length} ${relabel ? 'relabelled' : 'forgotten'} in ${record.steps} steps.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`;
 }
 
 /** The buttons of the question a tripped `ask` guard puts, and what each answers. */

@@ -93,6 +93,23 @@ test('unlearn takes manifest lines as an editor numbers them', async () => {
   assert.deepEqual(record.forget.labels, [1, 1], 'lines 3 and 4 are the two b rows');
 });
 
+test('--relabel moves the instances to the named class, or each to the class the model ranks next', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-relabel-');
+  const json = path.join(dir, 'record.json');
+  // files[0] is an a, files[2] a b: both to c.
+  const { stdout } = await unlearn(['--model', model, '--relabel', 'c', '--method', 'naive', '--max-epochs', '50', '--json', json, files[0], files[2]]);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.deepEqual(record.options.objective, { kind: 'relabel', labels: [2, 2] });
+  const hits = record.forget.predictedAfter.filter((p: number) => p === 2).length;
+  assert.match(stdout, new RegExp(`^Unlearn: ${hits} of 2 relabelled in ${record.steps} steps\\.`, 'm'));
+  if (record.stopped === 'forgotten') assert.equal(hits, 2, 'a relabel run stops once every instance has its new label');
+  const nearest = path.join(dir, 'nearest.json');
+  await unlearn(['--model', model, '--relabel', 'nearest', '--method', 'naive', '--max-epochs', '5', '--json', nearest, files[0], files[2], files[4]]);
+  const n = JSON.parse(fs.readFileSync(nearest, 'utf8'));
+  assert.equal(n.options.objective.labels.length, 3);
+  n.options.objective.labels.forEach((y: number, i: number) => assert.notEqual(y, n.forget.labels[i], `instance ${i}: the nearest other class`));
+});
+
 test('with --guard-action ask and no terminal, a tripped guard stops and rolls back, and says so', async () => {
   const { dir, model, files } = await classFolderFixture('unlearn-cli-ask-');
   const json = path.join(dir, 'record.json');
@@ -121,6 +138,10 @@ test('unlearn refuses bad input with exit code 2, naming the file or the fix', a
   await refuses(['--model', model, '--method', 'forgetful', files[0]], /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
   await refuses(['--model', model, '--guard-action', 'pause', files[0]], /Unknown guard action "pause"; choose from report, stop, ask/);
   await refuses(['--model', model, '--forget-term', 'hinge', files[0]], /Unknown forget term "hinge"; choose from negative-ce, remembered-ce, margin, nearest-ce/);
+  await refuses(['--model', model, '--relabel', 'zebra', files[0]], /Relabel: "zebra" is not a class of this data\. Use a class name \(a, b, c\) or an index 0\.\.2\./);
+  await refuses(['--model', model, '--relabel', 'a', files[0]], /Relabel: .*a\/0\.png is already labelled a\. A new label must differ/);
+  await refuses(['--model', model, '--relabel', 'b,c', files[0], files[2], files[4]], /Relabel names 2 classes for 3 selected instances\. Name one class for all of them, or one per instance/);
+  await refuses(['--model', model, '--relabel', 'b,', files[0]], /--relabel takes nearest, a class, or a comma list of classes/);
   const broken = path.join(dir, 'data', 'train', 'a', 'broken.png');
   fs.writeFileSync(broken, 'not an image');
   await refuses(['--model', model, broken], new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not a PNG or JPEG`));

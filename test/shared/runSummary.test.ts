@@ -83,3 +83,9 @@ test('continual runs say whether earlier erasures stay forgotten, came back, or 
   assert.match(runSummary({ ...base, earlier: e({ instances: 0, missing: 2 }) }), /in 42 steps\. 2 earlier erased images could not be read and were not checked\. Saved/);
   assert.doesNotMatch(runSummary(base), /earlier/);
 });
+
+test('a relabel run counts the instances now predicted as their new label', () => {
+  // New labels 5, 2, 7, 0: after the run 5, 1, 7, 9 — two of four hit.
+  const record = { ...base, options: { maxEpochs: 1000, objective: { kind: 'relabel' as const, labels: [5, 2, 7, 0] } } };
+  assert.match(runSummary(record), /^Unlearn: 2 of 4 relabelled in 42 steps\./);
+});
