@@ -443,15 +443,18 @@ def run(args, model, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.
         probe_parts.append(x_adv[[(j * count) // take for j in range(take)]])
     if guard_on and probe_idx:
         probe_parts.append(nchw(xtr[probe_idx]).to(dev))
-    x_probe = torch.cat(probe_parts) if probe_parts else None
-    probe_orig = predict(model, x_probe) if x_probe is not None else None
-    guard = {"agreement": 1.0, "min_agreement": 1.0, "probe_size": 0 if x_probe is None else len(x_probe), "tripped": None}
+    # As the engine's guard: the agreement is the lowest of the parts' (adversarial examples; probe images).
+    probe_orig = [predict(model, part) for part in probe_parts]
+    guard = {"agreement": 1.0, "min_agreement": 1.0, "probe_size": sum(len(part) for part in probe_parts), "tripped": None}
     checkpoint = {"step": None, "state": None}
+
+    def agreement() -> float:
+        return min((float((predict(model, part) == orig).float().mean()) for part, orig in zip(probe_parts, probe_orig)), default=1.0)
 
     def check_guard(step: int) -> bool:
         if not guard_on:
             return True
-        a = float((predict(model, x_probe) == probe_orig).float().mean()) if x_probe is not None else 1.0
+        a = agreement()
         guard["agreement"] = a
         guard["min_agreement"] = min(guard["min_agreement"], a)
         if a >= args.guard_min_agreement:
@@ -464,7 +467,7 @@ def run(args, model, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.
         if args.guard_action == "stop" and checkpoint["state"] is not None:
             model.load_state_dict(checkpoint["state"])
             guard["tripped"]["rolled_back_to_step"] = checkpoint["step"]
-            guard["agreement"] = float((predict(model, x_probe) == probe_orig).float().mean()) if x_probe is not None else 1.0
+            guard["agreement"] = agreement()
         return args.guard_action != "stop"
 
     left = count_remembered()

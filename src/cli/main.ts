@@ -105,7 +105,7 @@ function printResult(r: ExperimentResult): void {
   console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
       `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
-      `guard = agreement with the original model's predictions on ${r.probeSize} other training images plus up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
+      `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
   );
 }
 

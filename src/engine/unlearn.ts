@@ -96,23 +96,17 @@ export function makeAdversarialSet(model: tfTypes.LayersModel, forget: ForgetSet
   );
 }
 
-function makeProbe(adversarial: AdversarialSet | undefined, extra: Float32Array | undefined, size: number): Float32Array {
+/** The guard's probe parts: an even spread of the adversarial examples (every forget instance contributes), and the caller's images. */
+function probeParts(adversarial: AdversarialSet | undefined, extra: Float32Array | undefined, size: number): Float32Array[] {
   const parts: Float32Array[] = [];
   if (adversarial) {
     const count = adversarial.targets.length;
     const take = Math.min(count, GUARD_ADVERSARIAL_SAMPLE);
-    // An even spread over the set: every forget instance contributes.
     const picks = Array.from({ length: take }, (_, j) => Math.floor((j * count) / take));
     parts.push(gather(adversarial.images, size, picks));
   }
   if (extra) parts.push(extra);
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return parts;
 }
 
 function gather(images: Float32Array, size: number, indices: ArrayLike<number>): Float32Array {
@@ -214,10 +208,8 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
       return n;
     };
 
-    // The guard's probe: a sample of the adversarial examples plus the caller's probe images,
-    // with the original model's predictions on them.
-    const probe = makeProbe(adversarial, ctx.probe, size);
-    guard = await Guard.start(model, probe, imageShape, options.guard);
+    // The guard's probe, in parts: a sample of the adversarial examples, and the caller's probe images.
+    guard = await Guard.start(model, probeParts(adversarial, ctx.probe, size), imageShape, options.guard);
 
     let steps = 0;
     let epochs = 0;

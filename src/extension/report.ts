@@ -29,7 +29,7 @@ function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
   const tripped = guard.tripped
     ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
     : '';
-  return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images: ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
+  return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images (the lower of its parts: adversarial examples, held-out or training images): ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
 }
 
 /** Continual runs: the instances earlier runs in this model's chain erased, checked before and after. */

@@ -53,7 +53,7 @@ export const GUARD_CHOICES = { stop: 'Stop and Roll Back', continue: 'Continue' 
 export function guardQuestion(trip: GuardTrip): { message: string; detail: string } {
   const forgotten = trip.total - trip.remembered;
   return {
-    message: `Unlearn: the collateral-damage guard tripped at step ${trip.step}. The model now agrees with the original on ${pct(trip.agreement)} of the probe images (threshold ${pct(trip.minAgreement)}); ${forgotten} of ${trip.total} instances are forgotten so far.`,
+    message: `Unlearn: the collateral-damage guard tripped at step ${trip.step}. The model now agrees with the original on ${pct(trip.agreement)} of the probe images (the lower part; threshold ${pct(trip.minAgreement)}); ${forgotten} of ${trip.total} instances are forgotten so far.`,
     detail:
       `${GUARD_CHOICES.stop}: end the run with the model as it was ${trip.rollbackStep === undefined ? 'before it started' : trip.rollbackStep === 0 ? 'before the first step' : `at step ${trip.rollbackStep}, the last check that passed`}, saved as a new version. ` +
       `${GUARD_CHOICES.continue}: carry on to the end; the run record will say the guard tripped.`,

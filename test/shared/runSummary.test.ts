@@ -45,7 +45,7 @@ test('an answered question is named in the summary: stopped by you, or continued
 
 test('the guard question says what it saw and what each answer does', () => {
   const q = guardQuestion({ step: 20, agreement: 0.625, minAgreement: 0.9, rollbackStep: 10, remembered: 3, total: 16 });
-  assert.equal(q.message, 'Unlearn: the collateral-damage guard tripped at step 20. The model now agrees with the original on 62.5 % of the probe images (threshold 90.0 %); 13 of 16 instances are forgotten so far.');
+  assert.equal(q.message, 'Unlearn: the collateral-damage guard tripped at step 20. The model now agrees with the original on 62.5 % of the probe images (the lower part; threshold 90.0 %); 13 of 16 instances are forgotten so far.');
   assert.match(q.detail, /^Stop and Roll Back: end the run with the model as it was at step 10, the last check that passed, saved as a new version\. Continue: carry on/);
   assert.match(q.detail, /Continue: carry on to the end; the run record will say the guard tripped\.$/);
   assert.match(guardQuestion({ step: 10, agreement: 0.5, minAgreement: 0.9, rollbackStep: 0, remembered: 16, total: 16 }).detail, /as it was before the first step,/);
