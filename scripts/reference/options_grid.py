@@ -179,7 +179,9 @@ def main() -> int:
                "steps": r["steps"], "stopped": r["stopped"], "remembered": r["remembered"], "seconds": r["seconds"]["total"],
                "phase_seconds": r["seconds"], "wall_seconds": time.time() - t0, "guard": r.get("guard"),
                "attack_success": r.get("attack_success"), "device": f"cpu, torch {torch.__version__}, {args.threads} thread(s)",
-               "forget_indices": fi}
+               "forget_indices": fi,
+               # Rows without this field were measured when the guard pooled its parts (before 2026-11-28 13:58 UTC).
+               "guard_rule": "lowest part"}
         with open(args.out, "a", encoding="utf8") as f:
             f.write(json.dumps(row) + "\n")
         g = row["guard"] or {}
