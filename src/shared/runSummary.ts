@@ -95,7 +95,7 @@ export function auditText(record: AuditInput): string {
       ? 'No membership audit: it needs held-out data (a test folder beside train, a manifest\'s test rows, or the testDataset setting).'
       : record.forget.ids.length < 4
         ? `No membership audit: it needs at least 4 forget instances (this run had ${record.forget.ids.length}).`
-        : 'No membership audit: it needs at least 4 held-out instances.';
+        : 'No membership audit in this run record: it had fewer than 4 held-out instances, or was made before Unlearn Lens audited runs.';
   }
   const side = (m: typeof a.before) => `${pct(m.accuracy)} (median loss: forget ${lossText(m.medianLoss.forget)}, held-out ${lossText(m.medianLoss.heldOut)})`;
   const after = a.after;

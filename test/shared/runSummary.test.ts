@@ -69,7 +69,7 @@ test('the membership audit is read out with its direction, and its absence is ex
   assert.doesNotMatch(auditText({ forget, before: { test: 0.9 }, audit: { before, after: side(0.9, 0.01, 0.3) } }), /rough estimate/, '32 pairs');
   assert.equal(auditText({ forget, before: {}, audit: undefined }), "No membership audit: it needs held-out data (a test folder beside train, a manifest's test rows, or the testDataset setting).");
   assert.equal(auditText({ forget: { ...forget, ids: ['a.png', 'b.png'] }, before: { test: 0.9 }, audit: undefined }), 'No membership audit: it needs at least 4 forget instances (this run had 2).');
-  assert.equal(auditText({ forget, before: { test: 0.9 }, audit: undefined }), 'No membership audit: it needs at least 4 held-out instances.');
+  assert.equal(auditText({ forget, before: { test: 0.9 }, audit: undefined }), 'No membership audit in this run record: it had fewer than 4 held-out instances, or was made before Unlearn Lens audited runs.');
 });
 
 test('continual runs say whether earlier erasures stay forgotten, came back, or could not be checked', () => {
