@@ -15,7 +15,7 @@ import { embeddedDefault, embeddedModels, loadEmbeddedData, DEFAULT_MODEL } from
 import { loadModel } from '../engine/modelIo';
 import { resolveWorkers } from '../engine/attackPool';
 import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/experiment';
-import { DEFAULT_GUARD, METHODS, PRESETS, type Preset } from '../engine/options';
+import { DEFAULT_GUARD, EXPERIMENT_METHODS, METHODS, PRESETS, type Preset } from '../engine/options';
 import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
@@ -37,7 +37,8 @@ Options:
   --k N            instances to forget (demo: 16; experiment: a comma list)
   --seed N         seed for the selection, targets and starts (demo: 0)
   --seeds LIST     experiment: comma list of seeds (default 0,1,2)
-  --methods LIST   comma list of ${METHODS.join(', ')} (default: all)
+  --methods LIST   comma list of ${EXPERIMENT_METHODS.join(', ')} (default: the paper's four;
+                   oracle also trains on the remaining training data, MISSION.md step 6)
   --model NAME     embedded model (default ${DEFAULT_MODEL})
   --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node(-gpu) if installed, else wasm)
   --max-epochs N   cap on unlearning epochs (default 1000)
@@ -148,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
   if (command !== 'demo' && command !== 'experiment') throw new UserInputError(`Unknown command "${command}".\n\n${USAGE}`);
 
   const backendChoice = parseList(values.backend!, BACKEND_CHOICES, 'backend')[0] as BackendChoice;
-  const methods = values.methods ? parseList(values.methods, METHODS, 'method') : [...METHODS];
+  const methods = values.methods ? parseList(values.methods, EXPERIMENT_METHODS, 'method') : [...METHODS];
   const presets = values.preset ? parseList(values.preset, Object.keys(PRESETS) as Preset[], 'preset') : (['paper'] as Preset[]);
   const ks = values.k ? parseInts(values.k, 'k') : command === 'demo' ? [16] : [16, 64, 128];
   const jobs = values.jobs === 'auto' ? ('auto' as const) : Number(values.jobs);

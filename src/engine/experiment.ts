@@ -9,7 +9,7 @@ import { complement, subset, type Dataset } from './data/dataset';
 import type { LayerChange } from './metrics';
 import type { LoadedModel } from './modelIo';
 import { makeAdversarialSet, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from './unlearn';
-import { resolveOptions, usesAdversarial, type Method, type Preset, type UnlearnOptionsInput } from './options';
+import { resolveOptions, usesAdversarial, usesRetainData, type Method, type Preset, type UnlearnOptionsInput } from './options';
 import type { AdversarialSet } from './attack';
 import { throwIfAborted } from './errors';
 import { accuracies, runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
@@ -110,6 +110,9 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     adversarial = await makeAdversarialSet(req.loaded.model, forget, first.options, { signal: req.signal, onProgress: (p) => req.onProgress?.(first.method, p, first.preset) });
     attackSeconds = (performance.now() - t0) / 1000;
   }
+  // The oracle trains on the remaining training data, except the guard's probe (so the guard stays a proxy it never trained on).
+  const probeSet = new Set(probePick);
+  const retainTrain = plan.some((p) => usesRetainData(p.method)) ? subset(req.train, retainAll.filter((i) => !probeSet.has(i)), `${req.train.name}[oracle retain]`) : undefined;
   const tasks: MethodTaskInput[] = plan.map((p) => ({
     artifacts: req.loaded.artifacts,
     modelFile: req.loaded.file,
@@ -118,6 +121,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     adversarial: usesAdversarial(p.method) ? adversarial : undefined,
     probe: probe.images,
     options: p.options,
+    ...(retainTrain && usesRetainData(p.method) ? { retainTrain: { images: retainTrain.images, labels: retainTrain.labels } } : {}),
   }));
   const runs = new Array<MethodRun>(plan.length);
   const record = (i: number, outcome: MethodTaskResult): void => {

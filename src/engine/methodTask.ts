@@ -29,6 +29,8 @@ export interface MethodTaskInput {
   adversarial?: AdversarialSet;
   probe: Float32Array;
   options: UnlearnOptions;
+  /** The oracle method's remaining training data. */
+  retainTrain?: { images: Float32Array; labels: Int32Array };
 }
 
 export interface MethodTaskResult {
@@ -53,7 +55,7 @@ export async function runMethodTask(
 ): Promise<MethodTaskResult> {
   const model = await modelFromArtifacts(input.artifacts, input.modelFile);
   try {
-    const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, onProgress });
+    const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, retain: input.retainTrain, onProgress });
     onProgress?.({ phase: 'evaluate' });
     const after = await accuracies(model, input.evaluate.forget, input.evaluate.retain, input.evaluate.test, signal);
     const heldOut = input.evaluate.heldOut;

@@ -2,8 +2,15 @@
  * Every option of an unlearning run, typed and named, with the paper's defaults in one place.
  * (The reference passed positional lists that drifted out of sync; here nothing is positional.)
  */
-export type Method = 'naive' | 'adv' | 'imp' | 'adv+imp';
+/**
+ * The paper's methods, and `oracle` (MISSION.md step 6): the negative gradient paired with
+ * cross-entropy on a batch of the remaining training data — only when the user has that data, so
+ * an experiment's extra, not a default.
+ */
+export type Method = 'naive' | 'adv' | 'imp' | 'adv+imp' | 'oracle';
 export const METHODS: readonly Method[] = ['naive', 'adv', 'imp', 'adv+imp'];
+/** What an experiment (which has the remaining training data) can run. */
+export const EXPERIMENT_METHODS: readonly Method[] = [...METHODS, 'oracle'];
 
 /** What the forget term asks of each instance. */
 export type ForgetObjective =
@@ -63,6 +70,8 @@ export interface UnlearnOptions {
   forgetBatchSize: number;
   /** Adversarial examples per step. */
   adversarialBatchSize: number;
+  /** Oracle: remaining training images per step. */
+  retainBatchSize: number;
   /** Strength of the inverted-importance penalty. */
   lambda: number;
   /** Cap on epochs; an epoch is one pass over the adversarial set (ADV) or the forget set. */
@@ -96,6 +105,7 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
   weightDecay: 1e-4,
   forgetBatchSize: 32,
   adversarialBatchSize: 256,
+  retainBatchSize: 256,
   lambda: 1,
   maxEpochs: 1000,
   seed: 0,
@@ -139,6 +149,7 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
     ['learningRate', options.learningRate],
     ['forgetBatchSize', options.forgetBatchSize],
     ['adversarialBatchSize', options.adversarialBatchSize],
+    ['retainBatchSize', options.retainBatchSize],
     ['maxEpochs', options.maxEpochs],
     ['attack.epsilon', options.attack.epsilon],
     ['attack.stepSize', options.attack.stepSize],
@@ -160,3 +171,4 @@ export function examplesPerInstance(attack: AttackOptions, numClasses: number): 
 
 export const usesAdversarial = (m: Method): boolean => m === 'adv' || m === 'adv+imp';
 export const usesImportance = (m: Method): boolean => m === 'imp' || m === 'adv+imp';
+export const usesRetainData = (m: Method): boolean => m === 'oracle';

@@ -17,7 +17,7 @@ import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type Gua
 
 export type { GuardAnswer, GuardReport, GuardTrip } from './guard';
 import { Sgd, nonFiniteProbe } from './optimizer';
-import { examplesPerInstance, usesAdversarial, usesImportance, type UnlearnOptions } from './options';
+import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
 
@@ -59,6 +59,8 @@ export interface UnlearnContext {
   adversarial?: AdversarialSet;
   /** Images the guard watches (e.g. held-out or remaining data), in the forget set's shape. */
   probe?: Float32Array;
+  /** The oracle method's remaining training data (never the forget instances). */
+  retain?: { images: Float32Array; labels: Int32Array };
   /** With guard action `ask`: whether to stop and roll back or carry on (none: stop). The time it takes is not counted in the run's seconds. */
   onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
 }
@@ -140,6 +142,10 @@ class Loader {
 
 export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, options: UnlearnOptions, ctx: UnlearnContext = {}): Promise<UnlearnResult> {
   validateForgetSet(forget, options);
+  const retain = usesRetainData(options.method) ? ctx.retain : undefined;
+  if (usesRetainData(options.method) && !retain?.labels.length) {
+    throw new UserInputError('The oracle method needs the remaining training data (it trains on it while forgetting). Run it from an experiment, which has that data, or choose another method.');
+  }
   const started = performance.now();
   const seconds = { attack: 0, importance: 0, unlearn: 0, total: 0 };
   const { imageShape } = forget;
@@ -185,6 +191,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     const rng = new Rng(options.seed * 7919 + 2);
     const forgetLoader = new Loader(k, options.forgetBatchSize, rng);
     const advLoader = adversarial ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng) : undefined;
+    const retainLoader = retain ? new Loader(retain.labels.length, options.retainBatchSize, rng) : undefined;
     const stepsPerEpoch = advLoader ? advLoader.batchesPerEpoch : forgetLoader.batchesPerEpoch;
     const remembered = async (): Promise<number> => {
       if (relabel || options.stopMargin === 0) {
@@ -243,6 +250,11 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
             const advBatch = advLoader.next();
             xa = tf.tensor4d(gather(adversarial.images, size, advBatch), [advBatch.length, ...imageShape]);
             ta = tf.tensor1d(advBatch.map((i) => adversarial!.targets[i]), 'int32');
+          } else if (retainLoader && retain) {
+            // Oracle: the paired batch is remaining training data with its own labels.
+            const retainBatch = retainLoader.next();
+            xa = tf.tensor4d(gather(retain.images, size, retainBatch), [retainBatch.length, ...imageShape]);
+            ta = tf.tensor1d(retainBatch.map((i) => retain.labels[i]), 'int32');
           }
           const { value, grads } = tf.variableGrads(() => {
             // Adversarial batch first, then the forget batch: separate forwards, as the reference.

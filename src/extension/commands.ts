@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { METHODS, type Method } from '../engine/options';
+import { EXPERIMENT_METHODS, METHODS, type Method } from '../engine/options';
 import type { RunRecord } from '../engine/request';
 import { isImageFile } from '../engine/data/imageFolder';
 import { isManifestFile } from '../engine/data/manifest';
@@ -178,7 +178,10 @@ async function askExperiment(ctx: CommandContext): Promise<ExperimentArgs | unde
     if (!test) return undefined;
     testData = test.value;
   }
-  const methodPicks = await vscode.window.showQuickPick(METHODS.map((m) => ({ label: m, picked: true })), { title: 'Run Experiment (3/5): methods', canPickMany: true });
+  const methodPicks = await vscode.window.showQuickPick(
+    EXPERIMENT_METHODS.map((m) => ({ label: m, picked: m !== 'oracle', ...(m === 'oracle' ? { description: 'also trains on the remaining training data (not in the paper\'s setting)' } : {}) })),
+    { title: 'Run Experiment (3/5): methods', canPickMany: true },
+  );
   if (!methodPicks?.length) return undefined;
   const ks = await vscode.window.showInputBox({ title: 'Run Experiment (4/5): k values (instances to forget)', value: '16', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
   if (!ks) return undefined;

@@ -39,7 +39,7 @@ test('methods in parallel worker threads give the same results as in order, in p
     test: randomDataset(30, 6, 'random/test'),
     k: 4,
     seed: 1,
-    methods: ['naive', 'adv', 'imp', 'adv+imp'],
+    methods: ['naive', 'adv', 'imp', 'adv+imp', 'oracle'],
     backend,
     retainSubsetSize: 20,
     options: { maxEpochs: 4, attack: { steps: 3, examplesPerInstance: 2, workers: 1 } },
@@ -47,8 +47,8 @@ test('methods in parallel worker threads give the same results as in order, in p
   const finished: string[] = [];
   const sequential = await runExperiment({ ...request, concurrency: 1 });
   const parallel = await runExperiment({ ...request, concurrency: 2, onRun: (run) => finished.push(run.method) });
-  assert.deepEqual(parallel.runs.map((r) => r.method), ['naive', 'adv', 'imp', 'adv+imp']);
-  assert.deepEqual(finished.slice().sort(), ['adv', 'adv+imp', 'imp', 'naive']);
+  assert.deepEqual(parallel.runs.map((r) => r.method), ['naive', 'adv', 'imp', 'adv+imp', 'oracle']);
+  assert.deepEqual(finished.slice().sort(), ['adv', 'adv+imp', 'imp', 'naive', 'oracle']);
   for (const [i, a] of sequential.runs.entries()) {
     const b = parallel.runs[i];
     for (const key of ['forget', 'retain', 'test', 'steps', 'stopped'] as const) assert.equal(b[key], a[key], `${a.method}.${key}`);

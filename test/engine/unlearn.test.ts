@@ -212,3 +212,24 @@ test('relabel moves every instance to its new label and stops there', async () =
   assert.deepEqual(Array.from(await predictClasses(model, forget.images, forget.imageShape)), newLabels);
   model.dispose();
 });
+
+test('oracle: the negative gradient paired with remaining training data; without that data it says what it needs', async () => {
+  const model = tinyModel();
+  const forget = randomForgetSet(4);
+  forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+  const options = resolveOptions({ method: 'oracle', learningRate: 0.05, maxEpochs: 200, retainBatchSize: 8 });
+  await assert.rejects(unlearn(model, forget, options), (e: unknown) => e instanceof UserInputError && /oracle method needs the remaining training data/.test((e as Error).message));
+  // Remaining data with labels of every class (this tiny model predicts one class for most random images).
+  const remaining = randomForgetSet(24, 7);
+  const retain = { images: remaining.images, labels: remaining.labels };
+  const naiveModel = tinyModel();
+  const naive = await unlearn(naiveModel, forget, resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 200 }));
+  const oracle = await unlearn(model, forget, options, { retain });
+  assert.equal(oracle.stopped, 'forgotten');
+  assert.notDeepEqual(oracle.layerChanges.map((c) => c.delta), naive.layerChanges.map((c) => c.delta), 'the retain batch changes the updates');
+  const again = tinyModel();
+  await assertNoLeak(() => unlearn(again, forget, resolveOptions({ method: 'oracle', learningRate: 1e-4, maxEpochs: 2, retainBatchSize: 8 }), { retain }), (a, b, m) => assert.equal(a, b, `oracle: ${m}`));
+  again.dispose();
+  model.dispose();
+  naiveModel.dispose();
+});
