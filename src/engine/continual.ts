@@ -11,16 +11,11 @@ export interface EarlierErasure {
   /** The instance's id (its image file) as the run record has it. */
   id: string;
   label: number;
-  /** The run that erased it (the newest one that included it). */
-  run: string;
-  /** Whether that run left it forgotten (predicted as another class). */
-  forgotten: boolean;
 }
 
 interface RecordLink {
-  id?: unknown;
   model?: { path?: unknown };
-  forget?: { ids?: unknown; labels?: unknown; predictedAfter?: unknown };
+  forget?: { ids?: unknown; labels?: unknown };
 }
 
 /** The erasures already applied to `modelPath`, newest run first, each instance once. A model that is not a version has none. */
@@ -38,12 +33,12 @@ export async function earlierErasures(modelPath: string): Promise<EarlierErasure
       break; // not a version (or its record is unreadable): the chain ends here
     }
     const f = record.forget;
-    if (f && Array.isArray(f.ids) && Array.isArray(f.labels) && Array.isArray(f.predictedAfter)) {
+    if (f && Array.isArray(f.ids) && Array.isArray(f.labels)) {
       f.ids.forEach((id: unknown, i: number) => {
         const label = (f.labels as unknown[])[i];
         if (typeof id !== 'string' || typeof label !== 'number' || seen.has(id)) return;
         seen.add(id);
-        out.push({ id, label, run: String(record.id), forgotten: (f.predictedAfter as unknown[])[i] !== label });
+        out.push({ id, label });
       });
     }
     if (typeof record.model?.path !== 'string') break;

@@ -13,8 +13,6 @@ import { earlierErasures } from './continual';
 import { runExperiment } from './experiment';
 import { embeddedDefault, loadEmbeddedData } from './assets';
 import { loadImageFolder, loadSelectedImages, readImage, type ImageInstances, type ImageLoadOptions } from './data/imageFolder';
-import { tf } from './tf';
-import { logits } from './modelState';
 import { checkManifest, isManifestFile, labelIndex, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
 import type { Dataset } from './data/dataset';
 import type { GuardAnswer, GuardTrip } from './guard';
@@ -71,7 +69,8 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
       ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
       : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
   const earlier = await loadEarlierErasures(job.modelPath, imageOptions, forget.files);
-  const options = job.relabel ? { ...job.options, objective: { kind: 'relabel' as const, labels: await newLabels(job.relabel, job.modelPath, forget) } } : job.options;
+  // Relabel by class is resolved here (names → indices); "nearest" by the request, from the model it loads.
+  const options = job.relabel?.kind === 'classes' ? { ...job.options, objective: { kind: 'relabel' as const, labels: newLabels(job.relabel, forget) } } : job.options;
   const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
   const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
   if (signal.aborted) throw new CancelledError();
@@ -88,31 +87,15 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
     onProgress: progress,
     onGuardTrip,
     earlier,
+    relabelNearest: job.relabel?.kind === 'nearest',
   });
 }
 
-/** The new label of each forget instance for a relabel request; each must differ from the instance's label. */
-export async function newLabels(choice: RelabelChoice, modelPath: string, forget: ImageInstances): Promise<number[]> {
+/** The new label of each forget instance for a relabel request by class; each must differ from the instance's label. */
+export function newLabels(choice: Extract<RelabelChoice, { kind: 'classes' }>, forget: ImageInstances): number[] {
   const k = forget.labels.length;
   const names = forget.classNames;
   const className = (i: number) => names[i] ?? String(i);
-  if (choice.kind === 'nearest') {
-    const { model } = await loadModel(modelPath);
-    try {
-      const z = tf.tidy(() => logits(model, tf.tensor4d(forget.images, [k, ...forget.imageShape]), false, true));
-      const values = await z.array();
-      z.dispose();
-      return (values as number[][]).map((row, i) => {
-        let best = -1;
-        row.forEach((v, j) => {
-          if (j !== forget.labels[i] && (best < 0 || v > row[best])) best = j;
-        });
-        return best;
-      });
-    } finally {
-      model.dispose();
-    }
-  }
   const given = choice.classes;
   if (given.length !== 1 && given.length !== k) {
     throw new UserInputError(`Relabel names ${given.length} classes for ${k} selected instances. Name one class for all of them, or one per instance in the order they are selected.`);

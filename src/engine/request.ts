@@ -11,11 +11,11 @@ import { captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from 
 import { unlearn, type ForgetSet, type GuardAnswer, type GuardReport, type GuardTrip, type StopReason, type UnlearnProgress } from './unlearn';
 import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
 import { accuracy, type LayerChange } from './metrics';
-import { predictClasses } from './modelState';
+import { nearestOtherClasses, predictClasses } from './modelState';
 import { throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
-import { attackSuccess } from './attack';
+import { attackSuccess, type AdversarialSet } from './attack';
 import { auditHeldOut, auditModel, type MembershipAudit } from './audit';
 
 export interface UnlearnRequest {
@@ -38,6 +38,8 @@ export interface UnlearnRequest {
   onProgress?: (p: UnlearnProgress | { phase: 'evaluate' | 'save' }) => void;
   /** With guard action `ask`: the answer to a tripped guard (none: stop and roll back). */
   onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
+  /** Relabel each instance to the class the model being unlearned ranks next for it (overrides `options.objective`). */
+  relabelNearest?: boolean;
   /** Continual: instances earlier runs in the model's chain erased, to check they stay forgotten. */
   earlier?: EarlierInstances;
 }
@@ -115,7 +117,7 @@ export interface AdversarialPreview {
 }
 
 /** The first adversarial example of each of the first `max` forget instances. */
-export function adversarialPreview(forget: ForgetSet, set: { images: Float32Array; targets: Int32Array; sources: Int32Array; predicted: Int32Array }, max = 8): AdversarialPreview {
+export function adversarialPreview(forget: ForgetSet, set: AdversarialSet, max = 8): AdversarialPreview {
   const [h, w, c] = forget.imageShape;
   const size = h * w * c;
   const bytes = (a: Float32Array) => Array.from(a, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
@@ -133,13 +135,13 @@ export function adversarialPreview(forget: ForgetSet, set: { images: Float32Arra
 }
 
 
-function continualRecord(e: EarlierInstances, before?: Int32Array, after?: Int32Array): NonNullable<RunRecord['earlier']> {
+function continualRecord(e: EarlierInstances, before: Int32Array, after: Int32Array): NonNullable<RunRecord['earlier']> {
   let rememberedBefore = 0;
   let rememberedAfter = 0;
   const cameBack: string[] = [];
   e.ids.forEach((id, i) => {
-    const was = before![i] === e.labels[i];
-    const is = after![i] === e.labels[i];
+    const was = before[i] === e.labels[i];
+    const is = after[i] === e.labels[i];
     if (was) rememberedBefore++;
     if (is) rememberedAfter++;
     if (is && !was) cameBack.push(id);
@@ -166,7 +168,7 @@ async function measure(model: Parameters<typeof accuracy>[0], forget: ForgetSet,
 
 export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord> {
   if (req.forgetIds.length !== req.forget.labels.length) throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
-  const options = resolveOptions(req.options, req.preset);
+  let options = resolveOptions(req.options, req.preset);
   const loaded = await loadModel(req.modelPath);
   const inputShape = loaded.model.inputs[0].shape.slice(1);
   if (inputShape.length !== 3 || !inputShape.every((d, i) => d === null || d === req.forget.imageShape[i])) {
@@ -177,6 +179,10 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     throw new UserInputError(`The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`, loaded.file);
   }
   const model = loaded.model;
+  if (req.relabelNearest) {
+    const labels = await nearestOtherClasses(model, req.forget.images, req.forget.labels, req.forget.imageShape);
+    options = resolveOptions({ ...req.options, objective: { kind: 'relabel', labels } }, req.preset);
+  }
   try {
     req.onProgress?.({ phase: 'evaluate' });
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
@@ -185,8 +191,9 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const heldOut = auditHeldOut(req.test, req.forget.labels.length, options.seed);
     const audit = async () => (heldOut ? auditModel(model, req.forget, heldOut, options.seed) : undefined);
     const auditBefore = await audit();
-    const earlier = req.earlier && req.earlier.labels.length > 0 ? req.earlier : undefined;
-    const earlierBefore = earlier ? await predictClasses(model, earlier.images, req.forget.imageShape) : undefined;
+    // Continual: predictions on the instances earlier runs erased (none readable: empty).
+    const earlierPredictions = () => predictClasses(model, req.earlier?.images ?? new Float32Array(0), req.forget.imageShape);
+    const earlierBefore = await earlierPredictions();
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
     const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip });
@@ -194,7 +201,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);
     const auditAfter = await audit();
-    const earlierAfter = earlier ? await predictClasses(model, earlier.images, req.forget.imageShape) : undefined;
+    const earlierAfter = await earlierPredictions();
     throwIfAborted(req.signal);
     req.onProgress?.({ phase: 'save' });
     const artifacts = await captureArtifacts(model);
@@ -218,7 +225,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       stopped: result.stopped,
       guard: result.guard,
       layerChanges: result.layerChanges,
-      ...(req.earlier && (earlier || req.earlier.missing > 0) ? { earlier: continualRecord(req.earlier, earlierBefore, earlierAfter) } : {}),
+      ...(req.earlier ? { earlier: continualRecord(req.earlier, earlierBefore, earlierAfter) } : {}),
       ...(auditBefore && auditAfter ? { audit: { before: auditBefore, after: auditAfter } } : {}),
       ...(result.adversarial ? { adversarial: { examples: result.adversarial.targets.length, reachedTarget: attackSuccess(result.adversarial) } } : {}),
     };

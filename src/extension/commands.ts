@@ -60,7 +60,7 @@ async function testDataFor(selection: ForgetSelection): Promise<string | undefin
 
 /** The class-folder dataset the selected files belong to. */
 async function datasetRootFor(paths: string[]): Promise<string> {
-  const configured = resolvePathSetting(config().get<string>('dataset'));
+  const configured = configuredDataset();
   if (configured && !isManifestFile(configured)) {
     const rel = path.relative(configured, paths[0]);
     if (!rel.startsWith('..') && !path.isAbsolute(rel)) return configured;

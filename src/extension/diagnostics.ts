@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseManifest, isManifestFile } from '../engine/data/manifest';
 import type { EngineClient } from './engineClient';
-import type { ModelStore, RunEntry } from './models';
+import { recordClassName as className, type InstanceHistory, type ModelStore } from './models';
 import { resizeMode } from './settings';
 
 export const MANIFEST_SELECTOR: vscode.DocumentSelector = [
@@ -19,15 +19,6 @@ export const MANIFEST_SELECTOR: vscode.DocumentSelector = [
 ];
 
 export const DIAGNOSTIC_SOURCE = 'Unlearn Lens';
-
-interface InstanceHistory {
-  run: RunEntry;
-  label: number;
-  before: number;
-  after: number;
-}
-
-const className = (run: RunEntry, index: number): string => run.record.forget.classNames?.[index] ?? String(index);
 
 export class ManifestDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('unlearnLens');
@@ -63,20 +54,7 @@ export class ManifestDiagnostics implements vscode.Disposable {
   }
 
   private async loadHistory(): Promise<void> {
-    const history = new Map<string, InstanceHistory[]>();
-    const model = await this.models.activeModel();
-    if (model) {
-      for (const run of await this.models.lineage(model)) {
-        const f = run.record.forget;
-        f.ids.forEach((id, i) => {
-          const key = path.resolve(id);
-          const list = history.get(key) ?? [];
-          list.push({ run, label: f.labels[i], before: f.predictedBefore[i], after: f.predictedAfter[i] });
-          history.set(key, list);
-        });
-      }
-    }
-    this.history = history;
+    this.history = await this.models.instanceHistory();
   }
 
   private schedule(doc: vscode.TextDocument): void {

@@ -75,7 +75,6 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     onDidChangeBusy: queue.onDidChangeBusy,
     configuredDataset: commands.configuredDataset,
     chooseDataset: () => commands.chooseDataset(ctx),
-    log,
   });
 
   context.subscriptions.push(

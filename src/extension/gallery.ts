@@ -11,7 +11,7 @@ import { listDataset, type GalleryListing } from '../engine/data/gallery';
 import type { RunRecord } from '../engine/request';
 import type { ForgetSelection } from '../shared/protocol';
 import type { GalleryPage, GalleryThumb, GalleryToHost, HostToGallery } from '../shared/galleryProtocol';
-import type { ModelStore } from './models';
+import { recordClassName as className, type ModelStore } from './models';
 
 export const GALLERY_VIEW_TYPE = 'unlearnLens.gallery';
 export const GALLERY_PAGE_SIZE = 120;
@@ -26,7 +26,6 @@ export interface GalleryDeps {
   configuredDataset: () => string | undefined;
   /** The dataset to show when none is given: the configured one, or asked for. */
   chooseDataset: () => Promise<string | undefined>;
-  log: (line: string) => void;
 }
 
 interface InstanceState {
@@ -67,11 +66,6 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       this.attach(vscode.window.createWebviewPanel(GALLERY_VIEW_TYPE, this.title(), vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: false }));
     }
     return listing.items.length;
-  }
-
-  /** The open gallery's dataset, for tests and the tree view. */
-  get dataset(): string | undefined {
-    return this.panel ? this.listing?.source : undefined;
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel): Promise<void> {
@@ -150,17 +144,12 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
   /** What the runs of the active model's lineage did to each file: the last run that included it counts. */
   private async states(): Promise<Map<string, InstanceState>> {
     const states = new Map<string, InstanceState>();
-    const model = await this.deps.models.activeModel();
-    if (!model) return states;
-    for (const run of await this.deps.models.lineage(model)) {
-      const f = run.record.forget;
-      const name = (i: number) => f.classNames?.[i] ?? String(i);
-      f.ids.forEach((id, i) => {
-        const forgotten = f.predictedAfter[i] !== f.labels[i];
-        states.set(path.resolve(id), {
-          state: forgotten ? 'forgotten' : 'remembered',
-          text: forgotten ? `forgotten in run ${run.id}: now predicted ${name(f.predictedAfter[i])}, was ${name(f.predictedBefore[i])}` : `still predicted as ${name(f.labels[i])} after run ${run.id}`,
-        });
+    for (const [file, runs] of await this.deps.models.instanceHistory()) {
+      const { run, label, before, after } = runs[runs.length - 1];
+      const forgotten = after !== label;
+      states.set(file, {
+        state: forgotten ? 'forgotten' : 'remembered',
+        text: forgotten ? `forgotten in run ${run.id}: now predicted ${className(run, after)}, was ${className(run, before)}` : `still predicted as ${className(run, label)} after run ${run.id}`,
       });
     }
     return states;

@@ -113,7 +113,38 @@ export class ModelStore implements vscode.Disposable {
     return chain;
   }
 
+  /**
+   * Per forget file (absolute path), what the runs of the active model's lineage did to it, oldest
+   * first: the manifest diagnostics and the dataset gallery read the same history.
+   */
+  async instanceHistory(): Promise<Map<string, InstanceHistory[]>> {
+    const history = new Map<string, InstanceHistory[]>();
+    const model = await this.activeModel();
+    if (!model) return history;
+    for (const run of await this.lineage(model)) {
+      const f = run.record.forget;
+      f.ids.forEach((id, i) => {
+        const key = path.resolve(id);
+        const list = history.get(key) ?? [];
+        list.push({ run, label: f.labels[i], before: f.predictedBefore[i], after: f.predictedAfter[i] });
+        history.set(key, list);
+      });
+    }
+    return history;
+  }
+
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
 }
+
+/** One run's effect on one forget instance. */
+export interface InstanceHistory {
+  run: RunEntry;
+  label: number;
+  before: number;
+  after: number;
+}
+
+/** A class index as its name in a run record. */
+export const recordClassName = (run: RunEntry, index: number): string => run.record.forget.classNames?.[index] ?? String(index);
