@@ -90,6 +90,15 @@ def write_idx_gz(path: str, array: np.ndarray) -> None:
 
 
 def load_subset(n_train: int, n_test: int):
+    if not os.path.exists(os.path.join(SRC_DIR, "train-images-idx3-ubyte.gz")):
+        # Without Debian's dataset-fashion-mnist, the shipped subset is the same images in the same order.
+        d = DEFAULT_DATA_OUT
+        xtr, ytr = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz")), read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))
+        xte, yte = read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")), read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"))
+        if n_train > len(xtr) or n_test > len(xte):
+            raise SystemExit(f"{SRC_DIR} is missing (apt-get install dataset-fashion-mnist) and the shipped subset has only {len(xtr)}/{len(xte)} images")
+        print(f"{SRC_DIR} not found: reading the shipped subset {d}")
+        return xtr[:n_train], ytr[:n_train], xte[:n_test], yte[:n_test]
     xtr = read_idx(os.path.join(SRC_DIR, "train-images-idx3-ubyte.gz"))
     ytr = read_idx(os.path.join(SRC_DIR, "train-labels-idx1-ubyte.gz"))
     xte = read_idx(os.path.join(SRC_DIR, "t10k-images-idx3-ubyte.gz"))
@@ -136,18 +145,18 @@ def architecture(args) -> dict:
 
 
 def train_model(arch: dict, xtr, ytr, xte, yte, *, epochs: int, lr: float, weight_decay: float, batch: int,
-                augment: bool, device: str = "cpu", log_every: int = 5, log=print):
-    """Train `arch` from seed 0 (SGD momentum 0.9, cosine per step to 0). Returns (model, train acc,
+                augment: bool, device: str = "cpu", log_every: int = 5, log=print, seed: int = 0):
+    """Train `arch` from `seed` (SGD momentum 0.9, cosine per step to 0). Returns (model, train acc,
     test acc, seconds); accuracies in eval mode."""
-    torch.manual_seed(0)
-    np.random.seed(0)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     model = build_model(arch).to(device)
     xtr, ytr, xte, yte = xtr.to(device), ytr.to(device), xte.to(device), yte.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
     steps_per_epoch = (len(xtr) + batch - 1) // batch
     total_steps = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, total_steps) / total_steps)))
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     t0 = time.time()
     for epoch in range(1, epochs + 1):
         model.train()
@@ -181,6 +190,9 @@ def train(args) -> None:
     if not args.skip_data:
         write_data(args, xtr_u8, ytr_u8, xte_u8, yte_u8)
 
+    variant = apply_variant(args, xtr_u8, ytr_u8)
+    if variant is not None:
+        xtr_u8, ytr_u8 = variant["images"], variant["labels"]
     xtr, ytr = to_tensor(xtr_u8), torch.from_numpy(ytr_u8.astype(np.int64))
     xte, yte = to_tensor(xte_u8), torch.from_numpy(yte_u8.astype(np.int64))
     print(f"train {tuple(xtr.shape)}  test {tuple(xte.shape)}  class counts {np.bincount(ytr_u8, minlength=10).tolist()}")
@@ -188,9 +200,34 @@ def train(args) -> None:
     print(f"{arch}: {sum(p.numel() for p in build_model(arch).parameters())} trainable parameters, augment {args.augment}")
     model, tr_acc, te_acc, elapsed = train_model(arch, xtr, ytr, xte, yte, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
                                                  batch=args.batch, augment=args.augment, device=args.device, log_every=args.log_every,
-                                                 log=lambda m: print(m, flush=True))
+                                                 log=lambda m: print(m, flush=True), seed=args.seed)
     print(f"done in {elapsed:.1f} s: train {tr_acc * 100:.2f} %, test {te_acc * 100:.2f} % (eval mode)")
-    write_export(args, model.cpu(), tr_acc, te_acc, elapsed)
+    write_export(args, model.cpu(), tr_acc, te_acc, elapsed, None if variant is None else variant["describe"])
+
+
+def apply_variant(args, xtr: np.ndarray, ytr: np.ndarray):
+    """The training set of a retrained reference: without the forget set (--without), or with each
+    forget instance relabelled (--relabel). The forget sets come from a JSON file written by
+    tools/forget-sets.ts ({"sets": [{"name", "indices", "nearest"}]}), so Python and the engine agree
+    on which training images they are."""
+    if args.without is None and args.relabel is None:
+        return None
+    with open(args.forget_sets) as f:
+        sets = {s["name"]: s for s in json.load(f)["sets"]}
+    name = args.without if args.without is not None else args.relabel
+    if name not in sets:
+        raise SystemExit(f"{args.forget_sets}: no forget set named {name!r} (have: {', '.join(sorted(sets))})")
+    chosen = sets[name]
+    idx = np.asarray(chosen["indices"], dtype=np.int64)
+    if args.without is not None:
+        keep = np.ones(len(xtr), dtype=bool)
+        keep[idx] = False
+        print(f"retraining without forget set {name}: {len(idx)} instances removed, {int(keep.sum())} kept")
+        return {"images": xtr[keep], "labels": ytr[keep], "describe": {"kind": "without", "forgetSet": name, "indices": chosen["indices"]}}
+    labels = ytr.copy()
+    labels[idx] = np.asarray(chosen["nearest"], dtype=labels.dtype)
+    print(f"retraining with forget set {name} relabelled to each instance's nearest other class")
+    return {"images": xtr, "labels": labels, "describe": {"kind": "relabelled", "forgetSet": name, "indices": chosen["indices"], "newLabels": chosen["nearest"]}}
 
 
 # ---------------------------------------------------------------- outputs
@@ -221,7 +258,7 @@ def import_doc(doc: dict):
     return model
 
 
-def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float) -> None:
+def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float, variant=None) -> None:
     os.makedirs(args.out, exist_ok=True)
     doc = export_doc(
         architecture(args),
@@ -238,9 +275,10 @@ def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float) -> N
             "optimizer": f"SGD momentum 0.9, lr {args.lr} cosine to 0, weight decay {args.weight_decay}",
             "augment": "random crop (pad 2) + horizontal flip" if args.augment else "none",
             "device": args.device,
-            "seed": 0,
+            "seed": args.seed,
             "torch": torch.__version__,
             "seconds": round(elapsed, 1),
+            **({"variant": variant} if variant is not None else {}),
         },
     )
     path = os.path.join(args.out, "weights.export.json")
@@ -268,6 +306,12 @@ def main() -> None:
     p.add_argument("--out", default=None, help="model folder (default models/fmnist-cnn<width>)")
     p.add_argument("--data-out", default=None, help=f"subset folder (default {DEFAULT_DATA_OUT})")
     p.add_argument("--skip-data", action="store_true", help="do not write the subset IDX files")
+    p.add_argument("--seed", type=int, default=0, help="training seed (initialisation, shuffles, augmentation)")
+    p.add_argument("--forget-sets", default=os.path.join(REPO, "references", "forget-sets.json"),
+                   help="forget sets written by tools/forget-sets.ts")
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("--without", default=None, metavar="SET", help="retrain without this forget set (e.g. k16-s0)")
+    v.add_argument("--relabel", default=None, metavar="SET", help="retrain with this forget set relabelled to the nearest other class")
     args = p.parse_args()
     if args.out is None:
         name = f"cnn{args.width}" if args.arch == "small_cnn" else f"resnet{args.depth}-w{args.width}"
