@@ -20,45 +20,8 @@ import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
 import { runUnlearnCommand } from './unlearn';
-
-const USAGE = `Usage: unlearn-lens <command> [options]
-
-Commands:
-  demo         Forget k random training instances of the embedded Fashion-MNIST model with every
-               method, and print what each kept.
-  unlearn      Forget the given images (or manifest lines) from a model.json and save the result as a
-               new version beside it (unlearn-lens unlearn --help for its options).
-  experiment   The demo's protocol over a grid of k values and seeds.
-  bench        One ADV+IMP request by the engine and by the PyTorch reference
-               (scripts/reference/unlearn.py, /usr/bin/python3) back to back: seconds per phase,
-               peak RSS, accuracies after, ratios. Not part of the tests.
-
-Options:
-  --k N            instances to forget (demo: 16; experiment: a comma list)
-  --seed N         seed for the selection, targets and starts (demo: 0)
-  --seeds LIST     experiment: comma list of seeds (default 0,1,2)
-  --methods LIST   comma list of ${EXPERIMENT_METHODS.join(', ')} (default: the paper's four;
-                   oracle also trains on the remaining training data, MISSION.md step 6)
-  --model NAME     embedded model (default ${DEFAULT_MODEL})
-  --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node(-gpu) if installed, else wasm)
-  --max-epochs N   cap on unlearning epochs (default 1000)
-  --jobs N|auto    methods run at once, each in a worker thread from the same pre-trained model
-                   (same results as one after another; default auto: one per core)
-  --preset LIST    option bundles to run, comma list of ${Object.keys(PRESETS).join(', ')} (default paper);
-                   \`paper\` is the method exactly as published
-  --json FILE      also write the results as JSON
-  -h, --help       this text
-
-Bench options (with --k N, --seed N, --model NAME, --backend B, --max-epochs N, --json FILE above):
-  --method M           naive | adv | imp | adv+imp (default adv+imp)
-  --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone
-                       (default auto: one per core)
-  --pgd-steps N        PGD steps (default 100; lower only for quick checks)
-  --repeat-memory N    then N small requests in this process: tensors and RSS after each (default 0: skip)
-  --profile            kernel profile of one PGD step, one SGD step and the forget check
-  --no-reference       the engine alone
-  --python PATH        interpreter with torch (default /usr/bin/python3)
-`;
+import { asksForHelp, commandHelp, USAGE } from './help';
+import { findReferences, type Yardstick } from '../engine/yardstick';
 
 function parseList<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -104,6 +67,8 @@ function printResult(r: ExperimentResult): void {
   console.log(`\n${r.model} on ${r.dataset}, k = ${r.k}, seed = ${r.seed}, backend ${r.backend}`);
   console.log(table(header, rows));
   console.log(
+  if (r.yardstick) printYardstick(r.yardstick, r.k);
+  else console.log(`(no model retrained without these ${r.k} instances is shipped for ${r.model}: the gap to retraining is not measured)`);
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
       `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
       `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
@@ -111,6 +76,37 @@ function printResult(r: ExperimentResult): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+const signed = (x: number, digits = 1): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+
+/** The gap of each model to the one retrained without the forget set, beside the retrain-to-retrain noise. */
+export function printYardstick(y: Yardstick, k: number): void {
+  const ref = y.retrained;
+  const header = ['model', 'forget', 'Δ forget', 'test', 'Δ test', 'membership AUC', 'test agreement with retrained'];
+  const row = (r: Yardstick['rows'][number]) => [
+    r.name,
+    pct(r.forget),
+    signed(100 * (r.forget - ref.forget)),
+    pct(r.test),
+    signed(100 * (r.test - ref.test)),
+    `${r.membershipAuc.toFixed(2)}${r.membershipAuc < y.membershipNullBand[0] ? ' (overshot)' : r.membershipAuc > y.membershipNullBand[1] ? ' (memorised)' : ' (looks unseen)'}`,
+    pct(r.agreementWithRetrained, 1),
+  ];
+  const rows = [
+    [ref.name, pct(ref.forget), '', pct(ref.test), '', `${ref.membershipAuc.toFixed(2)}`, ''],
+    ...(y.noise ? [[`retrain vs retrain (${y.noise.seeds} seeds, all data)`, '', `±${(100 * y.noise.forgetDifference).toFixed(1)}`, '', `±${(100 * y.noise.testDifference).toFixed(1)}`, `±${y.noise.membershipAucDifference.toFixed(2)}`, pct(y.noise.agreement, 1)]] : []),
+    ...(y.relabelled ? [row(y.relabelled)] : []),
+    ...y.rows.map(row),
+  ];
+  console.log(`\nGap to the model retrained from scratch without the ${k} instances (the yardstick of unlearning):`);
+  console.log(table(header, rows));
+  console.log(
+    `Δ = difference to the retrained model, in points; membership AUC = chance that a forgotten instance has a lower loss than a held-out test image ` +
+      `(0.5: looks unseen; random draws of ${k} held-out images give ${y.membershipNullBand[0].toFixed(2)}–${y.membershipNullBand[1].toFixed(2)}, 5th–95th percentile; above: memorised, below: overshot); ` +
+      `test agreement = share of test images given the same class as the retrained model. The retrain-vs-retrain row is the noise: two trainings on all the data with different seeds.` +
+      (y.relabelled ? ' "retrained with them relabelled" is what misclassifying these instances costs a model trained to do it.' : ''),
+  );
+}
+
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help') {
     console.log(USAGE);
@@ -198,6 +194,7 @@ async function main(argv: string[]): Promise<number> {
           if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
           else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
           else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
+        references: findReferences(assets.name, k, seed),
           else status.update(`${where}: evaluating`, true);
         },
       });

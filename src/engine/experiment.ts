@@ -12,10 +12,14 @@ import { makeAdversarialSet, type ForgetSet, type GuardReport, type StopReason, 
 import { resolveOptions, usesAdversarial, usesRetainData, type Method, type Preset, type UnlearnOptionsInput } from './options';
 import type { AdversarialSet } from './attack';
 import { throwIfAborted } from './errors';
-import { accuracies, runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
+import { runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
 import { resolveWorkers } from './attackPool';
 import { runMethodTasks } from './methodPool';
 import { auditHeldOut, auditModel, type MembershipAudit } from './audit';
+import { measureYardstick, readModel, type ModelReading, type RetrainedReferences, type Yardstick } from './yardstick';
+import { loadModel } from './modelIo';
+import { unseenTargets, type UnseenTargets } from './unseen';
+import { rocAuc } from './yardstick';
 
 export type { Accuracies } from './methodTask';
 
@@ -30,6 +34,8 @@ export interface MethodRun extends Accuracies {
   preset: Preset;
   /** Membership audit after (k >= 4). */
   audit?: MembershipAudit;
+  /** Membership AUC of the forget set against the whole test set (0.5: looks unseen). */
+  membershipAuc: number;
 }
 
 export interface ExperimentResult {
@@ -44,7 +50,17 @@ export interface ExperimentResult {
   before: Accuracies;
   /** Membership audit of the pre-trained model on the forget set (k >= 4). */
   auditBefore?: MembershipAudit;
+  /** Membership AUC of the pre-trained model on the forget set against the whole test set. */
+  membershipAucBefore: number;
   runs: MethodRun[];
+  /** The gap of every run to the model retrained without the forget set, where one is shipped. */
+  yardstick?: Yardstick;
+  /**
+   * The pre-flight estimate, per forget instance, of whether a model retrained without it would
+   * still classify it correctly: with the experiment's other training and held-out data, and from
+   * the model and the instances alone. `auc`: how well each predicts the retrained model (where shipped).
+   */
+  preflight: { withData: UnseenTargets; alone: UnseenTargets; auc?: { withData?: number; alone?: number } };
 }
 
 export interface ExperimentRequest {
@@ -63,6 +79,8 @@ export interface ExperimentRequest {
   presets?: Preset[];
   signal?: AbortSignal;
   onProgress?: (method: Method | 'setup', p: UnlearnProgress | { phase: 'evaluate' }, preset?: Preset) => void;
+  /** Retrained reference models for this forget set (the gap to them is measured after the runs). */
+  references?: RetrainedReferences;
   /** Each method's result as soon as it is measured. */
   onRun?: (run: MethodRun, before: Accuracies) => void;
   /**
@@ -95,7 +113,9 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   const forget: ForgetSet = { images: forgetData.images, labels: forgetData.labels, imageShape: req.train.imageShape, numClasses };
 
   req.onProgress?.('setup', { phase: 'evaluate' });
-  const before = await accuracies(req.loaded.model, forgetData, retain, req.test, req.signal);
+  const beforeReading = await readModel(req.loaded.model, forgetData, retain, req.test);
+  throwIfAborted(req.signal);
+  const before: Accuracies = { forget: beforeReading.forget, retain: beforeReading.retain, test: beforeReading.test };
   const heldOut = auditHeldOut(req.test, req.k, req.seed);
   const auditBefore = heldOut ? await auditModel(req.loaded.model, forgetData, heldOut, req.seed) : undefined;
   const plan = (req.presets ?? ['paper']).flatMap((preset) => req.methods.map((method) => ({ preset, method, options: resolveOptions({ ...req.options, method, seed: req.seed }, preset) })));
@@ -113,6 +133,9 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   // The oracle trains on the remaining training data, except the guard's probe (so the guard stays a proxy it never trained on).
   const probeSet = new Set(probePick);
   const retainTrain = plan.some((p) => usesRetainData(p.method)) ? subset(req.train, retainAll.filter((i) => !probeSet.has(i)), `${req.train.name}[oracle retain]`) : undefined;
+  const preflightWithData = await unseenTargets(req.loaded.model, forgetData, { members: retain, heldOut: req.test });
+  const preflightAlone = await unseenTargets(req.loaded.model, forgetData);
+  throwIfAborted(req.signal);
   const tasks: MethodTaskInput[] = plan.map((p) => ({
     artifacts: req.loaded.artifacts,
     modelFile: req.loaded.file,
@@ -121,14 +144,17 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     adversarial: usesAdversarial(p.method) ? adversarial : undefined,
     probe: probe.images,
     options: p.options,
+    ...(p.options.objective.kind === 'unseen' ? { unseenReference: { members: retain, heldOut: req.test } } : {}),
     ...(retainTrain && usesRetainData(p.method) ? { retainTrain: { images: retainTrain.images, labels: retainTrain.labels } } : {}),
   }));
   const runs = new Array<MethodRun>(plan.length);
+  const readings = new Array<ModelReading>(plan.length);
   const record = (i: number, outcome: MethodTaskResult): void => {
     const { method, preset } = plan[i];
     const { result, after, audit } = outcome;
     const phaseSeconds = { attack: usesAdversarial(method) ? attackSeconds : 0, importance: result.seconds.importance, unlearn: result.seconds.unlearn };
-    runs[i] = { method, ...after, steps: result.steps, seconds: phaseSeconds.attack + result.seconds.total, stopped: result.stopped, phaseSeconds, layerChanges: result.layerChanges, guard: result.guard, preset, ...(audit ? { audit } : {}) };
+    readings[i] = outcome.reading;
+    runs[i] = { method, ...after, membershipAuc: outcome.reading.membershipAuc, steps: result.steps, seconds: phaseSeconds.attack + result.seconds.total, stopped: result.stopped, phaseSeconds, layerChanges: result.layerChanges, guard: result.guard, preset, ...(audit ? { audit } : {}) };
     req.onRun?.(runs[i], before);
   };
   const concurrency = Math.min(resolveWorkers(req.concurrency ?? 1), plan.length);
@@ -142,5 +168,38 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
       record(i, await runMethodTask(task, req.signal, (p) => req.onProgress?.(plan[i].method, p, plan[i].preset)));
     }
   }
-  return { dataset: req.train.name.replace(/\/train$/, ''), model: req.modelName, backend: req.backend, k: req.k, seed: req.seed, forgetIndices, retainSubsetSize: retainSize, probeSize: probe.labels.length, before, ...(auditBefore ? { auditBefore } : {}), runs };
+  let yardstick: Yardstick | undefined;
+  if (req.references) {
+    throwIfAborted(req.signal);
+    req.onProgress?.('setup', { phase: 'evaluate' });
+    const named = [{ name: 'pre-trained', reading: beforeReading }, ...plan.map((p, i) => ({ name: p.preset === 'paper' ? p.method : `${p.method} [${p.preset}]`, reading: readings[i] }))];
+    yardstick = await measureYardstick(req.references, { forget: forgetData, retain, test: req.test }, named, req.seed, async (file) => (await loadModel(file)).model);
+  }
+  return {
+    dataset: req.train.name.replace(/\/train$/, ''),
+    model: req.modelName,
+    backend: req.backend,
+    k: req.k,
+    seed: req.seed,
+    forgetIndices,
+    retainSubsetSize: retainSize,
+    probeSize: probe.labels.length,
+    before,
+    ...(auditBefore ? { auditBefore } : {}),
+    membershipAucBefore: beforeReading.membershipAuc,
+    preflight: {
+      withData: preflightWithData,
+      alone: preflightAlone,
+      ...(yardstick
+        ? {
+            auc: {
+              withData: rocAuc(preflightWithData.instances.map((e) => e.score), yardstick.retrainedCorrect),
+              alone: rocAuc(preflightAlone.instances.map((e) => e.score), yardstick.retrainedCorrect),
+            },
+          }
+        : {}),
+    },
+    runs,
+    ...(yardstick ? { yardstick } : {}),
+  };
 }

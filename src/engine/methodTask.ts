@@ -13,6 +13,8 @@ import { unlearn, type ForgetSet, type UnlearnProgress, type UnlearnResult } fro
 import type { UnlearnOptions } from './options';
 import { throwIfAborted } from './errors';
 import { auditModel, type MembershipAudit } from './audit';
+import { readModel, type ModelReading } from './yardstick';
+import type { UnseenReference } from './unseen';
 
 export interface Accuracies {
   forget: number;
@@ -31,6 +33,8 @@ export interface MethodTaskInput {
   options: UnlearnOptions;
   /** The oracle method's remaining training data. */
   retainTrain?: { images: Float32Array; labels: Int32Array };
+  /** "As if never seen": data that sharpens the target losses. */
+  unseenReference?: UnseenReference;
 }
 
 export interface MethodTaskResult {
@@ -38,6 +42,8 @@ export interface MethodTaskResult {
   after: Accuracies;
   /** The membership audit after (with `evaluate.heldOut`). */
   audit?: MembershipAudit;
+  /** Predictions and membership AUC after, for the gap to a retrained model. */
+  reading: ModelReading;
 }
 
 export async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset, signal?: AbortSignal): Promise<Accuracies> {
@@ -55,13 +61,15 @@ export async function runMethodTask(
 ): Promise<MethodTaskResult> {
   const model = await modelFromArtifacts(input.artifacts, input.modelFile);
   try {
-    const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, retain: input.retainTrain, onProgress });
+    const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, retain: input.retainTrain, unseenReference: input.unseenReference, onProgress });
     onProgress?.({ phase: 'evaluate' });
-    const after = await accuracies(model, input.evaluate.forget, input.evaluate.retain, input.evaluate.test, signal);
+    throwIfAborted(signal);
+    const reading = await readModel(model, input.evaluate.forget, input.evaluate.retain, input.evaluate.test);
+    const after: Accuracies = { forget: reading.forget, retain: reading.retain, test: reading.test };
     const heldOut = input.evaluate.heldOut;
     const audit = heldOut ? await auditModel(model, input.evaluate.forget, heldOut, input.options.seed) : undefined;
     const { adversarial: _unused, ...rest } = result;
-    return { result: rest, after, ...(audit ? { audit } : {}) };
+    return { result: rest, after, reading, ...(audit ? { audit } : {}) };
   } finally {
     model.dispose();
   }

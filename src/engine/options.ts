@@ -17,7 +17,18 @@ export type ForgetObjective =
   /** Misclassify: maximise CE on the true label (the paper). */
   | { kind: 'misclassify' }
   /** Relabel: minimise CE toward a new label per instance. */
-  | { kind: 'relabel'; labels: number[] };
+  | { kind: 'relabel'; labels: number[] }
+  /** As if never seen: raise each instance's loss to what a model that never trained on it would give it (unseen.ts). */
+  | { kind: 'unseen' };
+
+/** The objectives by name, as the CLI, the settings and the quick pick offer them. */
+export type ObjectiveName = 'misclassify' | 'relabel' | 'unseen';
+export const OBJECTIVE_NAMES: readonly ObjectiveName[] = ['misclassify', 'relabel', 'unseen'];
+export const OBJECTIVE_TITLES: Record<ObjectiveName, string> = {
+  misclassify: 'misclassify (the paper): every instance predicted as another class',
+  relabel: 'relabel (the paper): every instance predicted as a chosen new label',
+  unseen: 'as if never seen: each instance looks like data the model never trained on; the rest unchanged',
+};
 
 /**
  * The forget term (MISSION.md step 1 and the bounded variants of issue 4):
@@ -121,7 +132,7 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
  * Other presets change only the forget term, its statistics and the stopping rule; the
  * measurements behind them are in docs/presets.md.
  */
-export type Preset = 'paper' | 'bounded';
+export type Preset = 'paper' | 'bounded' | 'unseen';
 export const PRESETS: Record<Preset, UnlearnOptionsInput> = {
   paper: {},
   bounded: { forgetTerm: 'margin', forgetStatistics: 'running', stopMargin: 0.5, guard: { ...DEFAULT_GUARD, action: 'stop' } },
@@ -147,6 +158,8 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
   if (!(Number.isInteger(options.guard.every) && options.guard.every >= 1)) throw new RangeError('Option guard.every must be a whole number >= 1.');
   const positive: Array<[string, number]> = [
     ['learningRate', options.learningRate],
+  // As if never seen: the forget term on running statistics (the pass that must look unseen is the inference pass).
+  unseen: { objective: { kind: 'unseen' }, forgetStatistics: 'running' },
     ['forgetBatchSize', options.forgetBatchSize],
     ['adversarialBatchSize', options.adversarialBatchSize],
     ['retainBatchSize', options.retainBatchSize],
@@ -164,6 +177,7 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
   if (options.lambda < 0 || options.momentum < 0 || options.weightDecay < 0) throw new RangeError('Options lambda, momentum and weightDecay must be >= 0.');
   return options;
 }
+  if (options.objective.kind === 'unseen' && options.forgetTerm !== 'negative-ce') throw new RangeError('"As if never seen" has its own forget term (the loss raised to its target); leave forgetTerm at negative-ce.');
 
 export function examplesPerInstance(attack: AttackOptions, numClasses: number): number {
   return attack.examplesPerInstance === 'auto' ? (numClasses >= 100 ? 200 : 20) : attack.examplesPerInstance;

@@ -11,7 +11,7 @@ import { Rng } from './rng';
 import type { AdversarialSet, AttackProgress } from './attack';
 import { parallelTargetedL2Pgd } from './attackPool';
 import { invertedImportance, masImportance } from './importance';
-import { boundedForgetLoss, crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
+import { boundedForgetLoss, crossEntropy, crossEntropyPerExample, forgetLoss, importancePenalty, pairedLoss } from './objectives';
 import { logits, snapshot, trainableParameters } from './modelState';
 import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type GuardTrip } from './guard';
 
@@ -20,6 +20,7 @@ import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
+import { UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
 
 export interface ForgetSet {
   images: Float32Array;
@@ -50,6 +51,8 @@ export interface UnlearnResult {
   seconds: { attack: number; importance: number; unlearn: number; total: number };
   layerChanges: LayerChange[];
   adversarial?: AdversarialSet;
+  /** "As if never seen": each instance's target loss and the pre-flight estimate. */
+  unseen?: UnseenTargets;
 }
 
 export interface UnlearnContext {
@@ -61,6 +64,8 @@ export interface UnlearnContext {
   probe?: Float32Array;
   /** The oracle method's remaining training data (never the forget instances). */
   retain?: { images: Float32Array; labels: Int32Array };
+  /** "As if never seen": other training data and held-out data that sharpen the target losses (both optional). */
+  unseenReference?: UnseenReference;
   /** With guard action `ask`: whether to stop and roll back or carry on (none: stop). The time it takes is not counted in the run's seconds. */
   onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
 }
@@ -157,6 +162,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   let adversarial: AdversarialSet | undefined;
   if (usesAdversarial(options.method)) {
     const t0 = performance.now();
+  const unseen = options.objective.kind === 'unseen';
     adversarial = ctx.adversarial ?? (await makeAdversarialSet(model, forget, options, ctx));
     seconds.attack = (performance.now() - t0) / 1000;
   }
@@ -170,6 +176,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   let guard: Guard | undefined;
   const optimizer = new Sgd(variables, options.learningRate, options.momentum, options.weightDecay);
   try {
+  // "As if never seen": target losses from the pre-trained model, before any update.
+  const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference) : undefined;
+  const targetLosses = unseenPlan ? Float32Array.from(unseenPlan.instances, (e) => e.targetLoss) : undefined;
+  const targetsT = targetLosses ? tf.tensor1d(targetLosses) : undefined;
     if (usesImportance(options.method)) {
       throwIfAborted(ctx.signal);
       ctx.onProgress?.({ phase: 'importance' });
@@ -200,6 +210,16 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         const predicted = await argMax.data();
         argMax.dispose();
         let n = 0;
+      if (targetsT) {
+        // Not yet unseen: the loss (inference mode) still below the tolerated share of its target.
+        const count = tf.tidy(() => {
+          const ce = crossEntropyPerExample(logits(model, forgetX, false, true), tf.tensor1d(goal, 'int32'));
+          return tf.sum(tf.cast(tf.less(ce, tf.mul(targetsT, UNSEEN_TOLERANCE)), 'int32'));
+        });
+        const n = (await count.data())[0];
+        count.dispose();
+        return n;
+      }
         for (let i = 0; i < k; i++) if (relabel ? predicted[i] !== goal[i] : predicted[i] === goal[i]) n++;
         return n;
       }
@@ -260,8 +280,11 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
             // Adversarial batch first, then the forget batch: separate forwards, as the reference.
             const adversarialCe = xa && ta ? crossEntropy(logits(model, xa, true), ta) : undefined;
             const forgetLogits = logits(model, xf, options.forgetStatistics === 'batch');
-            const forgetTerm =
-              options.forgetTerm === 'negative-ce' ? forgetLoss(forgetLogits, yf, relabel) : boundedForgetLoss(options.forgetTerm, forgetLogits, yf, options.stopMargin);
+            const forgetTerm = targetsT
+              ? unseenLoss(crossEntropyPerExample(forgetLogits, yf), tf.gather(targetsT, tf.tensor1d(forgetBatch, 'int32')))
+              : options.forgetTerm === 'negative-ce'
+                ? forgetLoss(forgetLogits, yf, relabel)
+                : boundedForgetLoss(options.forgetTerm, forgetLogits, yf, options.stopMargin);
             let loss = adversarialCe ? pairedLoss(forgetTerm, forgetBatch.length, adversarialCe, xa!.shape[0]) : forgetTerm;
             if (penaltyWeights) loss = tf.add(loss, importancePenalty(variables, theta0, penaltyWeights, options.lambda)) as tfTypes.Scalar;
             return loss;
@@ -303,7 +326,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     seconds.unlearn = (performance.now() - t0 - waited) / 1000;
     seconds.total = (performance.now() - started - waited) / 1000;
     const changes = await layerChanges(params.map((p) => p.name), theta0, variables, unitImportance);
-    return { steps, epochs, stopped, guard: guard.report, remembered: left, seconds, layerChanges: changes, adversarial };
+    return { steps, epochs, stopped, guard: guard.report, remembered: left, seconds, layerChanges: changes, adversarial, ...(unseenPlan ? { unseen: unseenPlan } : {}) };
   } finally {
     guard?.dispose();
     optimizer.dispose();
@@ -312,3 +335,4 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     if (penaltyWeights) tf.dispose(penaltyWeights);
   }
 }
+    targetsT?.dispose();

@@ -1,0 +1,215 @@
+/**
+ * "As if never seen": the objective that makes each forget instance look like data the model never
+ * trained on, and changes nothing else it does not have to.
+ *
+ * A model retrained without an instance gives it about the loss that held-out data of the same
+ * rank gets: a typical image stays easy (low loss, still right), an atypical or memorised one
+ * becomes hard (often wrong). So each instance gets a target loss by quantile matching: its rank p
+ * among training data of its class (members, by loss under the pre-trained model) is carried over
+ * to the held-out data of its class, and the target is the held-out loss at that rank. Losses are
+ * only ever raised (a target below the current loss leaves the instance alone).
+ *
+ * Held-out data sharpens the targets but is not required. Without it, the held-out side is
+ * estimated from the instances themselves: their loss under small shifts of the image (one pixel in
+ * each of 8 directions), which a model that memorised the exact pixels fits worse. Without other
+ * training data, the rank p is taken as the median.
+ *
+ * The same ranks give the pre-flight estimate: an instance whose rank falls where held-out data of
+ * its class is misclassified (p above the held-out accuracy of the class) would probably be
+ * misclassified by a model retrained without it ("memorised"); the others stay right ("typical").
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf } from './tf';
+import { readSplit } from './yardstick';
+
+/** Per-class groups need at least this many losses; smaller ones fall back to all classes. */
+const MIN_CLASS_GROUP = 20;
+
+export interface LabelledImages {
+  images: Float32Array;
+  labels: Int32Array;
+  imageShape: [number, number, number];
+}
+
+export interface UnseenReference {
+  /** Other training data (not the forget set), for the instances' ranks. */
+  members?: LabelledImages;
+  /** Held-out data, for the losses those ranks map to. */
+  heldOut?: LabelledImages;
+}
+
+export interface InstanceEstimate {
+  /** Cross-entropy under the pre-trained model. */
+  loss: number;
+  /** Rank among training data of its class by loss, in [0, 1] (0.5 without members). */
+  rank: number;
+  /** The loss a model that never saw it would give it (estimate), never below `loss`. */
+  targetLoss: number;
+  /** Estimated chance that a model retrained without it still classifies it correctly. */
+  stillCorrect: number;
+  /** The continuous score behind it (higher: more likely still correct), for ranking instances. */
+  score: number;
+  /** `typical` when stillCorrect >= 0.5, else `memorised`. */
+  verdict: 'typical' | 'memorised';
+}
+
+export interface UnseenTargets {
+  instances: InstanceEstimate[];
+  /** How the held-out side was obtained. */
+  heldOutSource: 'held-out data' | 'shifted copies of the instances';
+}
+
+function sortedByClass(losses: Float32Array, labels: Int32Array): { all: number[]; byClass: Map<number, number[]> } {
+  const byClass = new Map<number, number[]>();
+  const all = Array.from(losses);
+  labels.forEach((y, i) => {
+    const list = byClass.get(y) ?? [];
+    list.push(losses[i]);
+    byClass.set(y, list);
+  });
+  all.sort((a, b) => a - b);
+  for (const list of byClass.values()) list.sort((a, b) => a - b);
+  return { all, byClass };
+}
+
+/** Share of `sorted` at or below `x` (ties half). */
+export function empiricalRank(sorted: readonly number[], x: number): number {
+  if (sorted.length === 0) return 0.5;
+  let below = 0;
+  let equal = 0;
+  for (const v of sorted) {
+    if (v < x) below++;
+    else if (v === x) equal++;
+  }
+  return (below + equal / 2) / sorted.length;
+}
+
+/** The value at rank p of `sorted` (linear interpolation). */
+export function quantile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = Math.min(1, Math.max(0, p)) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Eight copies of each image shifted by one pixel (zero fill), instance-major. */
+export function shiftedCopies(images: Float32Array, count: number, shape: readonly [number, number, number]): Float32Array {
+  const [h, w, c] = shape;
+  const size = h * w * c;
+  const shifts = [
+    [-1, -1],
+    [-1, 0],
+    [-1, 1],
+    [0, -1],
+    [0, 1],
+    [1, -1],
+    [1, 0],
+    [1, 1],
+  ];
+  const out = new Float32Array(count * shifts.length * size);
+  for (let n = 0; n < count; n++) {
+    shifts.forEach(([dy, dx], s) => {
+      const base = (n * shifts.length + s) * size;
+      for (let y = 0; y < h; y++) {
+        const sy = y - dy;
+        if (sy < 0 || sy >= h) continue;
+        for (let x = 0; x < w; x++) {
+          const sx = x - dx;
+          if (sx < 0 || sx >= w) continue;
+          for (let ch = 0; ch < c; ch++) out[base + (y * w + x) * c + ch] = images[n * size + (sy * w + sx) * c + ch];
+        }
+      }
+    });
+  }
+  return out;
+}
+
+/** Targets and the pre-flight estimate for the forget instances, from the pre-trained model. */
+export async function unseenTargets(model: tfTypes.LayersModel, forget: LabelledImages, reference: UnseenReference = {}): Promise<UnseenTargets> {
+  const k = forget.labels.length;
+  const own = await readSplit(model, forget);
+  const members = reference.members?.labels.length ? sortedByClass((await readSplit(model, reference.members)).losses, reference.members.labels) : undefined;
+
+  let heldOut: { all: number[]; byClass: Map<number, number[]> };
+  let heldOutAccuracy: (y: number) => number;
+  let heldOutSource: UnseenTargets['heldOutSource'];
+  if (reference.heldOut?.labels.length) {
+    const h = reference.heldOut;
+    const reading = await readSplit(model, h);
+    heldOut = sortedByClass(reading.losses, h.labels);
+    const hits = new Map<number, [number, number]>();
+    let allHits = 0;
+    h.labels.forEach((y, i) => {
+      const [right, total] = hits.get(y) ?? [0, 0];
+      const ok = reading.predictions[i] === y ? 1 : 0;
+      allHits += ok;
+      hits.set(y, [right + ok, total + 1]);
+    });
+    heldOutAccuracy = (y) => {
+      const [right, total] = hits.get(y) ?? [0, 0];
+      return total >= MIN_CLASS_GROUP ? right / total : allHits / h.labels.length;
+    };
+    heldOutSource = 'held-out data';
+  } else {
+    // Estimated: the instances' losses under one-pixel shifts, each instance its own group.
+    const copies = 8;
+    const shifted = shiftedCopies(forget.images, k, forget.imageShape);
+    const labels = new Int32Array(k * copies);
+    for (let i = 0; i < k * copies; i++) labels[i] = forget.labels[Math.floor(i / copies)];
+    const reading = await readSplit(model, { images: shifted, labels, imageShape: forget.imageShape });
+    const byClass = new Map<number, number[]>();
+    const accuracyOfInstance: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const list = Array.from(reading.losses.subarray(i * copies, (i + 1) * copies)).sort((a, b) => a - b);
+      byClass.set(-1 - i, list);
+      let right = 0;
+      for (let j = 0; j < copies; j++) if (reading.predictions[i * copies + j] === forget.labels[i]) right++;
+      accuracyOfInstance.push(right / copies);
+    }
+    heldOut = { all: [], byClass };
+    heldOutAccuracy = (key) => accuracyOfInstance[-1 - key];
+    heldOutSource = 'shifted copies of the instances';
+  }
+  const fromHeldOut = heldOutSource === 'held-out data';
+  const instances: InstanceEstimate[] = [];
+  for (let i = 0; i < k; i++) {
+    const y = forget.labels[i];
+    const loss = own.losses[i];
+    const memberGroup = members ? ((members.byClass.get(y)?.length ?? 0) >= MIN_CLASS_GROUP ? members.byClass.get(y)! : members.all) : undefined;
+    const rank = memberGroup ? empiricalRank(memberGroup, loss) : 0.5;
+    const key = fromHeldOut ? y : -1 - i;
+    const group = fromHeldOut ? ((heldOut.byClass.get(y)?.length ?? 0) >= MIN_CLASS_GROUP ? heldOut.byClass.get(y)! : heldOut.all) : heldOut.byClass.get(key)!;
+    const target = Math.max(loss, quantile(group, rank));
+    // Held-out data of this class is right up to rank = its accuracy; the estimate is how far the
+    // instance's rank sits inside that region, as a smooth share (logistic in the rank gap).
+    const accuracyHere = heldOutAccuracy(key);
+    let stillCorrect: number;
+    let score: number;
+    if (fromHeldOut) {
+      score = accuracyHere - rank;
+      stillCorrect = 1 / (1 + Math.exp(-score / 0.02));
+    } else {
+      // Alone: the share of shifted copies still right, ranked by their mean loss.
+      const shifted = heldOut.byClass.get(key)!;
+      score = -Math.log(shifted.reduce((a, b) => a + b, 0) / shifted.length + 1e-12);
+      stillCorrect = accuracyHere;
+    }
+    instances.push({ loss, rank, targetLoss: target, stillCorrect, score, verdict: stillCorrect >= 0.5 ? 'typical' : 'memorised' });
+  }
+  return { instances, heldOutSource };
+}
+
+/**
+ * The forget term of "as if never seen": for each instance below its target loss, the squared gap
+ * in log-loss, (log L*_i − log CE_i)², averaged over the batch; zero once the loss reached the target.
+ */
+export function unseenLoss(perExampleCe: tfTypes.Tensor, targets: tfTypes.Tensor): tfTypes.Scalar {
+  return tf.tidy(() => {
+    const gap = tf.relu(tf.sub(tf.log(targets), tf.log(tf.add(perExampleCe, 1e-12))));
+    return tf.mean(tf.square(gap)) as tfTypes.Scalar;
+  });
+}
+
+/** An instance counts as done once its loss is within this share of its target. */
+export const UNSEEN_TOLERANCE = 0.9;

@@ -1,0 +1,161 @@
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { tf } from '../../src/engine/backend';
+import { agreement, membershipAuc, membershipNullBand, readSplit, rocAuc, yardstickRow, type ModelReading } from '../../src/engine/yardstick';
+import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenTargets, UNSEEN_TOLERANCE } from '../../src/engine/unseen';
+import { unlearn } from '../../src/engine/unlearn';
+import { resolveOptions } from '../../src/engine/options';
+import { predictClasses } from '../../src/engine/modelState';
+import { perSampleLosses } from '../../src/engine/audit';
+import { assertNoLeak, randomForgetSet, tinyModel, useBackend } from './helpers';
+
+before(useBackend);
+
+test('membership AUC: lower member losses read as memorised, equal as 0.5, higher as overshot', () => {
+  assert.equal(membershipAuc([0.1, 0.2], [1, 2, 3]), 1);
+  assert.equal(membershipAuc([5, 6], [1, 2, 3]), 0);
+  assert.equal(membershipAuc([1, 1], [1, 1]), 0.5);
+  // One member below both non-members, one between them: (2 + 1) / 4 pairs.
+  assert.equal(membershipAuc([0.5, 1.5], [1, 2]), 0.75);
+  // Same as counting pairs by hand on random data.
+  const m = [0.3, 0.9, 0.05, 2.2, 0.9];
+  const n = [0.4, 0.9, 1.5, 0.01, 3, 0.2];
+  let pairs = 0;
+  for (const a of m) for (const b of n) pairs += a < b ? 1 : a === b ? 0.5 : 0;
+  assert.ok(Math.abs(membershipAuc(m, n) - pairs / (m.length * n.length)) < 1e-12);
+});
+
+test('the null band of random held-out draws straddles 0.5 and narrows with k', () => {
+  const losses = Array.from({ length: 2000 }, (_, i) => Math.abs(Math.sin(i * 12.9898) * 43758.5453) % 1);
+  const [lo16, hi16] = membershipNullBand(losses, 16, 0);
+  const [lo128, hi128] = membershipNullBand(losses, 128, 0);
+  assert.ok(lo16 < 0.5 && hi16 > 0.5, `${lo16}..${hi16}`);
+  assert.ok(hi128 - lo128 < hi16 - lo16, 'more instances, a narrower band');
+});
+
+test('rocAuc ranks scores; undefined without both kinds', () => {
+  assert.equal(rocAuc([3, 2, 1], [true, true, false]), 1);
+  assert.equal(rocAuc([1, 2, 3], [true, true, false]), 0);
+  assert.equal(rocAuc([1, 2], [true, true]), undefined);
+});
+
+test('agreement and yardstick rows compare predictions position by position', () => {
+  assert.equal(agreement(Int32Array.from([1, 2, 3, 4]), Int32Array.from([1, 2, 0, 4])), 0.75);
+  assert.throws(() => agreement(Int32Array.from([1]), Int32Array.from([1, 2])), RangeError);
+  const reading = (test: number[], forget: number[]): ModelReading => ({
+    forget: 0.5,
+    retain: 0.9,
+    test: 0.8,
+    membershipAuc: 0.6,
+    testPredictions: Int32Array.from(test),
+    forgetPredictions: Int32Array.from(forget),
+    testLosses: new Float32Array(test.length),
+    forgetLosses: new Float32Array(forget.length),
+  });
+  const row = yardstickRow('x', reading([0, 1, 2, 3], [1, 1]), reading([0, 1, 2, 2], [1, 0]));
+  assert.equal(row.agreementWithRetrained, 0.75);
+  assert.equal(row.forgetAgreementWithRetrained, 0.5);
+});
+
+test('readSplit gives the same predictions and losses as predictClasses and perSampleLosses', async () => {
+  const model = tinyModel();
+  const data = randomForgetSet(37);
+  const reading = await readSplit(model, data, 16);
+  assert.deepEqual(reading.predictions, await predictClasses(model, data.images, data.imageShape));
+  const losses = await perSampleLosses(model, data.images, data.labels, data.imageShape);
+  reading.losses.forEach((l, i) => assert.ok(Math.abs(l - losses[i]) < 1e-5, `loss ${i}`));
+  await assertNoLeak(() => readSplit(model, data, 16), assert.equal);
+  model.dispose();
+});
+
+test('ranks and quantiles', () => {
+  const sorted = [1, 2, 3, 4];
+  assert.equal(empiricalRank(sorted, 0), 0);
+  assert.equal(empiricalRank(sorted, 2), 0.375);
+  assert.equal(empiricalRank(sorted, 9), 1);
+  assert.equal(quantile(sorted, 0), 1);
+  assert.equal(quantile(sorted, 1), 4);
+  assert.equal(quantile(sorted, 0.5), 2.5);
+});
+
+test('shifted copies move the image one pixel in each of 8 directions, zero fill', () => {
+  // 3x3 image with a single bright centre pixel: each copy has it at a neighbour.
+  const img = new Float32Array(9);
+  img[4] = 1;
+  const out = shiftedCopies(img, 1, [3, 3, 1]);
+  assert.equal(out.length, 72);
+  const positions = Array.from({ length: 8 }, (_, s) => Array.from(out.subarray(s * 9, s * 9 + 9)).indexOf(1));
+  assert.deepEqual(positions.sort(), [0, 1, 2, 3, 5, 6, 7, 8]);
+  for (let s = 0; s < 8; s++) assert.equal(out.subarray(s * 9, s * 9 + 9).reduce((a, b) => a + b, 0), 1);
+});
+
+test('unseenLoss is the squared log gap below the target and zero at or above it', () => {
+  const value = tf.tidy(() => unseenLoss(tf.tensor1d([0.01, 2]), tf.tensor1d([0.1, 1])).dataSync()[0]);
+  const expected = Math.log(0.1 / 0.01) ** 2 / 2;
+  assert.ok(Math.abs(value - expected) < 1e-4, `${value} vs ${expected}`);
+  const grad = tf.tidy(() => Array.from(tf.grad((ce: tf.Tensor) => unseenLoss(ce, tf.tensor1d([0.1, 1])))(tf.tensor1d([0.01, 2])).dataSync()));
+  assert.ok(grad[0] < 0, 'below target: raising the loss lowers the objective');
+  assert.ok(grad[1] === 0, 'above target: no push');
+});
+
+test('targets: quantile matching raises losses to held-out levels, never lowers them, and sorts typical from memorised', async () => {
+  const model = tinyModel();
+  const forget = randomForgetSet(6, 5);
+  const members = randomForgetSet(60, 6);
+  const heldOut = randomForgetSet(60, 7);
+  // Members are fitted (their labels are the model's predictions); held-out data gets another class.
+  members.labels = await predictClasses(model, members.images, members.imageShape);
+  forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+  heldOut.labels = (await predictClasses(model, heldOut.images, heldOut.imageShape)).map((p) => (p + 1) % 3);
+  const result = await unseenTargets(model, forget, { members, heldOut });
+  assert.equal(result.heldOutSource, 'held-out data');
+  const own = await perSampleLosses(model, forget.images, forget.labels, forget.imageShape);
+  result.instances.forEach((e, i) => {
+    assert.ok(Math.abs(e.loss - own[i]) < 1e-5);
+    assert.ok(e.targetLoss >= e.loss, 'targets never lower a loss');
+    assert.ok(e.rank >= 0 && e.rank <= 1);
+    assert.ok(e.stillCorrect >= 0 && e.stillCorrect <= 1);
+    assert.equal(e.verdict, e.stillCorrect >= 0.5 ? 'typical' : 'memorised');
+  });
+  // Held-out losses (wrong labels) are far higher than fitted members': targets rise, and a model
+  // that gets such held-out data wrong would get the instances wrong too.
+  assert.ok(result.instances.every((e) => e.targetLoss > 1.5 * e.loss));
+  assert.ok(result.instances.every((e) => e.verdict === 'memorised'));
+  const alone = await unseenTargets(model, forget);
+  assert.equal(alone.heldOutSource, 'shifted copies of the instances');
+  alone.instances.forEach((e) => assert.ok(e.targetLoss >= e.loss && e.rank === 0.5));
+  await assertNoLeak(() => unseenTargets(model, forget, { members, heldOut }), assert.equal);
+  model.dispose();
+});
+
+test('"as if never seen" raises each loss to its target and stops there, without a leak', async () => {
+  const forget = randomForgetSet(4);
+  const heldOut = randomForgetSet(40, 9);
+  const run = async () => {
+    const model = tinyModel();
+    forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+    const options = resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 300 }, 'unseen');
+    assert.equal(options.objective.kind, 'unseen');
+    const result = await unlearn(model, forget, options, { unseenReference: { heldOut } });
+    assert.equal(result.stopped, 'forgotten');
+    assert.equal(result.remembered, 0);
+    const after = await perSampleLosses(model, forget.images, forget.labels, forget.imageShape);
+    result.unseen!.instances.forEach((e, i) => assert.ok(after[i] >= UNSEEN_TOLERANCE * e.targetLoss - 1e-6, `instance ${i}: ${after[i]} below ${e.targetLoss}`));
+    assert.ok(result.unseen!.instances.some((e) => e.targetLoss > e.loss * 1.01), 'there was a loss to raise');
+    return model;
+  };
+  // The model itself is the caller's: count tensors around the run only.
+  const first = await run();
+  first.dispose();
+  const model = tinyModel();
+  forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+  const options = resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 300 }, 'unseen');
+  const before = tf.memory().numTensors;
+  await unlearn(model, forget, options, { unseenReference: { heldOut } });
+  assert.equal(tf.memory().numTensors, before, 'tensor count changed across a run (a leak)');
+  model.dispose();
+});
+
+test('"as if never seen" refuses another forget term', () => {
+  assert.throws(() => resolveOptions({ forgetTerm: 'margin' }, 'unseen'), /own forget term/);
+});
