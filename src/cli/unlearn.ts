@@ -19,6 +19,7 @@ import type { ResizeMode } from '../engine/data/imageFolder';
 import type { ForgetSelection, RelabelChoice } from '../shared/protocol';
 import { auditText, describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
 import { pct, StatusLine } from './format';
+import { modelContractText } from '../contracts/modelContract';
 
 export const UNLEARN_USAGE = `Usage:
   unlearn-lens unlearn --model DIR/model.json IMAGE_OR_CLASS_FOLDER...
@@ -168,6 +169,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   status.clear();
   const split = (name: 'forget' | 'test') =>
     record.before[name] === undefined ? '' : `${name} ${pct(record.before[name]!)} → ${pct(record.after[name]!)}`;
+  if (record.model.contract) console.log(modelContractText(record.model.contract));
   console.log(runSummary(record));
   console.log([split('forget'), split('test')].filter(Boolean).join(', ') + `; ${record.seconds.total.toFixed(1)} s on ${record.backend}`);
   console.log(auditText(record));

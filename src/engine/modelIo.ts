@@ -12,17 +12,31 @@ import { createHash, randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { UserInputError } from './errors';
+import { checkFiniteWeights, checkModelContract, checkShapes, checkShardBytes, checkShardInside, checkTopology, checkWeightsManifest, engineTopology, ModelContractError, type ModelContract, type WeightSpec } from '../contracts/modelContract';
 
 export interface LoadedModel {
+  /** The model as the engine runs it: logits out (a trailing softmax removed, see src/contracts/modelContract.ts). */
   model: tfTypes.LayersModel;
-  /** The artifacts as read, to make fresh copies of the original without touching disk again. */
+  /** The artifacts the engine runs, to make fresh copies without touching disk again. */
   artifacts: tfTypes.io.ModelArtifacts;
   file: string;
-  /** sha256 of model.json and the weights, for run records. */
+  /** sha256 of model.json and the weights as on disk, for run records. */
   sha256: string;
+  /** What the model is, against the contract (shown in the CLI and kept in the run record). */
+  contract?: ModelContract;
+  /** The topology as on disk, when it differs from the one the engine runs: versions are saved with it. */
+  savedTopology?: tfTypes.io.ModelArtifacts['modelTopology'];
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+/** Runs a contract check, turning its violation into the engine's user-facing error. */
+function contract<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof ModelContractError) throw new UserInputError(e.message, e.file);
+    throw e;
+  }
+}
 
 export async function readModelArtifacts(modelJsonPath: string): Promise<tfTypes.io.ModelArtifacts> {
   const file = path.resolve(modelJsonPath);
@@ -32,7 +46,7 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tfTypes
   } catch (e) {
     throw new UserInputError(`Cannot read the model ${file} (${(e as NodeJS.ErrnoException).code ?? e}). Select a TensorFlow.js model.json (Unlearn: Select Model…).`, file);
   }
-  let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tfTypes.io.WeightsManifestEntry[] }>; format?: string; generatedBy?: string; convertedBy?: string | null; trainingConfig?: tfTypes.io.TrainingConfig };
+  let json: { modelTopology?: unknown; weightsManifest?: unknown; format?: string; generatedBy?: string; convertedBy?: string | null };
   try {
     json = JSON.parse(text);
   } catch (e) {
@@ -41,34 +55,36 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tfTypes
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new UserInputError(`${file} is not a TensorFlow.js Layers model: it needs "modelTopology" and "weightsManifest". Graph models and Keras .h5 files must be converted with tensorflowjs_converter --output_format tfjs_layers_model.`, file);
   }
-  const specs: tfTypes.io.WeightsManifestEntry[] = [];
+  const groups = contract(() => checkWeightsManifest(json.weightsManifest, file));
+  const modelDir = path.dirname(file);
+  const modelDirReal = await fs.realpath(modelDir);
+  const specs: WeightSpec[] = [];
   const buffers: Buffer[] = [];
-  for (const group of json.weightsManifest) {
+  for (const group of groups) {
     const groupBuffers: Buffer[] = [];
     for (const shard of group.paths) {
-      const shardPath = path.resolve(path.dirname(file), shard);
+      const shardPath = path.resolve(modelDir, shard);
       try {
-        groupBuffers.push(await fs.readFile(shardPath));
+        const real = await fs.realpath(shardPath);
+        contract(() => checkShardInside(modelDirReal, real, shard, file));
+        if (!(await fs.stat(real)).isFile()) throw new UserInputError(`The weight shard ${shardPath}, listed in ${file}, is not a regular file. Keep model.json and its .bin files together.`, shardPath);
+        groupBuffers.push(await fs.readFile(real));
       } catch (e) {
+        if (e instanceof UserInputError) throw e;
         throw new UserInputError(`The weight shard ${shardPath}, listed in ${file}, cannot be read (${(e as NodeJS.ErrnoException).code ?? e}). Keep model.json and its .bin files together.`, shardPath);
       }
     }
-    const expected = group.weights.reduce((n, w) => n + (w.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[w.dtype] ?? 4)), 0);
-    const actual = groupBuffers.reduce((n, b) => n + b.length, 0);
-    if (group.weights.some((w) => w.quantization)) {
-      throw new UserInputError(`${file} stores quantized weights; unlearning needs float32 weights. Re-export without --quantize.`, file);
-    }
-    if (actual !== expected) {
-      throw new UserInputError(`The weight shards of ${file} hold ${actual} bytes but the manifest describes ${expected}; a shard is truncated or from another model.`, file);
-    }
+    contract(() => checkShardBytes(group, groupBuffers.reduce((n, b) => n + b.length, 0), file));
     specs.push(...group.weights);
     buffers.push(...groupBuffers);
   }
   const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
+  contract(() => checkFiniteWeights(specs, weightData, file));
   return {
     modelTopology: json.modelTopology as tfTypes.io.ModelArtifacts['modelTopology'],
     weightSpecs: specs,
-    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    weightData,
     format: json.format,
     generatedBy: json.generatedBy,
     convertedBy: json.convertedBy,
@@ -93,11 +109,37 @@ export async function modelFromArtifacts(artifacts: tfTypes.io.ModelArtifacts, f
   }
 }
 
+/**
+ * Reads, checks (src/contracts/modelContract.ts) and builds a model. A model that ends in softmax is
+ * built without it (the engine works on logits); `savedTopology` keeps the original for saving.
+ */
 export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
   const file = path.resolve(modelJsonPath);
-  const artifacts = await readModelArtifacts(file);
+  const onDisk = await readModelArtifacts(file);
+  const facts = contract(() => checkTopology(onDisk.modelTopology, file));
+  const adapted = facts.output === 'softmax' || facts.inputRescaled;
+  const artifacts = adapted ? { ...onDisk, modelTopology: contract(() => engineTopology(onDisk.modelTopology, file)) } : onDisk;
   const model = await modelFromArtifacts(artifacts, file);
-  return { model, artifacts, file, sha256: hashArtifacts(artifacts) };
+  try {
+    const shapes = contract(() => checkShapes(model.inputs[0].shape, model.outputs[0].shape, file));
+    const parameters = (onDisk.weightSpecs ?? []).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    return {
+      model,
+      artifacts,
+      file,
+      sha256: hashArtifacts(onDisk),
+      contract: checkModelContract(facts, shapes, parameters),
+      ...(adapted ? { savedTopology: onDisk.modelTopology } : {}),
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** The artifacts to save for a model loaded as `loaded`: its current weights, under the topology it had on disk (a stripped softmax restored). */
+export function artifactsToSave(current: tfTypes.io.ModelArtifacts, loaded: Pick<LoadedModel, 'savedTopology'>): tfTypes.io.ModelArtifacts {
+  return loaded.savedTopology ? { ...current, modelTopology: loaded.savedTopology } : current;
 }
 
 /** The artifacts of a model as it is now (weights copied out of the backend). */

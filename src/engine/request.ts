@@ -7,7 +7,8 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
-import { captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
+import { artifactsToSave, captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
+import type { ModelContract } from '../contracts/modelContract';
 import { unlearn, type ForgetSet, type GuardAnswer, type GuardReport, type GuardTrip, type StopReason, type UnlearnProgress } from './unlearn';
 import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
 import { accuracy, type LayerChange } from './metrics';
@@ -63,7 +64,8 @@ export interface RunRecord {
   id: string;
   createdAt: string;
   backend: string;
-  model: { path: string; sha256: string };
+  /** The model the run started from, and what it is against the model contract. */
+  model: { path: string; sha256: string; contract?: ModelContract };
   result: { path: string; sha256: string };
   options: UnlearnOptions;
   forget: { ids: string[]; labels: number[]; predictedBefore: number[]; predictedAfter: number[]; classNames?: string[] };
@@ -170,20 +172,20 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
   if (req.forgetIds.length !== req.forget.labels.length) throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
   let options = resolveOptions(req.options, req.preset);
   const loaded = await loadModel(req.modelPath);
-  const inputShape = loaded.model.inputs[0].shape.slice(1);
-  if (inputShape.length !== 3 || !inputShape.every((d, i) => d === null || d === req.forget.imageShape[i])) {
-    throw new UserInputError(`The model ${loaded.file} takes images of ${inputShape.join('x')} but the selected images are ${req.forget.imageShape.join('x')}. Resize them, or choose the model they belong to.`, loaded.file);
-  }
-  const outputs = loaded.model.outputs[0].shape[1];
-  if (outputs !== req.forget.numClasses) {
-    throw new UserInputError(`The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`, loaded.file);
-  }
   const model = loaded.model;
-  if (req.relabelNearest) {
-    const labels = await nearestOtherClasses(model, req.forget.images, req.forget.labels, req.forget.imageShape);
-    options = resolveOptions({ ...req.options, objective: { kind: 'relabel', labels } }, req.preset);
-  }
   try {
+    const inputShape = model.inputs[0].shape.slice(1);
+    if (inputShape.length !== 3 || !inputShape.every((d, i) => d === null || d === req.forget.imageShape[i])) {
+      throw new UserInputError(`The model ${loaded.file} takes images of ${inputShape.join('x')} but the selected images are ${req.forget.imageShape.join('x')}. Resize them, or choose the model they belong to.`, loaded.file);
+    }
+    const outputs = model.outputs[0].shape[1];
+    if (outputs !== req.forget.numClasses) {
+      throw new UserInputError(`The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`, loaded.file);
+    }
+    if (req.relabelNearest) {
+      const labels = await nearestOtherClasses(model, req.forget.images, req.forget.labels, req.forget.imageShape);
+      options = resolveOptions({ ...req.options, objective: { kind: 'relabel', labels } }, req.preset);
+    }
     req.onProgress?.({ phase: 'evaluate' });
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const before = await measure(model, req.forget, req.retain, req.test);
@@ -204,7 +206,8 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const earlierAfter = await earlierPredictions();
     throwIfAborted(req.signal);
     req.onProgress?.({ phase: 'save' });
-    const artifacts = await captureArtifacts(model);
+    // A model that ended in softmax is saved with it (the engine ran it on logits).
+    const artifacts = artifactsToSave(await captureArtifacts(model), loaded);
     const id = runId(options.method);
     const versionDir = path.join(req.versionsDir ?? versionsDirFor(loaded.file), id);
     await fs.mkdir(path.dirname(versionDir), { recursive: true });
@@ -213,7 +216,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       id,
       createdAt: new Date().toISOString(),
       backend: activeBackend()?.description ?? 'unknown',
-      model: { path: loaded.file, sha256: loaded.sha256 },
+      model: { path: loaded.file, sha256: loaded.sha256, ...(loaded.contract ? { contract: loaded.contract } : {}) },
       result: { path: path.join(versionDir, 'model.json'), sha256: hashArtifacts(artifacts) },
       options,
       forget: { ids: req.forgetIds, labels: Array.from(req.forget.labels), predictedBefore: Array.from(predictedBefore), predictedAfter: Array.from(predictedAfter), classNames: req.classNames ?? req.retain?.classNames ?? req.test?.classNames },
