@@ -112,6 +112,11 @@ export function printYardstick(y: Yardstick, k: number): void {
     console.log(USAGE);
     return command ? 0 : 1;
   }
+  const help = commandHelp(command);
+  if (help && asksForHelp(rest)) {
+    console.log(help);
+    return 0;
+  }
   if (command === 'bench') return runBench(rest);
   if (command === 'unlearn') {
     const controller = new AbortController();
