@@ -12,6 +12,7 @@ import { parseManifest, isManifestFile } from '../engine/data/manifest';
 import type { EngineClient } from './engineClient';
 import { recordClassName as className, type InstanceHistory, type ModelStore } from './models';
 import { resizeMode } from './settings';
+import { plural } from '../shared/runView';
 
 export const MANIFEST_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', pattern: '**/*.csv' },
@@ -102,7 +103,7 @@ export class ManifestDiagnostics implements vscode.Disposable {
       } else if (run.record.stopped === 'max-epochs') {
         const d = new vscode.Diagnostic(
           lineRange(row.line),
-          `still remembered after run ${run.id}: predicted ${className(run, latest.after)} (its label) when the run hit the cap of ${run.record.options.maxEpochs} epochs. Run again from this version, or raise unlearnLens.maxEpochs.`,
+          `still remembered after run ${run.id}: predicted ${className(run, latest.after)} (its label) when the run hit the cap of ${plural(run.record.options.maxEpochs, 'epoch')}. Run again from this version, or raise unlearnLens.maxEpochs.`,
           vscode.DiagnosticSeverity.Warning,
         );
         d.source = DIAGNOSTIC_SOURCE;

@@ -10,6 +10,7 @@ import type { RunEntry } from './models';
 import { escapeHtml as escape } from '../shared/html';
 import { unitHeatmapHtml } from '../shared/heatmap';
 import { auditText, earlierText } from '../shared/runSummary';
+import { plural } from '../shared/runView';
 import { perturbation, pngDataUri } from '../shared/pixels';
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
@@ -108,7 +109,7 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
 <title>Unlearn report ${escape(run.id)}</title></head>
 <body>
 <h1>Run ${escape(run.id)}</h1>
-<p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${r.steps} steps · ${r.seconds.total.toFixed(1)} s ·
+<p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${plural(r.steps, 'step')} · ${r.seconds.total.toFixed(1)} s ·
 stopped: ${stopText(r.stopped, r.options.maxEpochs)} · backend ${escape(r.backend)}</p>
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}

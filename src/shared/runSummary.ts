@@ -6,12 +6,11 @@
 import type { GuardTrip } from '../engine/guard';
 import type { RunRecord } from '../engine/request';
 import type { EngineProgress } from './protocol';
+import { plural } from './runView';
 
 type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> & Partial<Pick<RunRecord['options'], 'objective'>> };
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
-
-const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 /** Continual runs: what became of the instances earlier runs in the chain erased. */
 export function earlierText(e: RunRecord['earlier'] | undefined): string {
@@ -33,7 +32,7 @@ export function runSummary(record: SummaryInput): string {
   const forgotten = relabel ? record.forget.predictedAfter.filter((p, i) => p === relabel[i]).length : record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
   const stopNote =
     record.stopped === 'max-epochs'
-      ? ` The run hit the cap of ${record.options.maxEpochs} epochs.`
+      ? ` The run hit the cap of ${plural(record.options.maxEpochs, 'epoch')}.`
       : record.stopped === 'diverged'
         ? ' The run diverged (the loss stopped being a finite number); the last finite step was kept.'
         : '';
@@ -43,7 +42,7 @@ export function runSummary(record: SummaryInput): string {
     : tripped.action === 'stop'
       ? ` The guard ${tripped.answer === 'stop' ? 'asked and you chose to stop at' : 'stopped it at'} step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
       : ` Warning: the guard saw agreement with the original model fall to ${pct(record.guard.minAgreement)}${tripped.answer === 'continue' ? `; you chose to continue at step ${tripped.step}` : ''} (collateral damage; see the report).`;
-  return `Unlearn: ${forgotten} of ${record.forget.ids.length} ${relabel ? 'relabelled' : 'forgotten'} in ${record.steps} steps.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`;
+  return `Unlearn: ${forgotten} of ${record.forget.ids.length} ${relabel ? 'relabelled' : 'forgotten'} in ${plural(record.steps, 'step')}.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`;
 }
 
 /** The buttons of the question a tripped `ask` guard puts, and what each answers. */

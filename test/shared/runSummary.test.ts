@@ -89,3 +89,9 @@ test('a relabel run counts the instances now predicted as their new label', () =
   const record = { ...base, options: { maxEpochs: 1000, objective: { kind: 'relabel' as const, labels: [5, 2, 7, 0] } } };
   assert.match(runSummary(record), /^Unlearn: 2 of 4 relabelled in 42 steps\./);
 });
+
+test('one step and one epoch are singular; more are plural', () => {
+  assert.match(runSummary({ ...base, steps: 1, stopped: 'max-epochs', options: { maxEpochs: 1 } }), /^Unlearn: 3 of 4 forgotten in 1 step\. The run hit the cap of 1 epoch\. Saved/);
+  assert.match(runSummary({ ...base, steps: 0 }), / in 0 steps\./);
+  assert.match(runSummary({ ...base, steps: 2, stopped: 'max-epochs', options: { maxEpochs: 2 } }), / in 2 steps\. The run hit the cap of 2 epochs\./);
+});

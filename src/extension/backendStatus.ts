@@ -1,0 +1,46 @@
+/**
+ * Which backend the status bar names before the engine has started: the setting resolved the way
+ * the engine resolves it (src/engine/backend.ts), without loading anything. `auto` with neither
+ * native package in reach is wasm for certain; a native package found is named, and confirmed (or
+ * corrected) once the engine has loaded it. Free of `vscode`, so that it is unit-tested.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import type { BackendInfo } from '../engine/backend';
+import type { BackendRequest } from '../shared/protocol';
+
+export interface ExpectedBackend {
+  name: string;
+  /** False while the name depends on a native package loading (known once the engine has started it). */
+  certain: boolean;
+}
+
+/** Whether `@tensorflow/<pkg>` resolves from one of the folders (its files are not loaded). */
+export function nativePackageFound(pkg: 'tfjs-node' | 'tfjs-node-gpu', searchPaths: readonly string[]): boolean {
+  return searchPaths.some((dir) => {
+    try {
+      createRequire(path.join(path.resolve(dir), 'noop.js')).resolve(`@tensorflow/${pkg}`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function expectedBackend(request: BackendRequest): ExpectedBackend {
+  switch (request.choice) {
+    case 'wasm':
+    case 'cpu':
+      return { name: request.choice, certain: true };
+    case 'tfjs-node':
+    case 'tfjs-node-gpu':
+      return { name: request.choice, certain: false };
+    default: {
+      const native = (['tfjs-node-gpu', 'tfjs-node'] as const).find((pkg) => nativePackageFound(pkg, request.searchPaths));
+      return native ? { name: native, certain: false } : { name: 'wasm', certain: true };
+    }
+  }
+}
+
+/** The backend the engine runs on, as the status bar names it: tfjs-node-gpu, tfjs-node, wasm or cpu. */
+export const backendLabel = (info: Pick<BackendInfo, 'choice' | 'name'>): string => (info.choice === 'auto' ? info.name : info.choice);
