@@ -6,6 +6,8 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { parseRunRecord, RunRecordError, type RunRecord } from '../contracts/runRecord';
+import { UserInputError } from './errors';
 
 export interface EarlierErasure {
   /** The instance's id (its image file) as the run record has it. */
@@ -13,12 +15,12 @@ export interface EarlierErasure {
   label: number;
 }
 
-interface RecordLink {
-  model?: { path?: unknown };
-  forget?: { ids?: unknown; labels?: unknown };
-}
-
-/** The erasures already applied to `modelPath`, newest run first, each instance once. A model that is not a version has none. */
+/**
+ * The erasures already applied to `modelPath`, newest run first, each instance once. A model that
+ * is not a version (no run.json beside it, or another tool's) has none; a run record that is
+ * damaged, or from a newer Unlearn Lens, is refused with a message naming it, since the chain behind
+ * it cannot be known.
+ */
 export async function earlierErasures(modelPath: string): Promise<EarlierErasure[]> {
   const seen = new Set<string>();
   const visited = new Set<string>();
@@ -26,23 +28,27 @@ export async function earlierErasures(modelPath: string): Promise<EarlierErasure
   let current = path.resolve(modelPath);
   while (!visited.has(current)) {
     visited.add(current);
-    let record: RecordLink;
+    const file = path.join(path.dirname(current), 'run.json');
+    let text: string;
     try {
-      record = JSON.parse(await fs.readFile(path.join(path.dirname(current), 'run.json'), 'utf8')) as RecordLink;
+      text = await fs.readFile(file, 'utf8');
     } catch {
-      break; // not a version (or its record is unreadable): the chain ends here
+      break; // not a version: the chain ends here
     }
-    const f = record.forget;
-    if (f && Array.isArray(f.ids) && Array.isArray(f.labels)) {
-      f.ids.forEach((id: unknown, i: number) => {
-        const label = (f.labels as unknown[])[i];
-        if (typeof id !== 'string' || typeof label !== 'number' || seen.has(id)) return;
-        seen.add(id);
-        out.push({ id, label });
-      });
+    let record: RunRecord;
+    try {
+      record = parseRunRecord(text, file);
+    } catch (e) {
+      // Another tool's run.json beside a model is not a version; one of ours that is damaged or newer is refused.
+      if (e instanceof RunRecordError && e.problem === 'not-a-record') break;
+      throw e instanceof RunRecordError ? new UserInputError(e.message, e.file) : e;
     }
-    if (typeof record.model?.path !== 'string') break;
-    current = path.resolve(record.model.path);
+    record.forget.ids.forEach((id, i) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      out.push({ id, label: record.forget.labels[i] });
+    });
+    current = record.model.path;
   }
   return out;
 }

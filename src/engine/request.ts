@@ -8,16 +8,16 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import { artifactsToSave, captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
-import type { ModelContract } from '../contracts/modelContract';
-import { unlearn, type ForgetSet, type GuardAnswer, type GuardReport, type GuardTrip, type StopReason, type UnlearnProgress } from './unlearn';
+import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, RunRecordError, serializeRunRecord, type RunRecordOf, type SplitAccuracy } from '../contracts/runRecord';
+import { unlearn, type ForgetSet, type GuardAnswer, type GuardTrip, type UnlearnProgress } from './unlearn';
 import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
-import { accuracy, type LayerChange } from './metrics';
+import { accuracy } from './metrics';
 import { nearestOtherClasses, predictClasses } from './modelState';
 import { throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
 import { attackSuccess, type AdversarialSet } from './attack';
-import { auditHeldOut, auditModel, type MembershipAudit } from './audit';
+import { auditHeldOut, auditModel } from './audit';
 
 export interface UnlearnRequest {
   modelPath: string;
@@ -53,54 +53,14 @@ export interface EarlierInstances {
   missing: number;
 }
 
-export interface SplitAccuracy {
-  forget: number;
-  retain?: number;
-  test?: number;
-}
+export type { SplitAccuracy } from '../contracts/runRecord';
 
-export interface RunRecord {
-  format: 'unlearn-lens-run/1';
-  id: string;
-  createdAt: string;
-  backend: string;
-  /** The model the run started from, and what it is against the model contract. */
-  model: { path: string; sha256: string; contract?: ModelContract };
-  result: { path: string; sha256: string };
-  options: UnlearnOptions;
-  forget: { ids: string[]; labels: number[]; predictedBefore: number[]; predictedAfter: number[]; classNames?: string[] };
-  before: SplitAccuracy;
-  after: SplitAccuracy;
-  steps: number;
-  epochs: number;
-  seconds: { attack: number; importance: number; unlearn: number; total: number };
-  stopped: StopReason;
-  guard: GuardReport;
-  layerChanges: LayerChange[];
-  /**
-   * ADV runs: how many adversarial examples were made, and the share the original model classifies
-   * as their target class (the attack's success; the examples themselves are never saved — each
-   * lies within epsilon of an instance being erased).
-   */
-  adversarial?: { examples: number; reachedTarget: number };
-  /**
-   * Membership-inference audit on per-sample losses, forget instances vs as many held-out ones,
-   * before and after (0.5: cannot tell them apart). Absent without held-out data or with fewer
-   * than AUDIT_MIN_PAIRS forget instances.
-   */
-  audit?: { before: MembershipAudit; after: MembershipAudit };
-  /**
-   * Continual unlearning: the instances earlier runs in this model's chain erased (those still
-   * readable), checked before and after this run: how many the model predicted as their label,
-   * and which came back (not predicted as their label before this run, predicted so after).
-   */
-  earlier?: { instances: number; missing: number; rememberedBefore: number; rememberedAfter: number; cameBack: string[] };
-  /**
-   * ADV runs, in the result of the request only — never written to run.json: a few adversarial
-   * examples beside the instances they came from, for the report of the session that ran them.
-   */
-  preview?: AdversarialPreview;
-}
+/**
+ * The run record (schema, validation and paths: src/contracts/runRecord.ts) with the engine's
+ * options; `preview` (ADV runs) travels only in the request's result, never into run.json: a few
+ * adversarial examples beside the instances they came from, for the report of the session that ran them.
+ */
+export type RunRecord = RunRecordOf<UnlearnOptions> & { preview?: AdversarialPreview };
 
 export interface AdversarialPreview {
   imageShape: [number, number, number];
@@ -212,7 +172,8 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const versionDir = path.join(req.versionsDir ?? versionsDirFor(loaded.file), id);
     await fs.mkdir(path.dirname(versionDir), { recursive: true });
     const record: RunRecord = {
-      format: 'unlearn-lens-run/1',
+      format: RUN_RECORD_FORMAT,
+      version: RUN_RECORD_VERSION,
       id,
       createdAt: new Date().toISOString(),
       backend: activeBackend()?.description ?? 'unknown',
@@ -232,7 +193,13 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       ...(auditBefore && auditAfter ? { audit: { before: auditBefore, after: auditAfter } } : {}),
       ...(result.adversarial ? { adversarial: { examples: result.adversarial.targets.length, reachedTarget: attackSuccess(result.adversarial) } } : {}),
     };
-    await saveModelAtomically(artifacts, versionDir, { 'run.json': JSON.stringify(record, null, 2) });
+    let runJson: string;
+    try {
+      runJson = serializeRunRecord(record, versionDir);
+    } catch (e) {
+      throw e instanceof RunRecordError ? new UserInputError(e.message, e.file) : e;
+    }
+    await saveModelAtomically(artifacts, versionDir, { 'run.json': runJson });
     return result.adversarial ? { ...record, preview: adversarialPreview(req.forget, result.adversarial) } : record;
   } finally {
     model.dispose();

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunRecord } from '../engine/request';
+import { parseRunRecord, RunRecordError, type RunRecord } from '../contracts/runRecord';
 import { config, resolvePathSetting, storePathSetting } from './settings';
 
 export interface RunEntry {
@@ -68,16 +68,26 @@ export class ModelStore implements vscode.Disposable {
     const names = await fs.readdir(dir).catch(() => [] as string[]);
     for (const id of names) {
       if (id.startsWith('.')) continue;
+      const file = path.join(dir, id, 'run.json');
+      const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+      if (text === undefined) continue; // a folder without a run record is not a version
       try {
-        const record = JSON.parse(await fs.readFile(path.join(dir, id, 'run.json'), 'utf8')) as RunRecord;
-        entries.push({ id, dir: path.join(dir, id), modelJson: path.join(dir, id, 'model.json'), record });
-      } catch {
-        // A folder without a readable run record is not ours.
+        entries.push({ id, dir: path.join(dir, id), modelJson: path.join(dir, id, 'model.json'), record: parseRunRecord(text, file) });
+      } catch (e) {
+        this.refuse(e, file);
       }
     }
     entries.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
     this.cache.set(key, entries);
     return entries;
+  }
+
+  /** Run records that cannot be read are left out of the views, and said once per file. */
+  private readonly refused = new Set<string>();
+  private refuse(e: unknown, file: string): void {
+    if (!(e instanceof RunRecordError) || e.problem === 'not-a-record' || this.refused.has(file)) return;
+    this.refused.add(file);
+    void vscode.window.showWarningMessage(`Unlearn Lens: ${e.message}`);
   }
 
   activeVersionId(): string | undefined {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AdversarialPreview } from '../engine/request';
 import type { RunEntry } from './models';
 import { escapeHtml as escape } from '../shared/html';
+import { modelContractText } from '../contracts/modelContract';
 import { unitHeatmapHtml } from '../shared/heatmap';
 import { auditText, earlierText } from '../shared/runSummary';
 import { plural } from '../shared/runView';
@@ -28,9 +29,9 @@ function table(headers: string[], rows: Cell[][]): string {
 function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
   if (!guard) return '';
   const tripped = guard.tripped
-    ? ` <strong>Tripped at step ${guard.tripped.step}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${guard.tripped.rolledBackToStep}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
+    ? ` <strong>Tripped at step ${escape(guard.tripped.step)}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${escape(guard.tripped.rolledBackToStep)}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
     : '';
-  return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${guard.probeSize} probe images (the lower of its parts: adversarial examples, held-out or training images): ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
+  return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${escape(guard.probeSize)} probe images (the lower of its parts: adversarial examples, held-out or training images): ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
 }
 
 /** Continual runs: the instances earlier runs in this model's chain erased, checked before and after. */
@@ -38,7 +39,7 @@ function earlierHtml(r: RunEntry['record']): string {
   const e = r.earlier;
   if (!e) return '';
   const list = e.cameBack.length ? table(['came back (predicted as its label again)'], e.cameBack.map((id) => [vscode.workspace.asRelativePath(id)])) : '';
-  return `<h2>Earlier erasures</h2><p>This run started from a version that already carried erasures; their instances (those still readable: ${e.instances}${e.missing ? `, ${e.missing} not readable` : ''}) were checked before and after. Predicted as their label: ${e.rememberedBefore} before this run, ${e.rememberedAfter} after.${escape(earlierText(e))}</p>${list}`;
+  return `<h2>Earlier erasures</h2><p>This run started from a version that already carried erasures; their instances (those still readable: ${escape(e.instances)}${e.missing ? `, ${escape(e.missing)} not readable` : ''}) were checked before and after. Predicted as their label: ${escape(e.rememberedBefore)} before this run, ${escape(e.rememberedAfter)} after.${escape(earlierText(e))}</p>${list}`;
 }
 
 /** ADV runs: the adversarial examples that held the decision boundaries, and (relabel) the hit rate. */
@@ -48,7 +49,7 @@ function adversarialHtml(r: RunEntry['record'], preview: AdversarialPreview | un
   if (r.adversarial) {
     const a = r.adversarial;
     parts.push(
-      `<p>ADV made ${a.examples} adversarial examples (${a.examples / r.forget.ids.length} per instance; targeted L2 PGD, ε ${r.options.attack.epsilon}, ${r.options.attack.steps} steps) from the original model; ` +
+      `<p>ADV made ${escape(a.examples)} adversarial examples (${escape(a.examples / r.forget.ids.length)} per instance; targeted L2 PGD, ε ${escape(r.options.attack.epsilon)}, ${escape(r.options.attack.steps)} steps) from the original model; ` +
         `it classifies ${pct(a.reachedTarget)} of them as their target class (the attack's success). They are trained toward their targets to keep the decision boundaries in place. ` +
         `They are not saved: each lies within ε of an instance being erased${preview ? ', so the examples below exist only in this window' : ' (the examples are shown only in the session that ran them)'}.</p>`,
     );
@@ -72,7 +73,7 @@ function adversarialHtml(r: RunEntry['record'], preview: AdversarialPreview | un
   if (r.options.objective.kind === 'relabel') {
     const labels = r.options.objective.labels;
     const hits = r.forget.predictedAfter.filter((p, i) => p === labels[i]).length;
-    parts.push(`<p>Relabel hit rate — instances now predicted as their new label: ${hits} of ${labels.length} (${pct(hits / Math.max(1, labels.length))}).</p>`);
+    parts.push(`<p>Relabel hit rate — instances now predicted as their new label: ${escape(hits)} of ${escape(labels.length)} (${pct(hits / Math.max(1, labels.length))}).</p>`);
   }
   return parts.length ? `<h2>${r.adversarial ? 'Adversarial examples' : 'Relabel'}</h2>${parts.join('')}` : '';
 }
@@ -109,8 +110,8 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
 <title>Unlearn report ${escape(run.id)}</title></head>
 <body>
 <h1>Run ${escape(run.id)}</h1>
-<p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${plural(r.steps, 'step')} · ${r.seconds.total.toFixed(1)} s ·
-stopped: ${stopText(r.stopped, r.options.maxEpochs)} · backend ${escape(r.backend)}</p>
+<p class="summary" id="summary">${escape(r.options.method)} · k = ${r.forget.ids.length} · ${escape(plural(r.steps, 'step'))} · ${escape(r.seconds.total.toFixed(1))} s ·
+stopped: ${escape(stopText(r.stopped, r.options.maxEpochs))} · backend ${escape(r.backend)}</p>
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracy}
 <h2>Instances</h2>${forgotten}
@@ -120,6 +121,7 @@ ${adversarialHtml(r, preview)}
 <h2>Per-layer change</h2><p>‖Δθ‖: L2 norm of the change of each weight tensor; relative: divided by the norm before.</p>${layers}
 <h2>Audit</h2><p>Model before: <code>${escape(r.model.path)}</code> sha256 <code>${escape(r.model.sha256)}</code><br>
 Model after: <code>${escape(r.result.path)}</code> sha256 <code>${escape(r.result.sha256)}</code></p>
+${r.model.contract ? `<p class="contract">${escape(modelContractText(r.model.contract)).replace(/\n/g, '<br>')}</p>` : ''}
 </body></html>`;
 }
 
