@@ -46,6 +46,19 @@ Contents (key: meaning)
   bn_running_var_unbiased true: PyTorch updates running_var with the UNBIASED batch variance
                           (sum sq / (n-1), n = N*H*W per channel) while it normalises with the biased
                           one; running = (1-0.1)*running + 0.1*batch (tfjs momentum 0.9).
+  attack_plan             the attack plan of the PyTorch twin (scripts/reference/unlearn.py,
+                          engine_attack_plan, the engine's generator reimplemented) for the forget set
+                          (x, y), N_adv = ATTACK["nAdv"], seed ATTACK["seed"] (generator seed
+                          seed*7919+1), eps: targets, sources (example e = r*k + i, repetition-major)
+                          and starts with the paper's code's random start (advertorch L2 PGD: uniform
+                          image u in [0,1] minus x, scaled onto the eps-ball, ||start|| = eps here since
+                          every ||u - x|| > eps), NHWC, float32
+  attack_images           targeted_l2_pgd of the twin from those starts (clip to the box first), in
+                          float64: ATTACK["steps"] steps, last iterate, x_adv = clip(x + delta, 0, 1)
+  adversarial_batches     the twin's adversarial batch order, fixed (the paper's code): a set of
+                          BATCHES["count"] examples in batches of BATCHES["batch"], for
+                          BATCHES["epochs"] epochs; adversarial_batches_shuffled the same with
+                          reshuffling, from the engine's generator seeded BATCHES["seed"]
 """
 from __future__ import annotations
 
@@ -62,12 +75,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from reference.model import SmallCnn, export_trainable, export_weights, to_tfjs_layout  # noqa: E402
+from reference.unlearn import EngineRng, Loader, engine_attack_plan, targeted_l2_pgd  # noqa: E402
 
 OUT = os.path.join(REPO, "test", "fixtures", "golden.json")
 WIDTH, CLASSES, H, W, N = 2, 3, 8, 8, 4
 EPS, ALPHA, LAMBDA = 1.0, 0.1, 1.0
 DELTA0_NORM = 0.5
 SGD = {"lr": 1e-3, "momentum": 0.9, "weightDecay": 1e-4, "steps": 2}
+ATTACK = {"seed": 3, "nAdv": 3, "steps": 10, "chunk": 5}
+BATCHES = {"count": 10, "batch": 4, "epochs": 3, "seed": 7}
 
 
 def f32(t: torch.Tensor) -> torch.Tensor:
@@ -204,6 +220,19 @@ def main() -> None:
         opt.step()
     sgd_after = export_weights(m_sgd, dtype=np.float64)
 
+    # f. the attack plan (the paper's code's random start) and a short attack from it, eval mode
+    x_nhwc = nhwc(x).numpy().astype(np.float32)
+    plan_t, plan_s, plan_starts = engine_attack_plan(y.numpy(), ATTACK["nAdv"], CLASSES, H * W, EPS, ATTACK["seed"], x_nhwc, "uniform-image")
+    start_norms = np.sqrt((plan_starts.astype(np.float64) ** 2).sum(axis=1))
+    assert np.allclose(start_norms, EPS, atol=1e-5), start_norms
+    starts_nchw = torch.from_numpy(plan_starts.reshape(-1, H, W, 1)).permute(0, 3, 1, 2).double()
+    attack_images, _ = targeted_l2_pgd(copy.deepcopy(model), x[torch.from_numpy(plan_s)], torch.from_numpy(plan_t), starts_nchw, EPS, ALPHA, ATTACK["steps"], ATTACK["chunk"])
+
+    # g. the adversarial batch order: fixed, and reshuffled each epoch
+    def batches(shuffle: bool) -> list:
+        loader = Loader(BATCHES["count"], BATCHES["batch"], EngineRng(BATCHES["seed"]), shuffle)
+        return [loader.next() for _ in range(BATCHES["epochs"] * loader.batches_per_epoch)]
+
     doc = {
         "description": "Golden values from scripts/golden.py (PyTorch float64 reference); see its header.",
         "architecture": {"kind": "small_cnn", "width": WIDTH, "numClasses": CLASSES, "inputShape": [H, W, 1]},
@@ -221,6 +250,8 @@ def main() -> None:
             "advBatchSizes": {"forget": 2, "adversarial": N},
             "thetaPerturbationStd": 0.05,
             "weightOrder": "tfjs getWeights(): trainable in layer order, then BN moving_mean/moving_variance per block",
+            "attack": {**ATTACK, "randomStart": "uniform-image"},
+            "batches": BATCHES,
         },
         "bn_running_var_unbiased": True,
         "weights": weights_json(theta0_all),
@@ -248,6 +279,10 @@ def main() -> None:
         "loss_relabel": float(loss_relabel),
         "sgd_losses": sgd_losses,
         "sgd_weights_after": weights_json(sgd_after),
+        "attack_plan": {"targets": plan_t.tolist(), "sources": plan_s.tolist(), "starts": tensor_json(plan_starts.reshape(-1, H, W, 1))},
+        "attack_images": tensor_json(nhwc(attack_images)),
+        "adversarial_batches": batches(False),
+        "adversarial_batches_shuffled": batches(True),
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as fh:

@@ -17,8 +17,16 @@ stop as soon as forget accuracy is exactly 0 (checked after every step in eval m
 
 Randomness (`--rng engine`, the default): the engine's own generator (mulberry32, src/engine/rng.ts)
 is reimplemented here, with the same seeds and the same order of draws, so the adversarial targets,
-the random starts inside the L2 ball and the batch order are the engine's. The two sides then differ
-only by floating-point arithmetic. `--rng torch` draws them from torch's generator instead.
+the PGD random starts and the batch order are the engine's. The two sides then differ only by
+floating-point arithmetic. `--rng torch` draws them from torch's generator instead.
+
+The PGD random start (`--random-start`, the engine's attack.randomStart): `uniform-image` (default, the
+paper's code: advertorch's L2 PGD with rand_init) is a uniform random image u in [0, 1] minus x,
+scaled onto the eps-ball when farther than eps, then clipped to the box; `in-ball` is uniform inside
+the eps-ball (the engine before issue 14). The adversarial batch order (`--adversarial-order`, the
+engine's adversarialOrder): `fixed` (default, the paper's code) cuts the set, laid out
+repetition-major (example e = r*k + i), into consecutive batches and cycles them in that order every
+epoch; `shuffled` reshuffles every epoch.
 
 Phases timed with time.perf_counter: pgd, importance, unlearn (SGD steps + the per-step forget
 check), eval (forget / retain / test accuracy after), total (pgd .. eval). Loading the model and the
@@ -91,16 +99,37 @@ class EngineRng:
         return ((t ^ (t >> np.uint64(14))) & m).astype(np.float64) / 4294967296.0
 
 
-def engine_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """planAttack of src/engine/attack.ts: example e = r*k + i; per example one draw for the target
-    ((y + 1 + int(C-1)) mod C), 2*dim draws for dim Box-Muller normals (stored as float32), one draw
-    for the radius. Returns targets, sources and starts [count, dim] (float32, NHWC order)."""
+def uniform_image_starts(u: np.ndarray, x_flat: np.ndarray, eps: float) -> np.ndarray:
+    """The paper's code's start: d = u - x (u uniform in [0,1]^dim), d * min(1, eps/||d||), in float64,
+    rounded to float32 once (as uniformImageStart in src/engine/attack.ts). x + start lies in [0, 1]
+    (a convex combination of x and u); the attack still clips it, as advertorch does."""
+    d = u - x_flat.astype(np.float64)
+    norm = np.sqrt((d ** 2).sum(axis=1))
+    scale = np.minimum(1.0, eps / np.maximum(norm, 1e-12))
+    return (d * scale[:, None]).astype(np.float32)
+
+
+def engine_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int,
+                       x_forget: Optional[np.ndarray] = None, random_start: str = "uniform-image") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """planAttack of src/engine/attack.ts: example e = r*k + i (repetition-major); per example one draw
+    for the target ((y + 1 + int(C-1)) mod C), then the start: uniform-image, dim draws u (start from
+    u - x, x_forget [k, ...] NHWC float32); in-ball, 2*dim draws for dim Box-Muller normals (stored as
+    float32) and one for the radius. Returns targets, sources and starts [count, dim] (float32, NHWC)."""
     rng = EngineRng(seed * 7919 + 1)
     k = len(labels)
     count = k * n_adv
+    sources = np.tile(np.arange(k), n_adv)
+    if random_start == "uniform-image":
+        if x_forget is None:
+            raise ValueError("the uniform-image start needs the forget images")
+        u = rng.bulk(count * (dim + 1)).reshape(count, dim + 1)
+        targets = (labels[sources] + 1 + np.floor(u[:, 0] * (num_classes - 1)).astype(np.int64)) % num_classes
+        starts = uniform_image_starts(u[:, 1:], x_forget.reshape(k, dim)[sources], eps)
+        return targets.astype(np.int64), sources.astype(np.int64), starts
+    if random_start != "in-ball":
+        raise ValueError(f"unknown random start {random_start!r}")
     per = 2 * dim + 2
     u = rng.bulk(count * per).reshape(count, per)
-    sources = np.tile(np.arange(k), n_adv)
     targets = (labels[sources] + 1 + np.floor(u[:, 0] * (num_classes - 1)).astype(np.int64)) % num_classes
     first = 1 - u[:, 1:-1:2]
     second = u[:, 2:-1:2]
@@ -111,13 +140,17 @@ def engine_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: in
     return targets.astype(np.int64), sources.astype(np.int64), starts
 
 
-def torch_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def torch_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int,
+                      x_forget: Optional[np.ndarray] = None, random_start: str = "uniform-image") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     g = torch.Generator().manual_seed(seed * 7919 + 1)
     k = len(labels)
     count = k * n_adv
     sources = np.tile(np.arange(k), n_adv)
     offsets = torch.randint(0, num_classes - 1, (count,), generator=g).numpy()
     targets = (labels[sources] + 1 + offsets) % num_classes
+    if random_start == "uniform-image":
+        u = torch.rand(count, dim, generator=g, dtype=torch.float64).numpy()
+        return targets.astype(np.int64), sources.astype(np.int64), uniform_image_starts(u, x_forget.reshape(k, dim)[sources], eps)
     v = torch.randn(count, dim, generator=g, dtype=torch.float64)
     r = torch.rand(count, generator=g, dtype=torch.float64) ** (1.0 / dim)
     starts = (v * (eps * r / v.norm(dim=1)).unsqueeze(1)).float().numpy()
@@ -125,10 +158,11 @@ def torch_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int
 
 
 class Loader:
-    """Shuffled batches, reshuffled each pass (as the engine's Loader / a DataLoader with shuffle)."""
+    """Shuffled batches, reshuffled each pass (as the engine's Loader / a DataLoader with shuffle); with
+    shuffle=False, consecutive batches in index order, the same every pass, drawing nothing from rng."""
 
-    def __init__(self, count: int, batch: int, rng):
-        self.count, self.batch, self.rng = count, batch, rng
+    def __init__(self, count: int, batch: int, rng, shuffle: bool = True):
+        self.count, self.batch, self.rng, self.shuffle = count, batch, rng, shuffle
         self.order: List[int] = []
         self.position = 0
 
@@ -138,7 +172,7 @@ class Loader:
 
     def next(self) -> List[int]:
         if self.position >= len(self.order):
-            self.order = self.rng.permutation(self.count)
+            self.order = self.rng.permutation(self.count) if self.shuffle else list(range(self.count))
             self.position = 0
         b = self.order[self.position : self.position + self.batch]
         self.position += self.batch
@@ -285,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--eps", type=float, default=4.0)
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--pgd-chunk", type=int, default=512)
+    ap.add_argument("--random-start", default="uniform-image", choices=["uniform-image", "in-ball"],
+                    help="PGD start: the paper's code's (uniform image - x, onto the eps-ball) or uniform inside the ball")
+    ap.add_argument("--adversarial-order", default="fixed", choices=["fixed", "shuffled"],
+                    help="adversarial batches: the set's repetition-major order every epoch (paper) or reshuffled each epoch")
     ap.add_argument("--adv-batch", type=int, default=256)
     ap.add_argument("--forget-batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -362,7 +400,8 @@ def run(args, model, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.
 
     x_adv = t_adv = None
     attack_success = None
-    attack_key = (tuple(forget_idx), n_adv, args.eps, args.alpha, args.pgd_steps, args.seed, args.rng, args.pgd_chunk)
+    random_start = getattr(args, "random_start", "uniform-image")
+    attack_key = (tuple(forget_idx), n_adv, args.eps, args.alpha, args.pgd_steps, args.seed, args.rng, args.pgd_chunk, random_start)
     if adv_methods and attack_cache is not None and attack_key in attack_cache:
         x_adv, t_adv, attack_success, seconds["pgd"] = attack_cache[attack_key]
         seconds["pgd_cached"] = 1.0
@@ -370,7 +409,7 @@ def run(args, model, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.
     elif adv_methods:
         t0 = time.perf_counter()
         plan = engine_attack_plan if args.rng == "engine" else torch_attack_plan
-        targets, sources, starts = plan(y_forget_np, n_adv, num_classes, dim, args.eps, args.seed)
+        targets, sources, starts = plan(y_forget_np, n_adv, num_classes, dim, args.eps, args.seed, x_forget_np, random_start)
         x_src = x_forget[torch.from_numpy(sources).to(dev)]
         starts_t = nchw(starts.reshape(len(targets), *shape)).to(dev)
         t_adv = torch.from_numpy(targets).to(dev)
@@ -394,7 +433,7 @@ def run(args, model, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.
     opt = torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     order_rng = EngineRng(args.seed * 7919 + 2) if args.rng == "engine" else TorchPermutations(args.seed * 7919 + 2)
     forget_loader = Loader(k, args.forget_batch, order_rng)
-    adv_loader = Loader(len(t_adv), args.adv_batch, order_rng) if adv_methods else None
+    adv_loader = Loader(len(t_adv), args.adv_batch, order_rng, getattr(args, "adversarial_order", "fixed") == "shuffled") if adv_methods else None
     steps_per_epoch = adv_loader.batches_per_epoch if adv_loader else forget_loader.batches_per_epoch
     bn_modules = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
 

@@ -1,8 +1,9 @@
 /**
  * ADV: targeted L2 PGD from the original model in inference mode (MISSION.md, step 2).
  *
- * For each forget instance, N_adv examples: target t drawn uniformly from the classes != y, random
- * start uniform in the L2 ball of radius eps, then `steps` times
+ * For each forget instance, N_adv examples: target t drawn uniformly from the classes != y, a random
+ * start (`randomStart`; by default the paper's code's, advertorch's L2 PGD: a uniform random image
+ * in [0, 1] minus x, projected onto the eps-ball and clipped to the box), then `steps` times
  *   delta <- delta - alpha * g / ||g||_2,  g = d/d delta CE(f(x + delta), t)
  *   delta <- clip(x + delta, 0, 1) - x;  delta <- delta * min(1, eps / ||delta||_2)
  * keeping the last iterate. Each example is labelled with its target.
@@ -58,6 +59,28 @@ export function randomInBall(dim: number, radius: number, rng: Rng): Float32Arra
   return v;
 }
 
+/**
+ * The start of the paper's code (advertorch's L2 PGD with a random start): u uniform in [0, 1]^dim,
+ * delta = u - x, scaled onto the eps-ball when farther (delta * min(1, eps / ||delta||_2)). Since
+ * x + delta is then a convex combination of x and u it lies in the image box; attackRange still
+ * clips it (clip(x + delta, 0, 1) - x), as the reference does, which only absorbs rounding.
+ * Computed in double precision and rounded to float32 once (the PyTorch twin does the same).
+ */
+export function uniformImageStart(x: ArrayLike<number>, radius: number, rng: Rng): Float32Array {
+  const dim = x.length;
+  const d = new Float64Array(dim);
+  let norm = 0;
+  for (let i = 0; i < dim; i++) {
+    d[i] = rng.next() - x[i];
+    norm += d[i] * d[i];
+  }
+  norm = Math.sqrt(norm);
+  const scale = Math.min(1, radius / Math.max(norm, 1e-12));
+  const v = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = d[i] * scale;
+  return v;
+}
+
 const perExampleNorm = (t: tfTypes.Tensor): tfTypes.Tensor => tf.sqrt(tf.sum(tf.square(t), [1, 2, 3], true));
 
 /** One PGD step on a batch; exported for the golden test. */
@@ -87,8 +110,11 @@ export interface AttackPlan {
 }
 
 /**
- * Draws the plan: example e = r * k + i is round r of forget instance i. Because everything random
- * is drawn here, the attack's result does not depend on chunkSize or on how work is split.
+ * Draws the plan: example e = r * k + i is round r of forget instance i (repetition-major: every
+ * instance's 1st example, then every instance's 2nd, ...). Per example, in order: the target, then
+ * its start (uniform-image: dim uniforms; in-ball: dim normals and a radius). Because everything
+ * random is drawn here, example by example from the one seeded generator, the attack's result does
+ * not depend on chunkSize or on how work is split across worker threads.
  */
 export function planAttack(input: AttackInput, options: AttackOptions, rng: Rng): AttackPlan {
   const size = input.imageShape[0] * input.imageShape[1] * input.imageShape[2];
@@ -102,7 +128,9 @@ export function planAttack(input: AttackInput, options: AttackOptions, rng: Rng)
       const e = r * k + i;
       sources[e] = i;
       targets[e] = drawTarget(input.labels[i], input.numClasses, rng);
-      starts.set(randomInBall(size, options.epsilon, rng), e * size);
+      const start =
+        options.randomStart === 'in-ball' ? randomInBall(size, options.epsilon, rng) : uniformImageStart(input.images.subarray(i * size, (i + 1) * size), options.epsilon, rng);
+      starts.set(start, e * size);
     }
   }
   return { targets, sources, starts };
@@ -134,7 +162,7 @@ export async function attackRange(
     for (let j = 0; j < n; j++) xData.set(input.images.subarray(plan.sources[from + j] * size, (plan.sources[from + j] + 1) * size), j * size);
     const x = tf.tensor4d(xData, [n, ...imageShape]);
     const t = tf.tensor1d(plan.targets.subarray(from, from + n), 'int32');
-    // The start is clipped into the image box like every later iterate.
+    // The start is clipped into the image box like every later iterate (for uniform-image it already lies there, up to rounding).
     let delta = tf.tidy(() => tf.sub(tf.clipByValue(tf.add(x, tf.tensor4d(plan.starts.subarray(from * size, (from + n) * size), [n, ...imageShape])), 0, 1), x)) as tfTypes.Tensor4D;
     try {
       for (let s = 0; s < options.steps; s++) {

@@ -69,7 +69,26 @@ export interface AttackOptions {
   chunkSize: number;
   /** Worker threads that split the attack, each with its own model copy (no effect on results); 'auto' = one per core (at most 8). */
   workers: number | 'auto';
+  /**
+   * Where PGD starts. `uniform-image` (the paper's code, advertorch's L2 PGD): a uniform random
+   * image in [0, 1] minus x, projected onto the eps-ball (so ||delta|| = eps whenever that image is
+   * farther than eps) and clipped to the image box. `in-ball`: uniform inside the eps-ball, then
+   * clipped to the box (this engine before issue 14).
+   */
+  randomStart: RandomStart;
 }
+
+export type RandomStart = 'uniform-image' | 'in-ball';
+export const RANDOM_STARTS: readonly RandomStart[] = ['uniform-image', 'in-ball'];
+
+/**
+ * The order adversarial batches are paired with forget batches. `fixed` (the paper's code): the
+ * adversarial set as it is laid out (repetition-major: every instance's 1st example, then every
+ * instance's 2nd, ...) cut into consecutive batches, cycled in that same order every epoch.
+ * `shuffled`: a new random order every epoch (a DataLoader with shuffle=True).
+ */
+export type AdversarialOrder = 'fixed' | 'shuffled';
+export const ADVERSARIAL_ORDERS: readonly AdversarialOrder[] = ['fixed', 'shuffled'];
 
 export interface UnlearnOptions {
   method: Method;
@@ -81,6 +100,8 @@ export interface UnlearnOptions {
   forgetBatchSize: number;
   /** Adversarial examples per step. */
   adversarialBatchSize: number;
+  /** The order of the adversarial batches across epochs (see AdversarialOrder). */
+  adversarialOrder: AdversarialOrder;
   /** Oracle: remaining training images per step. */
   retainBatchSize: number;
   /** Strength of the inverted-importance penalty. */
@@ -104,6 +125,7 @@ export const DEFAULT_ATTACK: AttackOptions = {
   examplesPerInstance: 'auto',
   chunkSize: 512,
   workers: 'auto',
+  randomStart: 'uniform-image',
 };
 
 export const DEFAULT_GUARD: GuardOptions = { minAgreement: 0.9, every: 10, action: 'report' };
@@ -116,6 +138,7 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
   weightDecay: 1e-4,
   forgetBatchSize: 32,
   adversarialBatchSize: 256,
+  adversarialOrder: 'fixed',
   retainBatchSize: 256,
   lambda: 1,
   maxEpochs: 1000,
@@ -135,6 +158,8 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
 export type Preset = 'paper' | 'bounded' | 'unseen';
 export const PRESETS: Record<Preset, UnlearnOptionsInput> = {
   paper: {},
+  // As if never seen: the forget term on running statistics (the pass that must look unseen is the inference pass).
+  unseen: { objective: { kind: 'unseen' }, forgetStatistics: 'running' },
   bounded: { forgetTerm: 'margin', forgetStatistics: 'running', stopMargin: 0.5, guard: { ...DEFAULT_GUARD, action: 'stop' } },
 };
 
@@ -152,14 +177,15 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
   };
   if (!FORGET_TERMS.includes(options.forgetTerm)) throw new RangeError(`Unknown forgetTerm "${options.forgetTerm}"; choose from ${FORGET_TERMS.join(', ')}.`);
   if (options.objective.kind === 'relabel' && options.forgetTerm !== 'negative-ce') throw new RangeError('Relabel uses +CE toward the new labels; leave forgetTerm at negative-ce.');
+  if (options.objective.kind === 'unseen' && options.forgetTerm !== 'negative-ce') throw new RangeError('"As if never seen" has its own forget term (the loss raised to its target); leave forgetTerm at negative-ce.');
   if (!(options.stopMargin >= 0)) throw new RangeError('Option stopMargin must be >= 0.');
   if (!(options.guard.minAgreement >= 0 && options.guard.minAgreement <= 1)) throw new RangeError('Option guard.minAgreement must be in [0, 1].');
+  if (!RANDOM_STARTS.includes(options.attack.randomStart)) throw new RangeError(`Option attack.randomStart must be one of ${RANDOM_STARTS.join(', ')} (got "${options.attack.randomStart}").`);
+  if (!ADVERSARIAL_ORDERS.includes(options.adversarialOrder)) throw new RangeError(`Option adversarialOrder must be one of ${ADVERSARIAL_ORDERS.join(', ')} (got "${options.adversarialOrder}").`);
   if (!GUARD_ACTIONS.includes(options.guard.action)) throw new RangeError(`Option guard.action must be one of ${GUARD_ACTIONS.join(', ')} (got "${options.guard.action}").`);
   if (!(Number.isInteger(options.guard.every) && options.guard.every >= 1)) throw new RangeError('Option guard.every must be a whole number >= 1.');
   const positive: Array<[string, number]> = [
     ['learningRate', options.learningRate],
-  // As if never seen: the forget term on running statistics (the pass that must look unseen is the inference pass).
-  unseen: { objective: { kind: 'unseen' }, forgetStatistics: 'running' },
     ['forgetBatchSize', options.forgetBatchSize],
     ['adversarialBatchSize', options.adversarialBatchSize],
     ['retainBatchSize', options.retainBatchSize],
@@ -177,7 +203,6 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
   if (options.lambda < 0 || options.momentum < 0 || options.weightDecay < 0) throw new RangeError('Options lambda, momentum and weightDecay must be >= 0.');
   return options;
 }
-  if (options.objective.kind === 'unseen' && options.forgetTerm !== 'negative-ce') throw new RangeError('"As if never seen" has its own forget term (the loss raised to its target); leave forgetTerm at negative-ce.');
 
 export function examplesPerInstance(attack: AttackOptions, numClasses: number): number {
   return attack.examplesPerInstance === 'auto' ? (numClasses >= 100 ? 200 : 20) : attack.examplesPerInstance;

@@ -122,21 +122,26 @@ function gather(images: Float32Array, size: number, indices: ArrayLike<number>):
   return out;
 }
 
-/** Batches of a shuffled index list, reshuffled each pass (a DataLoader with shuffle=True). */
-class Loader {
+/**
+ * Batches of indices 0..count-1. Shuffled (default): a new random order each pass (a DataLoader
+ * with shuffle=True). Not shuffled: consecutive batches in index order, the same every pass (a
+ * DataLoader with shuffle=False; the last batch may be short); draws nothing from `rng`.
+ */
+export class Loader {
   private order: number[] = [];
   private position = 0;
   constructor(
     private readonly count: number,
     private readonly batchSize: number,
     private readonly rng: Rng,
+    private readonly shuffle = true,
   ) {}
   get batchesPerEpoch(): number {
     return Math.ceil(this.count / this.batchSize);
   }
   next(): number[] {
     if (this.position >= this.order.length) {
-      this.order = this.rng.permutation(this.count);
+      this.order = this.shuffle ? this.rng.permutation(this.count) : Array.from({ length: this.count }, (_, i) => i);
       this.position = 0;
     }
     const batch = this.order.slice(this.position, this.position + this.batchSize);
@@ -157,12 +162,12 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const size = imageShape[0] * imageShape[1] * imageShape[2];
   const k = forget.labels.length;
   const relabel = options.objective.kind === 'relabel';
+  const unseen = options.objective.kind === 'unseen';
   const goal = relabel ? Int32Array.from((options.objective as { labels: number[] }).labels) : forget.labels;
 
   let adversarial: AdversarialSet | undefined;
   if (usesAdversarial(options.method)) {
     const t0 = performance.now();
-  const unseen = options.objective.kind === 'unseen';
     adversarial = ctx.adversarial ?? (await makeAdversarialSet(model, forget, options, ctx));
     seconds.attack = (performance.now() - t0) / 1000;
   }
@@ -171,15 +176,15 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const variables = params.map((p) => p.variable);
   const theta0 = snapshot(variables);
   const forgetX = tf.tensor4d(forget.images, [k, ...imageShape]);
+  // "As if never seen": target losses from the pre-trained model, before any update.
+  const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference) : undefined;
+  const targetLosses = unseenPlan ? Float32Array.from(unseenPlan.instances, (e) => e.targetLoss) : undefined;
+  const targetsT = targetLosses ? tf.tensor1d(targetLosses) : undefined;
   let penaltyWeights: tfTypes.Tensor[] | undefined;
   let unitImportance: number[][] | undefined;
   let guard: Guard | undefined;
   const optimizer = new Sgd(variables, options.learningRate, options.momentum, options.weightDecay);
   try {
-  // "As if never seen": target losses from the pre-trained model, before any update.
-  const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference) : undefined;
-  const targetLosses = unseenPlan ? Float32Array.from(unseenPlan.instances, (e) => e.targetLoss) : undefined;
-  const targetsT = targetLosses ? tf.tensor1d(targetLosses) : undefined;
     if (usesImportance(options.method)) {
       throwIfAborted(ctx.signal);
       ctx.onProgress?.({ phase: 'importance' });
@@ -200,16 +205,11 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     const t0 = performance.now();
     const rng = new Rng(options.seed * 7919 + 2);
     const forgetLoader = new Loader(k, options.forgetBatchSize, rng);
-    const advLoader = adversarial ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng) : undefined;
+    // The adversarial set is laid out repetition-major (attack.ts, planAttack); `fixed` keeps that order every epoch, as the paper's code.
+    const advLoader = adversarial ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng, options.adversarialOrder === 'shuffled') : undefined;
     const retainLoader = retain ? new Loader(retain.labels.length, options.retainBatchSize, rng) : undefined;
     const stepsPerEpoch = advLoader ? advLoader.batchesPerEpoch : forgetLoader.batchesPerEpoch;
     const remembered = async (): Promise<number> => {
-      if (relabel || options.stopMargin === 0) {
-        // The forget set is already on the backend (forgetX): no upload per step.
-        const argMax = tf.tidy(() => tf.argMax(logits(model, forgetX, false, true), 1));
-        const predicted = await argMax.data();
-        argMax.dispose();
-        let n = 0;
       if (targetsT) {
         // Not yet unseen: the loss (inference mode) still below the tolerated share of its target.
         const count = tf.tidy(() => {
@@ -220,6 +220,12 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         count.dispose();
         return n;
       }
+      if (relabel || options.stopMargin === 0) {
+        // The forget set is already on the backend (forgetX): no upload per step.
+        const argMax = tf.tidy(() => tf.argMax(logits(model, forgetX, false, true), 1));
+        const predicted = await argMax.data();
+        argMax.dispose();
+        let n = 0;
         for (let i = 0; i < k; i++) if (relabel ? predicted[i] !== goal[i] : predicted[i] === goal[i]) n++;
         return n;
       }
@@ -332,7 +338,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     optimizer.dispose();
     tf.dispose(theta0);
     forgetX.dispose();
+    targetsT?.dispose();
     if (penaltyWeights) tf.dispose(penaltyWeights);
   }
 }
-    targetsT?.dispose();

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
-import type { ForgetTerm, GuardAction, Method, Preset, UnlearnOptionsInput } from '../engine/options';
+import type { AdversarialOrder, ForgetTerm, GuardAction, Method, Preset, RandomStart, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { BackendRequest, RelabelChoice } from '../shared/protocol';
 
@@ -63,6 +63,7 @@ export function unlearnOptions(): UnlearnOptionsInput {
     examplesPerInstance: perInstance === undefined ? undefined : perInstance > 0 ? perInstance : ('auto' as const),
     chunkSize: explicit<number>(c, 'attack.chunkSize'),
     workers: ((w) => (w === undefined ? undefined : w > 0 ? w : ('auto' as const)))(explicit<number>(c, 'attack.workers')),
+    randomStart: explicit<RandomStart>(c, 'attack.randomStart'),
   });
   const guard = defined({
     minAgreement: explicit<number>(c, 'guard.minAgreement'),
@@ -77,6 +78,7 @@ export function unlearnOptions(): UnlearnOptionsInput {
       weightDecay: explicit<number>(c, 'weightDecay'),
       forgetBatchSize: explicit<number>(c, 'forgetBatchSize'),
       adversarialBatchSize: explicit<number>(c, 'adversarialBatchSize'),
+      adversarialOrder: explicit<AdversarialOrder>(c, 'adversarialOrder'),
       lambda: explicit<number>(c, 'lambda'),
       maxEpochs: explicit<number>(c, 'maxEpochs'),
       seed: explicit<number>(c, 'seed'),

@@ -1,6 +1,8 @@
 /**
  * The engine against golden values from PyTorch (scripts/golden.py, float64) on the same tiny
- * model and inputs: one PGD step, MAS importance and its inverted weights, every loss, SGD steps.
+ * model and inputs: one PGD step, MAS importance and its inverted weights, every loss, SGD steps,
+ * and against the PyTorch twin (scripts/reference/unlearn.py): the attack plan with the paper's
+ * code's random start, a short attack from it, and the adversarial batch order.
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -9,7 +11,10 @@ import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/backend';
 import { smallCnn } from '../../src/engine/zoo';
-import { pgdStep } from '../../src/engine/attack';
+import { attackRange, pgdStep, planAttack } from '../../src/engine/attack';
+import { DEFAULT_ATTACK } from '../../src/engine/options';
+import { Rng } from '../../src/engine/rng';
+import { Loader } from '../../src/engine/unlearn';
 import { invertedImportance, masImportance } from '../../src/engine/importance';
 import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from '../../src/engine/objectives';
 import { forwardOf, logits, trainableParameters } from '../../src/engine/modelState';
@@ -134,4 +139,29 @@ test('two SGD steps (momentum, weight decay, BatchNorm training) match torch.opt
     assertClose(w.read().dataSync(), expected.get(w.originalName)!.data, `after SGD: ${w.originalName}`);
   }
   sgd.dispose();
+});
+
+test('the attack plan (the paper\'s code\'s random start) and a short attack from it match the PyTorch twin', async () => {
+  const m = model();
+  const cfg = golden.config.attack;
+  const [h, w, c] = golden.architecture.inputShape as [number, number, number];
+  const input = { images: Float32Array.from(golden.x.data as number[]), labels: Int32Array.from(golden.y as number[]), imageShape: [h, w, c] as [number, number, number], numClasses: golden.architecture.numClasses, examplesPerInstance: cfg.nAdv };
+  const options = { ...DEFAULT_ATTACK, epsilon: golden.config.eps, stepSize: golden.config.alpha, steps: cfg.steps, chunkSize: cfg.chunk, randomStart: cfg.randomStart };
+  // unlearn.ts seeds the attack's generator with seed * 7919 + 1, as the twin's engine_attack_plan.
+  const plan = planAttack(input, options, new Rng(cfg.seed * 7919 + 1));
+  assert.deepEqual(Array.from(plan.targets), golden.attack_plan.targets);
+  assert.deepEqual(Array.from(plan.sources), golden.attack_plan.sources);
+  assertClose(plan.starts, golden.attack_plan.starts.data, 'attack_plan.starts', 1e-6);
+  const { images } = await attackRange(m, input, plan, 0, plan.targets.length, options);
+  assertClose(images, golden.attack_images.data, 'attack_images', 5e-4);
+});
+
+test('the adversarial batch order, fixed and shuffled, matches the PyTorch twin', () => {
+  const { count, batch, epochs, seed } = golden.config.batches;
+  const batches = (shuffle: boolean) => {
+    const loader = new Loader(count, batch, new Rng(seed), shuffle);
+    return Array.from({ length: epochs * loader.batchesPerEpoch }, () => loader.next());
+  };
+  assert.deepEqual(batches(false), golden.adversarial_batches);
+  assert.deepEqual(batches(true), golden.adversarial_batches_shuffled);
 });

@@ -2,7 +2,8 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/backend';
-import { unlearn, type GuardTrip } from '../../src/engine/unlearn';
+import { Loader, unlearn, type GuardTrip } from '../../src/engine/unlearn';
+import { Rng } from '../../src/engine/rng';
 import { resolveOptions, METHODS } from '../../src/engine/options';
 import { predictClasses } from '../../src/engine/modelState';
 import { assertNoLeak, randomForgetSet, tinyModel, useBackend } from './helpers';
@@ -232,4 +233,56 @@ test('oracle: the negative gradient paired with remaining training data; without
   again.dispose();
   model.dispose();
   naiveModel.dispose();
+});
+
+test('fixed adversarial order: consecutive batches of the set, the same every epoch, drawing nothing', () => {
+  const rng = new Rng(5);
+  const loader = new Loader(10, 4, rng, false);
+  const epochs = Array.from({ length: 3 }, () => Array.from({ length: loader.batchesPerEpoch }, () => loader.next()));
+  for (const epoch of epochs)
+    assert.deepEqual(epoch, [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
+  // The forget loader shares the generator: the fixed order leaves it untouched.
+  assert.equal(rng.next(), new Rng(5).next());
+  // Shuffled: every index once per epoch, in an order that changes.
+  const shuffled = new Loader(10, 4, new Rng(5));
+  const passes = Array.from({ length: 2 }, () => Array.from({ length: shuffled.batchesPerEpoch }, () => shuffled.next()).flat());
+  for (const pass of passes) assert.deepEqual([...pass].sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i));
+  assert.notDeepEqual(passes[0], passes[1]);
+});
+
+test('ADV pairs the forget batches with the adversarial set in its repetition-major order (paper), or reshuffled', async () => {
+  // 4 instances x 3 rounds = 12 examples, laid out e = r * 4 + i, in batches of 4: batch b is round b.
+  // Round 2 (examples 8..11) is poisoned with NaN images: a step that trains on one diverges.
+  const forget = randomForgetSet(4);
+  const size = 64;
+  const model0 = tinyModel();
+  forget.labels = await predictClasses(model0, forget.images, forget.imageShape);
+  model0.dispose();
+  const count = 12;
+  const images = new Float32Array(count * size);
+  for (let e = 0; e < count; e++) {
+    const i = e % 4;
+    for (let p = 0; p < size; p++) images[e * size + p] = e >= 8 ? NaN : forget.images[i * size + p];
+  }
+  const sources = Int32Array.from({ length: count }, (_, e) => e % 4);
+  const targets = Int32Array.from(sources, (i) => (forget.labels[i] + 1) % 3);
+  const adversarial = { images, sources, targets, predicted: Int32Array.from(targets) };
+  const run = async (adversarialOrder: 'fixed' | 'shuffled') => {
+    const model = tinyModel();
+    const options = resolveOptions({ method: 'adv', learningRate: 1e-6, maxEpochs: 5, adversarialBatchSize: 4, adversarialOrder, attack: quickAttack });
+    const result = await unlearn(model, forget, options, { adversarial });
+    model.dispose();
+    return result;
+  };
+  const fixed = await run('fixed');
+  // Rounds 0 and 1 train; the third step meets round 2 and is refused.
+  assert.equal(fixed.stopped, 'diverged');
+  assert.equal(fixed.steps, 2);
+  const shuffled = await run('shuffled');
+  assert.equal(shuffled.stopped, 'diverged');
+  assert.ok(shuffled.steps < 2, `a reshuffled first epoch meets a poisoned example within two steps here (after ${shuffled.steps})`);
 });
