@@ -15,4 +15,14 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/engine must not import vscode: it runs headless in the CLI and the worker.' }] }],
     },
   },
+  {
+    // The contracts (model, run record) are what the engine and the views agree on: no runtime dependencies, nothing from either side.
+    files: ['src/contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/engine', '**/engine/*', '**/extension', '**/extension/*', 'vscode', '@tensorflow/*'], message: 'src/contracts imports nothing from src/engine, src/extension, vscode or TensorFlow.js.' }] },
+      ],
+    },
+  },
 );

@@ -77,6 +77,29 @@ export class EngineClient implements vscode.Disposable {
     return worker;
   }
 
+  /** Set when the worker is to be replaced as soon as its requests have finished (a changed backend setting). */
+  private retireWhenIdle = false;
+
+  /**
+   * The backend setting changed: a worker starts its backend once, so it is replaced by a fresh one
+   * (started on the next request) — at once when idle, else when its running requests finish (they
+   * keep the backend they started on).
+   */
+  restart(): void {
+    if (!this.worker) return;
+    if (this.pending.size === 0) this.retire();
+    else this.retireWhenIdle = true;
+  }
+
+  private retire(): void {
+    const worker = this.worker;
+    this.retireWhenIdle = false;
+    if (!worker) return;
+    this.log('the backend setting changed: the engine worker restarts on the next request');
+    this.worker = undefined;
+    void worker.terminate();
+  }
+
   private onMessage(m: WorkerToHost): void {
     const pending = this.pending.get(m.id);
     if (!pending) return;
@@ -95,6 +118,7 @@ export class EngineClient implements vscode.Disposable {
     this.pending.delete(m.id);
     if (m.type === 'result') pending.resolve(m.result);
     else pending.reject(new EngineError(m.error));
+    if (this.retireWhenIdle && this.pending.size === 0 && this.worker === pending.worker) this.retire();
   }
 
   /** Rejects every request sent to `worker` (all requests when omitted). */

@@ -93,6 +93,8 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     queue.onDidChangeBusy(() => void updateStatus()),
     models.onDidChange(() => void updateStatus()),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      // A worker starts its backend once: a changed setting restarts it (when its running requests finish).
+      if (e.affectsConfiguration('unlearnLens.backend') || e.affectsConfiguration('unlearnLens.tfjsNodePath')) engine.restart();
       if (e.affectsConfiguration('unlearnLens.backend')) {
         backendName = config().get<string>('backend', 'auto');
         void updateStatus();

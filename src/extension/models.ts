@@ -62,7 +62,8 @@ export class ModelStore implements vscode.Disposable {
   async runs(modelJson: string): Promise<RunEntry[]> {
     const key = path.resolve(modelJson);
     const cached = this.cache.get(key);
-    if (cached) return cached;
+    // A copy: callers may sort or reverse what they get without changing the cache.
+    if (cached) return [...cached];
     const dir = versionsDirFor(modelJson);
     const entries: RunEntry[] = [];
     const names = await fs.readdir(dir).catch(() => [] as string[]);
@@ -79,7 +80,7 @@ export class ModelStore implements vscode.Disposable {
     }
     entries.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
     this.cache.set(key, entries);
-    return entries;
+    return [...entries];
   }
 
   /** Run records that cannot be read are left out of the views, and said once per file. */
