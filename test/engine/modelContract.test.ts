@@ -250,3 +250,26 @@ test('input: 1 or 3 channels in [0, 1]; a first 1/255 rescaling is fed [0, 1] pi
   plainModel.model.dispose();
   loaded.model.dispose();
 });
+
+test('a functional model ending in Dense softmax, and a tf.keras export wrapped in model_config, are run on their logits', async () => {
+  const input = tf.input({ shape: [8, 8, 1], name: 'image' });
+  const conv = tf.layers.conv2d({ name: 'conv', filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tfTypes.SymbolicTensor;
+  const flat = tf.layers.flatten({ name: 'flat' }).apply(conv) as tfTypes.SymbolicTensor;
+  const out = tf.layers.dense({ name: 'probs', units: 3, activation: 'softmax' }).apply(flat) as tfTypes.SymbolicTensor;
+  const functional = tf.model({ inputs: input, outputs: out });
+  const saved = await captureArtifacts(functional);
+  const x = tf.tensor4d(randomForgetSet(2).images, [2, 8, 8, 1]);
+  const probs = (functional.predict(x) as tfTypes.Tensor).arraySync() as number[][];
+  functional.dispose();
+  const wrapped = { model_config: saved.modelTopology, training_config: { loss: 'categorical_crossentropy' } };
+  for (const [name, topology] of [['functional', saved.modelTopology], ['model_config', wrapped]] as const) {
+    const file = await writeVariant(tmp, `keras-${name}`, { ...saved, modelTopology: topology as tfTypes.io.ModelArtifacts['modelTopology'] });
+    const loaded = await loadModel(file);
+    assert.equal(loaded.contract?.softmaxStripped, true, name);
+    // Its logits give back the model's own probabilities under softmax.
+    const again = tf.softmax(logits(loaded.model, x, false)).arraySync() as number[][];
+    again.forEach((row, i) => row.forEach((p, j) => assert.ok(Math.abs(p - probs[i][j]) < 1e-5, `${name}: probability ${i},${j}`)));
+    assert.ok(!tf.tidy(() => logits(loaded.model, x, false).sum(1).arraySync() as number[]).every((s) => Math.abs(s - 1) < 1e-3), `${name}: logits, not probabilities`);
+    loaded.model.dispose();
+  }
+});
