@@ -77,6 +77,8 @@ export interface ExperimentRequest {
   options?: UnlearnOptionsInput;
   /** Named option bundles to run each method with (default [`paper`]); `options` override them. */
   presets?: Preset[];
+  /** Instead of every preset with every method: exactly these runs, in this order. */
+  plan?: Array<{ method: Method; preset: Preset }>;
   signal?: AbortSignal;
   onProgress?: (method: Method | 'setup', p: UnlearnProgress | { phase: 'evaluate' }, preset?: Preset) => void;
   /** Retrained reference models for this forget set (the gap to them is measured after the runs). */
@@ -118,7 +120,8 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   const before: Accuracies = { forget: beforeReading.forget, retain: beforeReading.retain, test: beforeReading.test };
   const heldOut = auditHeldOut(req.test, req.k, req.seed);
   const auditBefore = heldOut ? await auditModel(req.loaded.model, forgetData, heldOut, req.seed) : undefined;
-  const plan = (req.presets ?? ['paper']).flatMap((preset) => req.methods.map((method) => ({ preset, method, options: resolveOptions({ ...req.options, method, seed: req.seed }, preset) })));
+  const runsToMake = req.plan ?? (req.presets ?? ['paper']).flatMap((preset) => req.methods.map((method) => ({ preset, method })));
+  const plan = runsToMake.map(({ preset, method }) => ({ preset, method, options: resolveOptions({ ...req.options, method, seed: req.seed }, preset) }));
   // ADV and ADV+IMP use the same adversarial set: same original model, forget set and seed.
   // Each ADV method is charged the attack's time, as a lone request would be.
   let adversarial: AdversarialSet | undefined;
@@ -133,7 +136,12 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   // The oracle trains on the remaining training data, except the guard's probe (so the guard stays a proxy it never trained on).
   const probeSet = new Set(probePick);
   const retainTrain = plan.some((p) => usesRetainData(p.method)) ? subset(req.train, retainAll.filter((i) => !probeSet.has(i)), `${req.train.name}[oracle retain]`) : undefined;
-  const preflightWithData = await unseenTargets(req.loaded.model, forgetData, { members: retain, heldOut: req.test });
+  // "As if never seen" ranks the instances among, and anchors on, the training images no figure is
+  // measured on (neither the retain subset nor the guard's probe); target losses come from the test set.
+  const unused = retainOrder.slice(retainSize + PROBE_SIZE).map((i) => retainAll[i]);
+  const spare = unused.length ? subset(req.train, unused, `${req.train.name}[unmeasured]`) : retain;
+  const unseenReference = { members: spare, heldOut: req.test, anchor: spare };
+  const preflightWithData = await unseenTargets(req.loaded.model, forgetData, { members: spare, heldOut: req.test });
   const preflightAlone = await unseenTargets(req.loaded.model, forgetData);
   throwIfAborted(req.signal);
   const tasks: MethodTaskInput[] = plan.map((p) => ({
@@ -144,7 +152,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     adversarial: usesAdversarial(p.method) ? adversarial : undefined,
     probe: probe.images,
     options: p.options,
-    ...(p.options.objective.kind === 'unseen' ? { unseenReference: { members: retain, heldOut: req.test } } : {}),
+    ...(p.options.objective.kind === 'unseen' ? { unseenReference } : {}),
     ...(retainTrain && usesRetainData(p.method) ? { retainTrain: { images: retainTrain.images, labels: retainTrain.labels } } : {}),
   }));
   const runs = new Array<MethodRun>(plan.length);

@@ -20,7 +20,7 @@ import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type UnlearnOptions } from './options';
 import { throwIfAborted, UserInputError } from './errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
-import { UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
+import { anchorLoss, classProbabilities, UNSEEN_ANCHOR_BATCH, UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
 
 export interface ForgetSet {
   images: Float32Array;
@@ -180,6 +180,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference) : undefined;
   const targetLosses = unseenPlan ? Float32Array.from(unseenPlan.instances, (e) => e.targetLoss) : undefined;
   const targetsT = targetLosses ? tf.tensor1d(targetLosses) : undefined;
+  // With held-out data, the pre-trained model's probabilities on it anchor everything else.
+  const anchorSource = ctx.unseenReference?.anchor ?? ctx.unseenReference?.heldOut;
+  const anchorData = unseen && anchorSource?.labels.length ? anchorSource : undefined;
+  const anchor = anchorData ? { images: anchorData.images, count: anchorData.labels.length, ...(await classProbabilities(model, anchorData.images, imageShape)) } : undefined;
   let penaltyWeights: tfTypes.Tensor[] | undefined;
   let unitImportance: number[][] | undefined;
   let guard: Guard | undefined;
@@ -208,6 +212,8 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     // The adversarial set is laid out repetition-major (attack.ts, planAttack); `fixed` keeps that order every epoch, as the paper's code.
     const advLoader = adversarial ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng, options.adversarialOrder === 'shuffled') : undefined;
     const retainLoader = retain ? new Loader(retain.labels.length, options.retainBatchSize, rng) : undefined;
+    // Its own random source, so the other loaders draw what they draw without it.
+    const anchorLoader = anchor ? new Loader(anchor.count, UNSEEN_ANCHOR_BATCH, new Rng(options.seed * 7919 + 3)) : undefined;
     const stepsPerEpoch = advLoader ? advLoader.batchesPerEpoch : forgetLoader.batchesPerEpoch;
     const remembered = async (): Promise<number> => {
       if (targetsT) {
@@ -292,6 +298,12 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
                 ? forgetLoss(forgetLogits, yf, relabel)
                 : boundedForgetLoss(options.forgetTerm, forgetLogits, yf, options.stopMargin);
             let loss = adversarialCe ? pairedLoss(forgetTerm, forgetBatch.length, adversarialCe, xa!.shape[0]) : forgetTerm;
+            if (anchorLoader && anchor) {
+              const batch = anchorLoader.next();
+              const xr = tf.tensor4d(gather(anchor.images, size, batch), [batch.length, ...imageShape]);
+              const pr = tf.tensor2d(gather(anchor.probs, anchor.classes, batch), [batch.length, anchor.classes]);
+              loss = tf.add(loss, anchorLoss(logits(model, xr, false), pr)) as tfTypes.Scalar;
+            }
             if (penaltyWeights) loss = tf.add(loss, importancePenalty(variables, theta0, penaltyWeights, options.lambda)) as tfTypes.Scalar;
             return loss;
           }, variables);

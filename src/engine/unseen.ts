@@ -21,6 +21,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { readSplit } from './yardstick';
+import { logits } from './modelState';
 
 /** Per-class groups need at least this many losses; smaller ones fall back to all classes. */
 const MIN_CLASS_GROUP = 20;
@@ -36,6 +37,8 @@ export interface UnseenReference {
   members?: LabelledImages;
   /** Held-out data, for the losses those ranks map to. */
   heldOut?: LabelledImages;
+  /** Images (not the forget set) whose predictions should not change: the anchor (default: `heldOut`). */
+  anchor?: LabelledImages;
 }
 
 export interface InstanceEstimate {
@@ -201,15 +204,52 @@ export async function unseenTargets(model: tfTypes.LayersModel, forget: Labelled
 }
 
 /**
- * The forget term of "as if never seen": for each instance below its target loss, the squared gap
- * in log-loss, (log L*_i − log CE_i)², averaged over the batch; zero once the loss reached the target.
+ * The forget term of "as if never seen": the negative gradient of the paper, stopped per instance at
+ * its target, mean over the batch of max(0, L*_i − CE_i). Below its target an instance is pushed
+ * exactly as −CE pushes it (gentle while the model is confident, so a typical instance whose target
+ * is close is barely moved); at its target the push stops.
  */
 export function unseenLoss(perExampleCe: tfTypes.Tensor, targets: tfTypes.Tensor): tfTypes.Scalar {
-  return tf.tidy(() => {
-    const gap = tf.relu(tf.sub(tf.log(targets), tf.log(tf.add(perExampleCe, 1e-12))));
-    return tf.mean(tf.square(gap)) as tfTypes.Scalar;
-  });
+  return tf.tidy(() => tf.mean(tf.relu(tf.sub(targets, perExampleCe))) as tfTypes.Scalar);
 }
 
 /** An instance counts as done once its loss is within this share of its target. */
 export const UNSEEN_TOLERANCE = 0.9;
+
+/** Held-out images per step in the anchor term. */
+export const UNSEEN_ANCHOR_BATCH = 128;
+
+/** Class probabilities of `model` (inference mode), count x classes, in chunks. */
+export async function classProbabilities(model: tfTypes.LayersModel, images: Float32Array, shape: readonly [number, number, number], chunk = 512): Promise<{ probs: Float32Array; classes: number }> {
+  const size = shape[0] * shape[1] * shape[2];
+  const count = images.length / size;
+  let classes = 0;
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
+    const p = tf.tidy(() => tf.softmax(logits(model, tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, shape[0], shape[1], shape[2]]), false, true)));
+    classes = p.shape[1]!;
+    parts.push((await p.data()) as Float32Array);
+    p.dispose();
+  }
+  const probs = new Float32Array(count * classes);
+  let offset = 0;
+  for (const part of parts) {
+    probs.set(part, offset);
+    offset += part.length;
+  }
+  return { probs, classes };
+}
+
+/**
+ * The anchor of "as if never seen" when held-out data is at hand: KL(p0 || p) between the
+ * pre-trained model's class probabilities p0 and the current ones on held-out images, mean over the
+ * batch. Nothing the model does on data it never trained on should change.
+ */
+export function anchorLoss(currentLogits: tfTypes.Tensor, originalProbs: tfTypes.Tensor): tfTypes.Scalar {
+  return tf.tidy(() => {
+    const logP = tf.logSoftmax(currentLogits as tfTypes.Tensor2D);
+    const logP0 = tf.log(tf.add(originalProbs, 1e-12));
+    return tf.mean(tf.sum(tf.mul(originalProbs, tf.sub(logP0, logP)), 1)) as tfTypes.Scalar;
+  });
+}

@@ -143,6 +143,8 @@ export interface RetrainedReferences {
   relabelled?: string;
   /** The full training set retrained with other seeds (the noise floor). */
   fullSeeds: string[];
+  /** The shipped model itself: trained on all the data with the same recipe, a retraining too. */
+  shipped?: string;
 }
 
 export function referencesDir(modelName: string): string {
@@ -162,7 +164,8 @@ export function findReferences(modelName: string, k: number, seed: number): Retr
     .sort()
     .map(model)
     .filter((f): f is string => f !== undefined);
-  const refs: RetrainedReferences = { dir, without: model(`without-k${k}-s${seed}`), relabelled: model(`relabel-k${k}-s${seed}`), fullSeeds };
+  const shipped = path.join(packageRoot(), 'models', modelName, 'model.json');
+  const refs: RetrainedReferences = { dir, without: model(`without-k${k}-s${seed}`), relabelled: model(`relabel-k${k}-s${seed}`), fullSeeds, ...(fs.existsSync(shipped) ? { shipped } : {}) };
   return refs.without || refs.relabelled || fullSeeds.length ? refs : undefined;
 }
 
@@ -243,8 +246,10 @@ export async function measureYardstick(
     retrainedCorrect: Array.from(retrained.forgetPredictions, (p, i) => p === data.forget.labels[i]),
   };
   if (refs.relabelled) result.relabelled = yardstickRow('retrained with them relabelled', await read(refs.relabelled), retrained);
-  if (refs.fullSeeds.length >= 2) {
-    const [a, b] = [await read(refs.fullSeeds[0]), await read(refs.fullSeeds[1])];
+  // Two trainings on all the data with different seeds: two retrainings, or the shipped model and one.
+  const pair = refs.fullSeeds.length >= 2 ? refs.fullSeeds.slice(0, 2) : refs.fullSeeds.length === 1 && refs.shipped ? [refs.shipped, refs.fullSeeds[0]] : undefined;
+  if (pair) {
+    const [a, b] = [await read(pair[0]), await read(pair[1])];
     result.noise = {
       agreement: agreement(a.testPredictions, b.testPredictions),
       testDifference: Math.abs(a.test - b.test),

@@ -16,7 +16,7 @@ const cli = path.join(__dirname, '../../src/cli/main.ts');
 test('demo at k = 2 prints a table and writes the documented JSON', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unlearn-lens-demo-'));
   const json = path.join(dir, 'demo.json');
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, 'demo', '--k', '2', '--seed', '3', '--methods', 'naive,imp', '--max-epochs', '40', '--backend', 'wasm', '--json', json], {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, 'demo', '--model', 'fmnist-resnet8-w16-aug', '--k', '2', '--seed', '3', '--methods', 'naive,imp', '--max-epochs', '40', '--backend', 'wasm', '--json', json], {
     timeout: 300_000,
   });
   assert.match(stdout, /method\s+forget\s+retain\s+test/);
