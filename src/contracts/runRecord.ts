@@ -298,12 +298,8 @@ export function serializeRunRecord(record: RunRecordOf<RecordOptions>, folder: s
   return JSON.stringify(onDisk, null, 2);
 }
 
-/**
- * A record read from `file` (run.json; `text` its content) as it is in memory: migrated from
- * version 1, paths resolved against the record's folder, validated. Throws RunRecordError, naming
- * the file and what to do, when it cannot be read as one.
- */
-export function parseRunRecord(text: string, file: string): RunRecord {
+/** The record's JSON as in memory (version 2, absolute paths), before validation; throws RunRecordError for what is not one of ours or is newer. */
+function readRecordJson(text: string, file: string): { record: Obj; from: number } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -312,21 +308,57 @@ export function parseRunRecord(text: string, file: string): RunRecord {
   }
   if (!isObj(json)) throw new RunRecordError(`${file} is not a run record (not a JSON object).`, file, 'not-a-record');
   const folder = path.dirname(path.resolve(file));
-  let record: Obj;
   if (json.format === RUN_RECORD_FORMAT_V1) {
     // Version 1: the same fields with absolute paths; it becomes version 2 in memory.
-    record = { ...mapPaths(json, (p) => path.resolve(folder, p)), format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION };
-  } else if (json.format === RUN_RECORD_FORMAT) {
+    return { record: { ...mapPaths(json, (p) => path.resolve(folder, p)), format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION }, from: 1 };
+  }
+  if (json.format === RUN_RECORD_FORMAT) {
     if (typeof json.version === 'number' && json.version > RUN_RECORD_VERSION) {
-      throw new RunRecordError(`${file} is a run record of version ${JSON.stringify(json.version)}, newer than this Unlearn Lens reads (${RUN_RECORD_VERSION}). Update Unlearn Lens to read it.`, file, 'newer');
+      throw new RunRecordError(`${file} is a run record of version ${json.version}, newer than this Unlearn Lens reads (${RUN_RECORD_VERSION}). Update Unlearn Lens to read it.`, file, 'newer');
     }
-    record = mapPaths(json, (p) => path.resolve(folder, p.split('/').join(path.sep)));
-  } else {
-    throw new RunRecordError(`${file} is not an Unlearn Lens run record (its format is ${JSON.stringify(json.format)}, not "${RUN_RECORD_FORMAT}"). Move other files out of the .versions folder.`, file, 'not-a-record');
+    return { record: mapPaths(json, (p) => path.resolve(folder, p.split('/').join(path.sep))), from: RUN_RECORD_VERSION };
   }
+  throw new RunRecordError(`${file} is not an Unlearn Lens run record (its format is ${JSON.stringify(json.format)}, not "${RUN_RECORD_FORMAT}"). Move other files out of the .versions folder.`, file, 'not-a-record');
+}
+
+function refuseInvalid(file: string, problems: string[], from: number): never {
+  const list = `${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`;
+  const fix =
+    from === 1
+      ? 'It was written by an early Unlearn Lens that did not record everything this one shows; its model version is unaffected. Keep it, or remove the version folder to hide this message.'
+      : 'It was changed or damaged after the run; restore it from a copy, or remove the version folder.';
+  throw new RunRecordError(`${file} is not a valid run record: ${list}. ${fix}`, file);
+}
+
+/**
+ * A record read from `file` (run.json; `text` its content) as it is in memory: migrated from
+ * version 1, paths resolved against the record's folder, validated. Throws RunRecordError, naming
+ * the file and what to do, when it cannot be read as one.
+ */
+export function parseRunRecord(text: string, file: string): RunRecord {
+  const { record, from } = readRecordJson(text, file);
   const problems = runRecordProblems(record);
-  if (problems.length) {
-    throw new RunRecordError(`${file} is not a valid run record: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}. It was changed or damaged after the run; restore it from a copy, or remove the version folder.`, file);
-  }
+  if (problems.length) refuseInvalid(file, problems, from);
   return record as unknown as RunRecord;
+}
+
+/** What links a version to the runs before it: the model its run started from and the instances it erased. */
+export interface RunLinks {
+  model: string;
+  forget: { ids: string[]; labels: number[] };
+}
+
+/**
+ * Only the links of the record in `file` (continual unlearning follows them), checked as strictly as
+ * parseRunRecord but on those fields alone, so a version 1 record that lacks a later field still links.
+ */
+export function parseRunLinks(text: string, file: string): RunLinks {
+  const { record, from } = readRecordJson(text, file);
+  const c = new Checker();
+  const model = isObj(record.model) ? record.model.path : undefined;
+  c.string(model, 'model.path');
+  const f = isObj(record.forget) ? record.forget : {};
+  if (c.strings(f.ids, 'forget.ids')) c.integers(f.labels, 'forget.labels', f.ids.length);
+  if (c.problems.length) refuseInvalid(file, c.problems, from);
+  return { model: model as string, forget: { ids: f.ids as string[], labels: f.labels as number[] } };
 }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseRunRecord, RunRecordError, type RunRecord } from '../contracts/runRecord';
+import { parseRunLinks, RunRecordError, type RunLinks } from '../contracts/runRecord';
 import { UserInputError } from './errors';
 
 export interface EarlierErasure {
@@ -35,9 +35,9 @@ export async function earlierErasures(modelPath: string): Promise<EarlierErasure
     } catch {
       break; // not a version: the chain ends here
     }
-    let record: RunRecord;
+    let record: RunLinks;
     try {
-      record = parseRunRecord(text, file);
+      record = parseRunLinks(text, file);
     } catch (e) {
       // Another tool's run.json beside a model is not a version; one of ours that is damaged or newer is refused.
       if (e instanceof RunRecordError && e.problem === 'not-a-record') break;
@@ -48,7 +48,7 @@ export async function earlierErasures(modelPath: string): Promise<EarlierErasure
       seen.add(id);
       out.push({ id, label: record.forget.labels[i] });
     });
-    current = record.model.path;
+    current = record.model;
   }
   return out;
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { parseRunRecord, runRecordProblems, RunRecordError, serializeRunRecord, RUN_RECORD_FORMAT_V1 } from '../../src/contracts/runRecord';
+import { parseRunLinks, parseRunRecord, runRecordProblems, RunRecordError, serializeRunRecord, RUN_RECORD_FORMAT_V1 } from '../../src/contracts/runRecord';
 import { sampleRunRecord } from './runRecordSample';
 
 const folder = path.resolve('/work-sample/models/m.versions/2026-12-02T10-00-00-000-naive');
@@ -74,4 +74,15 @@ test('a measurement written as null (JSON of NaN) reads back as NaN; an invalid 
   assert.deepEqual(runRecordProblems(sampleRunRecord()), []);
   const bad = { ...sampleRunRecord(), steps: -1 };
   assert.throws(() => serializeRunRecord(bad, folder), (e: Error) => e instanceof RunRecordError && /does not meet its schema \(steps is not a whole number\); nothing was written/.test(e.message));
+});
+
+test('an early version 1 record without a later field is refused for the views, but still links its chain', () => {
+  const { version: _version, guard: _guard, ...early } = sampleRunRecord();
+  const text = JSON.stringify({ ...early, format: RUN_RECORD_FORMAT_V1 });
+  refused(text, 'invalid', /guard is not an object\. It was written by an early Unlearn Lens .* its model version is unaffected/);
+  const links = parseRunLinks(text, file);
+  assert.equal(links.model, early.model.path);
+  assert.deepEqual(links.forget, { ids: early.forget.ids, labels: early.forget.labels });
+  const broken = JSON.stringify({ ...early, format: RUN_RECORD_FORMAT_V1, forget: { ids: ['a.png'] } });
+  assert.throws(() => parseRunLinks(broken, file), (e: Error) => e instanceof RunRecordError && /forget\.labels is not a list of whole numbers/.test(e.message));
 });
