@@ -7,6 +7,7 @@
  *   unlearn-lens bench [--k 16] [--json FILE] [--workers 1,2] [--max-epochs N] [--repeat-memory 20] [--profile]
  */
 import * as fs from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -120,10 +121,17 @@ export function printYardstick(y: Yardstick, k: number): void {
   if (command === 'bench') return runBench(rest);
   if (command === 'unlearn') {
     const controller = new AbortController();
-    process.once('SIGINT', () => {
-      console.error('\nCancelling… (nothing will be written)');
-      controller.abort();
-    });
+    // Ctrl+C and SIGTERM alike: the run stops and nothing is written unless the version was already
+    // complete (then the command says so). A second signal ends the process at once; the next run
+    // removes what that left.
+    for (const name of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(name, () => {
+        if (controller.signal.aborted) process.exit(signalExitCode(name));
+        cancelledBy = name;
+        console.error(`\nCancelling (${name})… nothing will be written.`);
+        controller.abort();
+      });
+    }
     return runUnlearnCommand(rest, controller.signal);
   }
   const { values } = parseArgs({
@@ -368,18 +376,31 @@ function printBench(r: bench.BenchReport): void {
   console.log(`\n${r.note}`);
 }
 
+/** The signal that cancelled the run, for the exit code (128 + its number, as shells report). */
+let cancelledBy: 'SIGINT' | 'SIGTERM' = 'SIGINT';
+const signalExitCode = (name: 'SIGINT' | 'SIGTERM') => (name === 'SIGTERM' ? 143 : 130);
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof CancelledError) {
       console.error(e.message);
-      process.exit(130);
+      process.exit(signalExitCode(cancelledBy));
     }
     if (e instanceof UserInputError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`unlearn-lens: ${(e as Error).message}`);
       process.exit(2);
     }
-    console.error(e);
+    // Not the user's doing: one line here, the details in a file to attach to a bug report.
+    const details = path.join(os.tmpdir(), `unlearn-lens-error-${process.pid}.log`);
+    const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    let where = details;
+    try {
+      writeFileSync(details, `unlearn-lens ${process.argv.slice(2).join(' ')}\n${text}\n`);
+    } catch {
+      where = 'not saved (the temporary folder is not writable); run again with NODE_OPTIONS=--stack-trace-limit=50 to see them';
+    }
+    console.error(`unlearn-lens: internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\nThis is a bug in Unlearn Lens, not in your input. Details: ${where}`);
     process.exit(1);
   },
 );

@@ -9,8 +9,9 @@ import * as readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { datasetRootOf, defaultTestData } from '../engine/data/selection';
-import { isManifestFile } from '../engine/data/manifest';
-import { UserInputError } from '../engine/errors';
+import { isManifestFile, readManifest } from '../engine/data/manifest';
+import { NothingToForgetError, UserInputError } from '../engine/errors';
+import { checkOutputFile, modelShardPaths, writeFileAtomically, type ProtectedPath } from '../engine/outputFiles';
 import type { GuardAnswer, GuardTrip } from '../engine/guard';
 import { runUnlearnJob } from '../engine/jobs';
 import { FORGET_TERMS, GUARD_ACTIONS, METHODS, PRESETS, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../engine/options';
@@ -49,7 +50,10 @@ Forgets the given training instances and saves the result as a new version besid
   --resize R          none | nearest | bilinear: images of another size than the model's input
                       (default none: refused with an error naming the file)
   --backend B         ${BACKEND_CHOICES.join(' | ')} (default auto)
-  --json FILE         also write the run record there
+  --json FILE         also write the run record there (a new file, or an earlier run record;
+                      never an input, nor inside the model, data or versions folder)
+  --allow-outside     read images outside the dataset folder (manifest rows with ../ or absolute
+                      paths, symlinks that lead out); refused by default
 `;
 
 /** --relabel: "nearest", or class names / indices separated by commas. */
@@ -61,18 +65,46 @@ export function parseRelabel(value: string | undefined): RelabelChoice | undefin
   return { kind: 'classes', classes };
 }
 
-/** "2,5,9-12" (1-based, as an editor shows them) → 0-based line indices. */
-export function parseLines(value: string): number[] {
-  const lines = new Set<number>();
+/** Most manifest lines one request may name (a bound, so a typo cannot ask for billions). */
+export const MAX_SELECTED_LINES = 1_000_000;
+
+/**
+ * "2,5,9-12" (1-based, as an editor shows them) → 0-based line indices, sorted, each once.
+ * `lineCount`: the manifest's lines; numbers past it are refused with a message naming it
+ * (`file`), before anything is expanded, so no range can blow up memory or loop for long.
+ */
+export function parseLines(value: string, lineCount?: number, file = 'the manifest'): number[] {
+  const ranges: Array<[number, number]> = [];
   for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
     const from = m ? Number(m[1]) : NaN;
     const to = m?.[2] !== undefined ? Number(m[2]) : from;
     if (!m || from < 1 || to < from) throw new UserInputError(`--lines takes line numbers from 1 as an editor shows them, like 2,5,9-12 (got "${part}").`);
-    for (let line = from; line <= to; line++) lines.add(line - 1);
+    ranges.push([from, to]);
   }
-  if (lines.size === 0) throw new UserInputError('--lines is empty: name the manifest lines to forget, like 2,5,9-12.');
-  return [...lines].sort((a, b) => a - b);
+  if (ranges.length === 0) throw new UserInputError('--lines is empty: name the manifest lines to forget, like 2,5,9-12.');
+  const limit = lineCount ?? MAX_SELECTED_LINES;
+  // Beyond a manifest's end (or any safe integer): refused, naming what is there.
+  const past = ranges.filter(([, to]) => to > limit || !Number.isSafeInteger(to)).map(([from, to]) => [Math.max(from, limit + 1), to] as const);
+  if (past.length) {
+    const text = past.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ');
+    const plural = past.length > 1 || past[0][0] !== past[0][1];
+    if (lineCount === undefined) throw new UserInputError(`--lines ${text}: at most ${MAX_SELECTED_LINES} lines can be named.`);
+    throw new UserInputError(`${plural ? 'Lines' : 'Line'} ${text} ${plural ? 'are' : 'is'} past the end of ${file}, which has ${lineCount} line${lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, file);
+  }
+  // Merge the ranges, then expand: at most `limit` numbers.
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [from, to] of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  const total = merged.reduce((n, [from, to]) => n + to - from + 1, 0);
+  if (total > MAX_SELECTED_LINES) throw new UserInputError(`--lines names ${total} lines; at most ${MAX_SELECTED_LINES} can be forgotten in one request. Select fewer lines.`);
+  const lines: number[] = [];
+  for (const [from, to] of merged) for (let line = from; line <= to; line++) lines.push(line - 1);
+  return lines;
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T | undefined {
@@ -114,6 +146,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
       resize: { type: 'string', default: 'none' },
       backend: { type: 'string', default: 'auto' },
       json: { type: 'string' },
+      'allow-outside': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -123,18 +156,29 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   }
   if (!values.model) throw new UserInputError(`unlearn needs --model PATH/model.json.\n\n${UNLEARN_USAGE}`);
   const modelPath = path.resolve(values.model);
-  if (!(await fs.stat(modelPath).catch(() => undefined))?.isFile()) throw new UserInputError(`${modelPath} does not exist. Point --model at a TensorFlow.js model.json.`, modelPath);
+  const modelStat = await fs.stat(modelPath).catch(() => undefined);
+  if (modelStat?.isDirectory()) throw new UserInputError(`${modelPath} is a folder. Point --model at the TensorFlow.js model.json inside it.`, modelPath);
+  if (!modelStat?.isFile()) throw new UserInputError(`${modelPath} ${modelStat ? 'is not a regular file' : 'does not exist'}. Point --model at a TensorFlow.js model.json.`, modelPath);
+
 
   let selection: ForgetSelection;
   if (values.manifest) {
     if (positionals.length) throw new UserInputError('Give either image files and folders or --manifest with --lines, not both.');
     if (!isManifestFile(values.manifest)) throw new UserInputError(`${values.manifest} is not a .csv or .jsonl manifest.`, values.manifest);
     if (!values.lines) throw new UserInputError(`--manifest needs --lines: which lines of ${values.manifest} to forget, like 2,5,9-12.`);
-    selection = { kind: 'manifest', manifest: path.resolve(values.manifest), lines: parseLines(values.lines) };
+    const manifest = path.resolve(values.manifest);
+    // Read once here so --lines is checked against the lines there are, before anything is expanded.
+    const { lineCount } = await readManifest(manifest);
+    selection = { kind: 'manifest', manifest, lines: parseLines(values.lines, lineCount, manifest) };
   } else {
     if (values.lines) throw new UserInputError('--lines goes with --manifest.');
     if (positionals.length === 0) throw new UserInputError(`Nothing is selected to forget: name images or class folders, or --manifest with --lines.\n\n${UNLEARN_USAGE}`);
     const paths = positionals.map((p) => path.resolve(p));
+    if (values.dataset !== undefined) {
+      const dataset = path.resolve(values.dataset);
+      const stat = await fs.stat(dataset).catch(() => undefined);
+      if (!stat?.isDirectory()) throw new UserInputError(`--dataset ${dataset} ${stat ? 'is a file, not a folder' : 'does not exist'}. Point it at the class-folder dataset the images belong to (the folder holding one sub-folder per class).`, dataset);
+    }
     selection = { kind: 'files', paths, datasetRoot: values.dataset ? path.resolve(values.dataset) : await datasetRootOf(paths) };
   }
 
@@ -152,21 +196,43 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   const options: UnlearnOptionsInput = { method, ...(maxEpochs ? { maxEpochs } : {}), ...(forgetTerm ? { forgetTerm } : {}), ...(guardAction ? { guard: { action: guardAction } } : {}) };
   const relabel = parseRelabel(values.relabel);
   if (relabel && forgetTerm && forgetTerm !== 'negative-ce') throw new UserInputError('--relabel trains toward the new labels (+CE); leave out --forget-term.');
+  if (values.test !== undefined && !(await fs.stat(path.resolve(values.test)).catch(() => undefined))) {
+    throw new UserInputError(`--test ${path.resolve(values.test)} does not exist. Point it at held-out data: a class-folder dataset or a .csv/.jsonl manifest.`, path.resolve(values.test));
+  }
   const testData = values.test ? path.resolve(values.test) : await defaultTestData(selection);
   const versionsDir = versionsDirFor(modelPath);
+  // Every output is checked before the run: a bad --json costs nothing and can never land on an input.
+  const jsonPath = values.json === undefined ? undefined : await checkOutputFile(values.json, await protectedInputs(modelPath, versionsDir, selection, testData));
+
 
   const status = new StatusLine();
   // Only a person at a terminal is asked; with nobody to ask, the engine stops and rolls back.
   const canAsk = process.stdin.isTTY === true;
   if (guardAction === 'ask' && !canAsk) console.error('--guard-action ask: no terminal to ask on, so a tripped guard will stop the run and roll back.');
   console.error(`unlearn: ${selection.kind === 'files' ? `${selection.paths.length} path(s) in ${selection.datasetRoot}` : `${selection.lines.length} line(s) of ${selection.manifest}`}, ${method}${preset ? ` [${preset}]` : ''}, model ${modelPath}${testData ? `, test data ${testData}` : ''}`);
-  const record = await runUnlearnJob(
-    { kind: 'unlearn', backend: { choice: backend, searchPaths: [process.cwd()] }, modelPath, versionsDir, selection, options, ...(preset ? { preset } : {}), resize, ...(testData ? { testData } : {}), ...(relabel ? { relabel } : {}) },
-    signal,
-    (p) => status.update(describeProgress(p), p.phase !== 'attack' && p.phase !== 'unlearn'),
-    canAsk ? (trip) => askOnTerminal(trip, status) : undefined,
-  );
+  let record;
+  try {
+    record = await runUnlearnJob(
+      { kind: 'unlearn', backend: { choice: backend, searchPaths: [process.cwd()] }, modelPath, versionsDir, selection, options, ...(preset ? { preset } : {}), resize, ...(testData ? { testData } : {}), ...(relabel ? { relabel } : {}), ...(values['allow-outside'] ? { allowOutside: true } : {}) },
+      signal,
+      (p) => {
+        if (p.phase === 'warning') {
+          status.clear();
+          console.error(describeProgress(p));
+        } else status.update(describeProgress(p), p.phase !== 'attack' && p.phase !== 'unlearn');
+      },
+      canAsk ? (trip) => askOnTerminal(trip, status) : undefined,
+    );
+  } catch (e) {
+    status.clear();
+    if (e instanceof NothingToForgetError) {
+      console.log(e.message);
+      return 0;
+    }
+    throw e;
+  }
   status.clear();
+  if (signal.aborted) console.error(`The cancel came after the new version was complete: it is saved (${record.result.path}).`);
   const split = (name: 'forget' | 'test') =>
     record.before[name] === undefined ? '' : `${name} ${pct(record.before[name]!)} → ${pct(record.after[name]!)}`;
   if (record.model.contract) console.log(modelContractText(record.model.contract));
@@ -174,11 +240,36 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   console.log([split('forget'), split('test')].filter(Boolean).join(', ') + `; ${record.seconds.total.toFixed(1)} s on ${record.backend}`);
   console.log(auditText(record));
   console.log(`new version: ${record.result.path} (the original ${record.model.path} is unchanged)`);
-  if (values.json) {
+  if (jsonPath) {
     // The run record as saved in run.json (the adversarial preview is for the report only, never written).
     const { preview: _preview, ...saved } = record;
-    await fs.writeFile(path.resolve(values.json), JSON.stringify(saved, null, 2));
-    console.error(`wrote ${path.resolve(values.json)}`);
+    try {
+      await writeFileAtomically(jsonPath, JSON.stringify(saved, null, 2));
+    } catch (e) {
+      throw new UserInputError(`The new version was saved (${record.result.path}, its run record beside it in run.json), but --json ${jsonPath} could not be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy run.json from the version instead.`, jsonPath);
+    }
+    console.error(`wrote ${jsonPath}`);
   }
   return 0;
+}
+
+/** What this run reads, and the folders it reads from or writes to: no output may land there. */
+async function protectedInputs(modelPath: string, versionsDir: string, selection: ForgetSelection, testData: string | undefined): Promise<ProtectedPath[]> {
+  const isFolder = async (p: string) => (await fs.stat(p).catch(() => undefined))?.isDirectory() === true;
+  const inputs: ProtectedPath[] = [
+    { path: modelPath, what: 'the model' },
+    { path: path.dirname(modelPath), what: 'the model folder', folder: true },
+    { path: versionsDir, what: 'the versions folder', folder: true },
+    ...(await modelShardPaths(modelPath)).map((p) => ({ path: p, what: 'a weight shard of the model' })),
+  ];
+  if (selection.kind === 'files') {
+    for (const p of selection.paths) inputs.push({ path: p, what: (await isFolder(p)) ? 'a selected folder' : 'a selected image', folder: await isFolder(p) });
+    if (selection.datasetRoot) inputs.push({ path: selection.datasetRoot, what: 'the dataset folder', folder: true });
+  } else {
+    inputs.push({ path: selection.manifest, what: 'the manifest' }, { path: path.dirname(selection.manifest), what: "the manifest's dataset folder", folder: true });
+    const wanted = new Set(selection.lines);
+    for (const row of (await readManifest(selection.manifest)).rows) if (wanted.has(row.line)) inputs.push({ path: row.file, what: `the image on line ${row.line + 1} of the manifest` });
+  }
+  if (testData) inputs.push({ path: testData, what: 'the test data', folder: await isFolder(testData) });
+  return inputs;
 }

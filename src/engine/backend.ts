@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { bundledTf, tf, useNamespace, type Tf } from './tf';
 import { registerWasmTrainingKernels } from './kernels/wasmConvGrads';
 import { registerBatchNormGradient } from './kernels/batchNormGrad';
+import { UserInputError } from './errors';
 
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'];
@@ -87,10 +88,10 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
       }
     }
     if (choice !== 'auto') {
-      throw new Error(
+      throw new UserInputError(
         `@tensorflow/${choice} could not be loaded from ${searchPaths.join(', ')}. Install it in the workspace ` +
           `(npm install @tensorflow/${choice}) or point the setting unlearnLens.tfjsNodePath at a folder that has it; ` +
-          `or use --backend wasm.`,
+          `or choose the built-in backend: --backend wasm (the setting unlearnLens.backend: wasm).`,
       );
     }
   }

@@ -22,3 +22,17 @@ export class CancelledError extends Error {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/**
+ * The model already misclassifies every selected instance: there is nothing to forget, and no
+ * version is saved (an identical copy would only mislead). Not a failure: the CLI exits 0.
+ */
+export class NothingToForgetError extends Error {
+  constructor(
+    readonly count: number,
+    hint = '',
+  ) {
+    super(`Nothing to forget: the model already misclassifies all ${count} selected instance${count === 1 ? '' : 's'}, so no version was saved.${hint ? ` ${hint}` : ''}`);
+    this.name = 'NothingToForgetError';
+  }
+}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { CancelledError, UserInputError } from './errors';
-import { loadModel, readModelArtifacts } from './modelIo';
+import { loadModel, prepareVersionsFolder, readModelArtifacts } from './modelIo';
 import { runUnlearnRequest, type EarlierInstances, type RunRecord } from './request';
 import { earlierErasures } from './continual';
 import { runExperiment } from './experiment';
@@ -59,36 +59,92 @@ export async function loadLabelledData(source: string, options: ImageLoadOptions
   return loadImageFolder(source, options);
 }
 
+/** Selections larger than this get a warning: the paper's setting is up to 128 instances, and every step visits all of them. */
+export const LARGE_SELECTION = 1000;
+
+/** Total bytes of the regular files in the model's folder: about what a new version takes. */
+async function modelFolderBytes(modelPath: string): Promise<number> {
+  const dir = path.dirname(modelPath);
+  let total = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isFile()) total += (await fs.stat(path.join(dir, e.name)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+/** Where the class order of a selection comes from, in words a user can act on. */
+async function classOrderHint(job: UnlearnJob, trainSource: string, classNames: string[]): Promise<string> {
+  // Numeric labels (0, 1, …) carry the order themselves.
+  if (classNames.every((name, i) => name === String(i))) return '';
+  const root = job.selection.kind === 'files' ? trainSource : path.dirname(job.selection.manifest);
+  const listed = path.join(root, 'classes.json');
+  if (await fs.lstat(listed).then(() => true, () => false)) return `Check that ${listed} lists the classes in the model's output order.`;
+  const what = job.selection.kind === 'files' ? `the class folders of ${root}` : `the labels of ${job.selection.manifest}`;
+  return `Without a classes.json, ${what} are numbered in alphabetical order, which need not be the model's: write ${listed} with the class names in the model's output order, like ["cat", "dog"].`;
+}
+
+/** One class order for training and test data: refused when a class has another index in the test data. */
+function checkClassOrder(train: ImageInstances, test: Dataset | undefined, trainSource: string, testSource: string): void {
+  if (!test) return;
+  const a = train.classNames;
+  const b = test.classNames;
+  const clash = b.findIndex((name, i) => a[i] !== name);
+  if (clash < 0) return;
+  throw new UserInputError(
+    `The training data (${trainSource}) numbers the classes ${a.join(', ')}, but the test data (${testSource}) numbers them ${b.join(', ')}: ` +
+      `"${b[clash]}" would be class ${clash} in one and ${a.indexOf(b[clash]) >= 0 ? `class ${a.indexOf(b[clash])}` : 'missing'} in the other. ` +
+      `Use one class order: put the same classes.json (the class names in the model's output order) beside both.`,
+    testSource,
+  );
+}
+
 export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progress: (p: EngineProgress) => void, onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>): Promise<RunRecord> {
+  const warn = (message: string) => progress({ phase: 'warning', message });
   await startBackend(job.backend);
   progress({ phase: 'load' });
   const imageShape = await modelInputShape(job.modelPath);
-  const imageOptions: ImageLoadOptions = { imageShape, resize: job.resize };
+  const imageOptions: ImageLoadOptions = { imageShape, resize: job.resize, ...(job.allowOutside ? { allowOutside: true } : {}) };
   const forget =
     job.selection.kind === 'files'
       ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
       : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
+  const k = forget.labels.length;
+  if (forget.duplicatesMerged) warn(`${forget.duplicatesMerged} duplicate${forget.duplicatesMerged === 1 ? '' : 's'} merged (the same image selected more than once): ${k} distinct instance${k === 1 ? '' : 's'} to forget.`);
+  if (k > LARGE_SELECTION) warn(`${k} instances selected: more than ${LARGE_SELECTION}, far beyond the paper's setting (up to 128); every step visits all of them, so this run will take long and cost the model much of its accuracy. Cancel (Ctrl+C) writes nothing.`);
   const earlier = await loadEarlierErasures(job.modelPath, imageOptions, forget.files);
   // Relabel by class is resolved here (names → indices); "nearest" by the request, from the model it loads.
   const options = job.relabel?.kind === 'classes' ? { ...job.options, objective: { kind: 'relabel' as const, labels: newLabels(job.relabel, forget) } } : job.options;
   const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
   const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
+  const trainSource = job.selection.kind === 'files' ? (job.selection.datasetRoot ?? path.dirname(path.dirname(forget.files[0]))) : job.selection.manifest;
+  if (job.testData) checkClassOrder(forget, test, trainSource, job.testData);
   if (signal.aborted) throw new CancelledError();
-  return runUnlearnRequest({
-    modelPath: job.modelPath,
-    versionsDir: job.versionsDir,
-    forget: { images: forget.images, labels: forget.labels, imageShape, numClasses: forget.classNames.length },
-    forgetIds: forget.files,
-    classNames: forget.classNames,
-    test,
-    options,
-    preset: job.preset,
-    signal,
-    onProgress: progress,
-    onGuardTrip,
-    earlier,
-    relabelNearest: job.relabel?.kind === 'nearest',
-  });
+  // The versions folder must take a new version: checked (and cleared of what killed saves left) before the run, not after it.
+  const versionsExisted = await fs.stat(job.versionsDir).then(() => true, () => false);
+  await prepareVersionsFolder(job.versionsDir, await modelFolderBytes(job.modelPath));
+  try {
+    return await runUnlearnRequest({
+      modelPath: job.modelPath,
+      versionsDir: job.versionsDir,
+      forget: { images: forget.images, labels: forget.labels, imageShape, numClasses: forget.classNames.length },
+      forgetIds: forget.files,
+      classNames: forget.classNames,
+      test,
+      options,
+      preset: job.preset,
+      signal,
+      onProgress: progress,
+      onGuardTrip,
+      earlier,
+      relabelNearest: job.relabel?.kind === 'nearest',
+      onWarning: warn,
+      classOrderHint: await classOrderHint(job, trainSource, forget.classNames),
+    });
+  } catch (e) {
+    // A run that saved nothing leaves no empty versions folder behind.
+    if (!versionsExisted) await fs.rmdir(job.versionsDir).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** The new label of each forget instance for a relabel request by class; each must differ from the instance's label. */

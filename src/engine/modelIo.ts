@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
-import { UserInputError } from './errors';
+import { throwIfAborted, UserInputError } from './errors';
 import { checkFiniteWeights, checkModelContract, checkShapes, checkShardBytes, checkShardInside, checkTopology, checkWeightsManifest, engineTopology, ModelContractError, type ModelContract, type WeightSpec } from '../contracts/modelContract';
 
 export interface LoadedModel {
@@ -154,7 +154,31 @@ export async function captureArtifacts(model: tfTypes.LayersModel): Promise<tfTy
   return captured!;
 }
 
-/** model.json (one shard, weights.bin) and the shard, into an existing folder. */
+/** Writes `data` to `file` and flushes it to the disk before returning. */
+async function writeFileDurably(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a folder's entries (new files, renames) to the disk; where folders cannot be opened (Windows) it does nothing. */
+async function syncFolder(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // not supported here
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** model.json (one shard, weights.bin) and the shard, into an existing folder, each flushed to the disk. */
 export async function writeModelFiles(artifacts: tfTypes.io.ModelArtifacts, dir: string, metadata?: Record<string, unknown>): Promise<void> {
   const data = artifacts.weightData;
   const weights = Buffer.concat((Array.isArray(data) ? data : data ? [data] : []).map((b) => Buffer.from(b)));
@@ -166,31 +190,123 @@ export async function writeModelFiles(artifacts: tfTypes.io.ModelArtifacts, dir:
     weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
     ...(metadata ? { userDefinedMetadata: metadata } : {}),
   };
-  await fs.writeFile(path.join(dir, 'weights.bin'), weights);
-  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+  await writeFileDurably(path.join(dir, 'weights.bin'), weights);
+  await writeFileDurably(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+}
+
+/** `.<name>.tmp-<pid>-<random>`: where a version is written before it is renamed into place. */
+const TEMPORARY = /^\.(.+)\.tmp-(?:(\d+)-)?[0-9a-f]{8}$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what killed saves left in `dir`: our temporary folders (by name) whose process is gone.
+ * Returns the names removed.
+ */
+export async function removeStaleTemporaryFolders(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const removed: string[] = [];
+  for (const e of entries) {
+    const m = TEMPORARY.exec(e.name);
+    if (!m || !e.isDirectory()) continue;
+    const pid = m[2] === undefined ? undefined : Number(m[2]);
+    if (pid !== undefined && pid !== process.pid && processAlive(pid)) continue;
+    if (pid === process.pid) continue;
+    await fs.rm(path.join(dir, e.name), { recursive: true, force: true });
+    removed.push(e.name);
+  }
+  return removed;
+}
+
+/** A write failure the user can fix (full disk, read-only, no permission), as a message naming `dir`. */
+export function writeProblem(e: unknown, dir: string): UserInputError | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'the disk (or your quota) is full'
+      : code === 'EROFS'
+        ? 'it is on a read-only file system'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'you may not write there (permission denied)'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a file is in the way (a part of its path is a file, not a folder)'
+            : undefined;
+  return why ? new UserInputError(`Cannot write into ${dir}: ${why}. Free space or make the folder writable, then run again.`, dir) : undefined;
+}
+
+/**
+ * Checks up front that a version of about `bytes` can be written into `dir` (created when
+ * missing): writable, with room; removes what killed saves left there. Throws a UserInputError
+ * naming the folder otherwise.
+ */
+export async function prepareVersionsFolder(dir: string, bytes: number): Promise<void> {
+  const probe = path.join(dir, `.probe.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await removeStaleTemporaryFolders(dir);
+    await fs.mkdir(probe);
+    await fs.writeFile(path.join(probe, 'probe'), Buffer.alloc(Math.min(bytes, 256 * 1024 * 1024)));
+  } catch (e) {
+    throw writeProblem(e, dir) ?? e;
+  } finally {
+    await fs.rm(probe, { recursive: true, force: true }).catch(() => undefined);
+  }
+  try {
+    const free = await fs.statfs(dir);
+    if (free.bavail * free.bsize < bytes * 2) throw writeProblem({ code: 'ENOSPC' }, dir)!;
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    // statfs is not available everywhere: the probe write stands
+  }
+}
+
+/** For tests of cancel and kill during a save: pauses just before the rename (UNLEARN_LENS_TEST_SAVE_PAUSE_MS). */
+async function testPauseBeforeRename(signal?: AbortSignal): Promise<void> {
+  const ms = Number(process.env.UNLEARN_LENS_TEST_SAVE_PAUSE_MS ?? 0);
+  if (!(ms > 0)) return;
+  process.stderr.write('[test] save paused before the rename\n');
+  const until = Date.now() + ms;
+  while (Date.now() < until && !signal?.aborted) await new Promise((r) => setTimeout(r, 10));
+}
+
+export interface SaveOptions {
+  /** Checked up to the final rename: once aborted, nothing is left behind. */
+  signal?: AbortSignal;
 }
 
 /**
  * Writes `artifacts` as a new model folder `targetDir` (model.json + weights.bin + `files`, such as
- * the run record). Refuses to write into an existing folder; the folder appears complete or not at all.
+ * the run record). Refuses to write into an existing folder; the folder appears complete or not at
+ * all: written and flushed under a temporary name, then renamed. A cancel (`signal`) before the
+ * rename leaves nothing; a full or read-only disk is a UserInputError naming the folder.
  */
-export async function saveModelAtomically(artifacts: tfTypes.io.ModelArtifacts, targetDir: string, files: Record<string, string> = {}): Promise<string> {
+export async function saveModelAtomically(artifacts: tfTypes.io.ModelArtifacts, targetDir: string, files: Record<string, string> = {}, options: SaveOptions = {}): Promise<string> {
   const target = path.resolve(targetDir);
-  try {
-    await fs.access(target);
+  const parent = path.dirname(target);
+  if (await fs.lstat(target).then(() => true, () => false)) {
     throw new UserInputError(`${target} already exists; results are never written over an earlier file. Choose another name.`, target);
-  } catch (e) {
-    if (e instanceof UserInputError) throw e;
   }
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
-  await fs.mkdir(tmp, { recursive: true });
+  throwIfAborted(options.signal);
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
+    await fs.mkdir(tmp, { recursive: true });
     await writeModelFiles(artifacts, tmp);
-    for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), content);
+    for (const [name, content] of Object.entries(files)) await writeFileDurably(path.join(tmp, name), content);
+    await syncFolder(tmp);
+    await testPauseBeforeRename(options.signal);
+    throwIfAborted(options.signal);
     await fs.rename(tmp, target);
   } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw writeProblem(e, parent) ?? e;
   }
+  await syncFolder(parent);
   return path.join(target, 'model.json');
 }

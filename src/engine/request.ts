@@ -13,7 +13,7 @@ import { unlearn, type ForgetSet, type GuardAnswer, type GuardTrip, type Unlearn
 import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
 import { accuracy } from './metrics';
 import { nearestOtherClasses, predictClasses } from './modelState';
-import { throwIfAborted, UserInputError } from './errors';
+import { NothingToForgetError, throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
 import { attackSuccess, type AdversarialSet } from './attack';
@@ -43,6 +43,10 @@ export interface UnlearnRequest {
   relabelNearest?: boolean;
   /** Continual: instances earlier runs in the model's chain erased, to check they stay forgotten. */
   earlier?: EarlierInstances;
+  /** Something the user should know that does not stop the run (e.g. accuracy that suggests a wrong class order). */
+  onWarning?: (message: string) => void;
+  /** Said when there is nothing to forget or the accuracy is suspicious: how the class order was decided. */
+  classOrderHint?: string;
 }
 
 export interface EarlierInstances {
@@ -148,7 +152,15 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     }
     req.onProgress?.({ phase: 'evaluate' });
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
+    if (options.objective.kind === 'misclassify' && predictedBefore.every((p, i) => p !== req.forget.labels[i])) {
+      throw new NothingToForgetError(req.forget.labels.length, req.classOrderHint);
+    }
     const before = await measure(model, req.forget, req.retain, req.test);
+    // Far below what a trained model gets: most likely the classes are numbered in another order than the model's.
+    const chance = 1 / req.forget.numClasses;
+    if (req.test && before.test !== undefined && req.test.labels.length >= 2 * req.forget.numClasses && before.test < Math.min(2 * chance, 0.5)) {
+      req.onWarning?.(`the model gets only ${(100 * before.test).toFixed(1)} % of the test data right (chance: ${(100 * chance).toFixed(1)} %). The class order probably does not match the model's.${req.classOrderHint ? ` ${req.classOrderHint}` : ''}`);
+    }
     // The audit's held-out side: a seeded sample of the test data, as many as there are forget instances.
     const heldOut = auditHeldOut(req.test, req.forget.labels.length, options.seed);
     const audit = async () => (heldOut ? auditModel(model, req.forget, heldOut, options.seed) : undefined);
@@ -199,7 +211,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     } catch (e) {
       throw e instanceof RunRecordError ? new UserInputError(e.message, e.file) : e;
     }
-    await saveModelAtomically(artifacts, versionDir, { 'run.json': runJson });
+    await saveModelAtomically(artifacts, versionDir, { 'run.json': runJson }, { signal: req.signal });
     return result.adversarial ? { ...record, preview: adversarialPreview(req.forget, result.adversarial) } : record;
   } finally {
     model.dispose();

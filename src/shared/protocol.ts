@@ -47,6 +47,8 @@ export interface UnlearnJob {
   testData?: string;
   /** Relabel instead of misclassify (MISSION.md step 5): new labels by class, or the nearest other class of each instance. */
   relabel?: RelabelChoice;
+  /** Read images that resolve outside the dataset folder (manifest rows with ../ or absolute paths, symlinks); default: refuse them. */
+  allowOutside?: boolean;
 }
 
 export type RelabelChoice =
@@ -123,6 +125,8 @@ export interface EngineResults {
 export type EngineProgress =
   | UnlearnProgress
   | { phase: 'evaluate' | 'save' | 'load' }
+  /** Something the user should know that does not stop the run (merged duplicates, a suspicious class order). */
+  | { phase: 'warning'; message: string }
   | { phase: 'experiment'; method: string; k: number; seed: number; inner: UnlearnProgress | { phase: 'evaluate' } };
 
 export interface EngineErrorPayload {

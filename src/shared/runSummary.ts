@@ -74,6 +74,8 @@ export function describeProgress(p: EngineProgress): string {
       return 'saving the new model version';
     case 'load':
       return 'loading model and images';
+    case 'warning':
+      return `Warning: ${p.message}`;
     case 'experiment':
       return `k=${p.k} seed=${p.seed} ${p.method}: ${describeProgress(p.inner)}`;
   }

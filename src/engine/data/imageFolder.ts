@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { UserInputError } from '../errors';
+import { checkImageHeader, isInsideFolder, MAX_IMAGE_BYTES, MAX_JSON_BYTES, readRegularFile, realPathOrParent } from '../inputFiles';
 import type { Dataset } from './dataset';
 
 export type ResizeMode = 'none' | 'nearest' | 'bilinear';
@@ -20,6 +21,8 @@ export interface ImageLoadOptions {
   imageShape: [number, number, number];
   /** What to do with an image of another size: refuse with an error (default), or resize. */
   resize?: ResizeMode;
+  /** Read images outside the dataset folder (manifest rows with ../ or absolute paths, symlinks out); default: refuse them. */
+  allowOutside?: boolean;
 }
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
@@ -109,29 +112,40 @@ export function toModelPixels(img: Rgba, file: string, options: ImageLoadOptions
 }
 
 export async function readImage(file: string, options: ImageLoadOptions): Promise<Float32Array> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not an image' : `cannot be read (${code ?? e})`;
-    throw new UserInputError(`${file} ${why}. Fix the path or remove it from the selection.`, file);
-  }
+  const bytes = await readRegularFile(file, { maxBytes: MAX_IMAGE_BYTES, what: 'image', fix: 'Fix the path or remove it from the selection.' });
+  checkImageHeader(bytes, file);
   return toModelPixels(decodeBytes(bytes, file), file, options);
+}
+
+/**
+ * A `classes.json` (a JSON array of distinct class names in the model's output order), or undefined
+ * when there is none; anything else there is refused with a message.
+ */
+export async function readClassList(listed: string): Promise<string[] | undefined> {
+  const exists = await fs.lstat(listed).then(() => true, () => false);
+  if (!exists) return undefined;
+  const fix = `Write ${listed} as a JSON array of class names in the model's output order, like ["cat", "dog"].`;
+  const text = (await readRegularFile(listed, { maxBytes: MAX_JSON_BYTES, what: 'class list', fix })).toString('utf8');
+  let names: unknown;
+  try {
+    names = JSON.parse(text);
+  } catch (e) {
+    throw new UserInputError(`${listed} is not valid JSON (${(e as Error).message}). ${fix}`, listed);
+  }
+  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && n !== '')) throw new UserInputError(`${listed} must be a non-empty JSON array of class names. ${fix}`, listed);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UserInputError(`${listed} names the class "${dup}" twice. ${fix}`, listed);
+  return names as string[];
 }
 
 /** Class names of a folder dataset: `classes.json` when present, else sorted sub-folder names. */
 export async function folderClassNames(root: string): Promise<string[]> {
   const listed = path.join(root, 'classes.json');
-  try {
-    const names = JSON.parse(await fs.readFile(listed, 'utf8')) as unknown;
-    if (Array.isArray(names) && names.every((n) => typeof n === 'string')) return names as string[];
-    throw new UserInputError(`${listed} must be a JSON array of class names, in the model's output order.`, listed);
-  } catch (e) {
-    if (e instanceof UserInputError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UserInputError(`${listed} is not valid JSON: ${(e as Error).message}`, listed);
-  }
-  const entries = await fs.readdir(root, { withFileTypes: true });
+  const names = await readClassList(listed);
+  if (names) return names;
+  const entries = await fs.readdir(root, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new UserInputError(`The dataset folder ${root} ${e.code === 'ENOENT' ? 'does not exist' : e.code === 'ENOTDIR' ? 'is a file, not a folder' : `cannot be read (${e.code ?? e})`}. Choose the folder that holds one sub-folder per class.`, root);
+  });
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
@@ -150,6 +164,8 @@ export const classOfFolder = (folder: string, classNames: string[]): number => {
 export interface ImageInstances extends Dataset {
   /** The file of each instance, in order. */
   files: string[];
+  /** Selected more than once (the same file, or a file and its folder): counted once. */
+  duplicatesMerged?: number;
 }
 
 /** Loads images whose labels are already known. */
@@ -196,7 +212,9 @@ export async function loadImageFolder(root: string, options: ImageLoadOptions): 
 /**
  * Selected files and folders (the Explorer's multi-selection) inside one folder dataset: each
  * image is labelled by the class folder it sits in. `root` is the dataset folder; when omitted it is
- * the grandparent of the first image.
+ * the grandparent of the first image. An image selected twice (itself and its folder, or through a
+ * symlink) counts once (`duplicatesMerged`); one that would carry two labels is refused. Images that
+ * resolve outside `root` are refused unless `options.allowOutside`.
  */
 export async function loadSelectedImages(selection: string[], options: ImageLoadOptions, root?: string): Promise<ImageInstances> {
   const files: string[] = [];
@@ -209,14 +227,27 @@ export async function loadSelectedImages(selection: string[], options: ImageLoad
   if (files.length === 0) throw new UserInputError(`No PNG or JPEG images in the selection (${selection.join(', ')}).`, selection[0]);
   const datasetRoot = root ?? path.dirname(path.dirname(files[0]));
   const classNames = await folderClassNames(datasetRoot);
-  const items = files.map((file) => {
+  const realRoot = await realPathOrParent(datasetRoot);
+  const byReal = new Map<string, { file: string; label: number }>();
+  let duplicatesMerged = 0;
+  for (const file of files) {
     const rel = path.relative(datasetRoot, file);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UserInputError(`${file} is outside the dataset folder ${datasetRoot}. Select images of one dataset at a time.`, file);
     const label = classOfFolder(rel.split(path.sep)[0], classNames);
     if (label < 0 || rel.split(path.sep).length < 2) {
       throw new UserInputError(`${file} is not in a class folder of ${datasetRoot} (classes: ${classNames.join(', ')}). Move it into the folder of its class.`, file);
     }
-    return { file, label };
-  });
-  return loadLabelledImages(items, classNames, options, path.basename(datasetRoot));
+    const real = await realPathOrParent(file);
+    if (!options.allowOutside && !(await isInsideFolder(realRoot, real))) {
+      throw new UserInputError(`${file} is a link to ${real}, outside the dataset folder ${datasetRoot}. Copy the image into the dataset, or pass --allow-outside to read it where it is.`, file);
+    }
+    const seen = byReal.get(real);
+    if (seen && seen.label !== label) {
+      throw new UserInputError(`${file} and ${seen.file} are the same image (${real}) in two class folders (${classNames[label]} and ${classNames[seen.label]}). An image has one label: remove one of them.`, file);
+    }
+    if (seen) duplicatesMerged++;
+    else byReal.set(real, { file, label });
+  }
+  const loaded = await loadLabelledImages([...byReal.values()], classNames, options, path.basename(datasetRoot));
+  return { ...loaded, duplicatesMerged };
 }

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserInputError } from '../errors';
-import { loadLabelledImages, readImage, type ImageInstances, type ImageLoadOptions } from './imageFolder';
+import { loadLabelledImages, readClassList, readImage, type ImageInstances, type ImageLoadOptions } from './imageFolder';
+import { MAX_MANIFEST_BYTES, readRegularFile, realPathOrParent, isWithin } from '../inputFiles';
 
 export interface ManifestRow {
   /** 0-based line in the manifest file. */
@@ -112,25 +113,15 @@ export function describeLines(lines: number[]): string {
 }
 
 export async function readManifest(file: string): Promise<ParsedManifest> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new UserInputError(`Cannot read the manifest ${file} (${(e as NodeJS.ErrnoException).code ?? e}).`, file);
-  }
-  return parseManifest(text, file);
+  const bytes = await readRegularFile(file, { maxBytes: MAX_MANIFEST_BYTES, what: 'manifest', fix: 'Choose a .csv or .jsonl manifest file (path,label[,split] per line).' });
+  return parseManifest(bytes.toString('utf8'), file);
 }
 
 /** Class names for a manifest: `classes.json` beside it, else derived from its labels. */
 export async function manifestClassNames(manifest: ParsedManifest, given?: string[]): Promise<string[]> {
   if (given?.length) return given;
-  const listed = path.join(path.dirname(manifest.file), 'classes.json');
-  try {
-    const names = JSON.parse(await fs.readFile(listed, 'utf8')) as unknown;
-    if (Array.isArray(names) && names.every((n) => typeof n === 'string')) return names as string[];
-  } catch {
-    // none beside it: derive below
-  }
+  const listed = await readClassList(path.join(path.dirname(manifest.file), 'classes.json'));
+  if (listed) return listed;
   const labels = [...new Set(manifest.rows.map((r) => r.label))];
   if (labels.every((l) => /^\d+$/.test(l))) {
     const max = Math.max(-1, ...labels.map(Number));
@@ -210,14 +201,37 @@ export async function loadManifestRows(manifest: ParsedManifest, options: ImageL
       manifest.file,
     );
   }
-  const items = rows.map((row) => {
+  // One instance per image: rows naming the same file (symlinks resolved) are merged, or refused
+  // when they give it two labels; rows resolving outside the manifest's folder are refused unless allowed.
+  const root = await realPathOrParent(path.dirname(manifest.file));
+  const byReal = new Map<string, { row: ManifestRow; label: number }>();
+  let duplicatesMerged = 0;
+  for (const row of rows) {
     const label = labelIndex(row.label, classNames);
     if (label < 0) throw new UserInputError(unknownLabel(row, manifest.file, classNames).message, manifest.file);
-    return { file: row.file, label };
-  });
+    const real = await realPathOrParent(row.file);
+    if (!options.allowOutside && !isWithin(root, real)) {
+      throw new UserInputError(
+        `Line ${row.line + 1} of ${manifest.file}: ${row.path} resolves to ${real}, outside the manifest's folder ${path.dirname(manifest.file)}. ` +
+          `Move the image under that folder and fix the line, or pass --allow-outside to read images outside it.`,
+        manifest.file,
+      );
+    }
+    const seen = byReal.get(real);
+    if (seen && seen.label !== label) {
+      throw new UserInputError(
+        `Lines ${seen.row.line + 1} and ${row.line + 1} of ${manifest.file} name the same image (${real}) with two labels, ${classNames[seen.label]} and ${classNames[label]}. An image has one label: fix or remove one of the lines.`,
+        manifest.file,
+      );
+    }
+    if (seen) duplicatesMerged++;
+    else byReal.set(real, { row, label });
+  }
+  const kept = [...byReal.values()];
+  const items = kept.map(({ row, label }) => ({ file: row.file, label }));
   try {
     const loaded = await loadLabelledImages(items, classNames, options, path.basename(manifest.file));
-    return { ...loaded, lines: rows.map((r) => r.line) };
+    return { ...loaded, lines: kept.map((k) => k.row.line), duplicatesMerged };
   } catch (e) {
     if (e instanceof UserInputError) {
       const row = rows.find((r) => r.file === e.file);
