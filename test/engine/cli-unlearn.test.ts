@@ -64,7 +64,8 @@ test('a run from a version checks that the instances earlier runs erased stay fo
   assert.equal(r1.stopped, 'forgotten');
   assert.equal(r1.earlier, undefined, 'the original model carries no erasures');
   const second = path.join(dir, 'second.json');
-  const { stdout } = await unlearn(['--model', r1.result.path, '--method', 'naive', '--max-epochs', '20', '--json', second, files[4]]);
+  // Relabelled (c → a), so the run goes ahead even when the first run's model already misclassifies files[4].
+  const { stdout } = await unlearn(['--model', r1.result.path, '--method', 'naive', '--relabel', 'a', '--max-epochs', '20', '--json', second, files[4]]);
   const r2 = JSON.parse(fs.readFileSync(second, 'utf8'));
   assert.equal(r2.earlier.instances, 2);
   assert.equal(r2.earlier.missing, 0);
@@ -75,7 +76,7 @@ test('a run from a version checks that the instances earlier runs erased stay fo
   // An erased image deleted afterwards (as an erasure request may ask) is counted, not a failure.
   fs.rmSync(files[3]);
   const third = path.join(dir, 'third.json');
-  await unlearn(['--model', r2.result.path, '--method', 'naive', '--max-epochs', '20', '--json', third, files[5]]);
+  await unlearn(['--model', r2.result.path, '--method', 'naive', '--relabel', 'a', '--max-epochs', '20', '--json', third, files[5]]);
   const r3 = JSON.parse(fs.readFileSync(third, 'utf8'));
   assert.equal(r3.earlier.instances, 2, 'files[2] and files[4] are checked');
   assert.equal(r3.earlier.missing, 1, 'files[3] is gone');
