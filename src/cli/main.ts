@@ -16,7 +16,7 @@ import { embeddedDefault, embeddedModels, loadEmbeddedData, DEFAULT_MODEL } from
 import { loadModel } from '../engine/modelIo';
 import { resolveWorkers } from '../engine/attackPool';
 import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/experiment';
-import { DEFAULT_GUARD, EXPERIMENT_METHODS, METHODS, PRESETS, type Preset } from '../engine/options';
+import { DEFAULT_GUARD, EXPERIMENT_METHODS, METHODS, PRESETS, type Method, type Preset } from '../engine/options';
 import { CancelledError, UserInputError } from '../engine/errors';
 import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
@@ -67,16 +67,41 @@ function printResult(r: ExperimentResult): void {
   ];
   console.log(`\n${r.model} on ${r.dataset}, k = ${r.k}, seed = ${r.seed}, backend ${r.backend}`);
   console.log(table(header, rows));
-  console.log(
+  printPreflight(r);
   if (r.yardstick) printYardstick(r.yardstick, r.k);
   else console.log(`(no model retrained without these ${r.k} instances is shipped for ${r.model}: the gap to retraining is not measured)`);
+  console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
       `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
       `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
   );
 }
 
-async function main(argv: string[]): Promise<number> {
+/** The pre-flight estimate: how many instances a model retrained without them would still get right. */
+export function printPreflight(r: ExperimentResult): void {
+  const line = (t: ExperimentResult['preflight']['withData'], auc: number | undefined) => {
+    const typical = t.instances.filter((e) => e.verdict === 'typical').length;
+    return `${typical} of ${t.instances.length} typical, ${t.instances.length - typical} memorised (from ${t.heldOutSource}${auc === undefined ? '' : `; AUC ${auc.toFixed(2)} at predicting which ones the retrained model still gets right`})`;
+  };
+  console.log(
+    `\nPre-flight estimate (before any run; typical = a model trained without the instance would probably still classify it correctly, memorised = it would not):\n` +
+      `  with held-out data: ${line(r.preflight.withData, r.preflight.auc?.withData)}\n` +
+      `  model and instances alone: ${line(r.preflight.alone, r.preflight.auc?.alone)}`,
+  );
+}
+
+/** The second demo case: a small CNN trained without augmentation to ~99 % train accuracy (it memorises). */
+const MEMORISING_MODEL = 'fmnist-cnn16';
+
+/**
+ * What the demo runs on each case: the paper's methods (ADV and ADV+IMP run to the epoch cap on the
+ * memorising CNN, so there only the others), then "as if never seen".
+ */
+function demoPlan(model: string): Array<{ method: Method; preset: Preset }> {
+  const paper: Method[] = model === MEMORISING_MODEL ? ['naive', 'imp'] : [...METHODS];
+  return [...paper.map((method) => ({ method, preset: 'paper' as Preset })), { method: 'naive', preset: 'unseen' }];
+}
+
 const signed = (x: number, digits = 1): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
 
 /** The gap of each model to the one retrained without the forget set, beside the retrain-to-retrain noise. */
@@ -108,6 +133,7 @@ export function printYardstick(y: Yardstick, k: number): void {
   );
 }
 
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help') {
     console.log(USAGE);
@@ -167,11 +193,11 @@ export function printYardstick(y: Yardstick, k: number): void {
   const maxEpochs = values['max-epochs'] ? parseInts(values['max-epochs'], 'max-epochs')[0] : undefined;
   if (command === 'demo' && (ks.length !== 1 || seeds.length !== 1)) throw new UserInputError('demo takes one --k and one --seed; use `experiment` for a grid.');
 
+  // The demo's two cases: the default model (augmented, hardly memorises) and one that memorises.
+  const modelNames = values.model ? values.model.split(',').map((m) => m.trim()) : command === 'demo' ? [DEFAULT_MODEL, MEMORISING_MODEL] : [DEFAULT_MODEL];
+  const models = modelNames.map((name) => embeddedAssets(name));
   const backend = await initBackend({ choice: backendChoice, searchPaths: [process.cwd()] });
   console.error(`backend: ${backend.description}`);
-  const assets = embeddedAssets(values.model);
-  const loaded = await loadModel(assets.modelPath);
-  const { train, test } = await loadEmbeddedData(assets.dataDir);
 
   const controller = new AbortController();
   process.once('SIGINT', () => {
@@ -180,44 +206,52 @@ export function printYardstick(y: Yardstick, k: number): void {
   });
   const status = new StatusLine();
   const results: ExperimentResult[] = [];
-  for (const k of ks) {
-    for (const seed of seeds) {
-      const result = await runExperiment({
-        loaded,
-        modelName: assets.name,
-        train,
-        test,
-        k,
-        seed,
-        methods,
-        presets,
-        backend: backend.name,
-        options: maxEpochs ? { maxEpochs } : undefined,
-        concurrency: jobs,
-        signal: controller.signal,
-        onRun: (run, before) => {
-          status.clear();
-          const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
-          console.error(
-            `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${run.steps} steps, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
-          );
-        },
-        onProgress: (method, p, preset) => {
-          const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
-          if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
-          else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
-          else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
-        references: findReferences(assets.name, k, seed),
-          else status.update(`${where}: evaluating`, true);
-        },
-      });
-      status.clear();
-      printResult(result);
-      results.push(result);
+  for (const assets of models) {
+    const loaded = await loadModel(assets.modelPath);
+    const { train, test } = await loadEmbeddedData(assets.dataDir);
+    // Left to itself, the demo also runs the objective "as if never seen" beside the paper's.
+    const plan = command === 'demo' && !values.methods && !values.preset ? demoPlan(assets.name) : undefined;
+    for (const k of ks) {
+      for (const seed of seeds) {
+        const result = await runExperiment({
+          loaded,
+          modelName: assets.name,
+          train,
+          test,
+          k,
+          seed,
+          methods,
+          presets,
+          ...(plan ? { plan } : {}),
+          backend: backend.name,
+          options: maxEpochs ? { maxEpochs } : undefined,
+          concurrency: jobs,
+          references: findReferences(assets.name, k, seed),
+          signal: controller.signal,
+          onRun: (run, before) => {
+            status.clear();
+            const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
+            console.error(
+              `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${run.steps} steps, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
+            );
+          },
+          onProgress: (method, p, preset) => {
+            const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
+            if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
+            else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
+            else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
+            else status.update(`${where}: evaluating`, true);
+          },
+        });
+        status.clear();
+        printResult(result);
+        results.push(result);
+      }
     }
+    loaded.model.dispose();
   }
   if (values.json) {
-    const out = command === 'demo' ? results[0] : { runs: results };
+    const out = command === 'demo' ? (results.length === 1 ? results[0] : { cases: results }) : { runs: results };
     await fs.writeFile(path.resolve(values.json), JSON.stringify(out, null, 2));
     console.error(`wrote ${path.resolve(values.json)}`);
   }

@@ -14,7 +14,7 @@ import { NothingToForgetError, UserInputError } from '../engine/errors';
 import { checkOutputFile, modelShardPaths, writeFileAtomically, type ProtectedPath } from '../engine/outputFiles';
 import type { GuardAnswer, GuardTrip } from '../engine/guard';
 import { runUnlearnJob } from '../engine/jobs';
-import { FORGET_TERMS, GUARD_ACTIONS, METHODS, PRESETS, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../engine/options';
+import { FORGET_TERMS, GUARD_ACTIONS, METHODS, OBJECTIVE_NAMES, PRESETS, type ObjectiveName, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../engine/options';
 import { versionsDirFor } from '../engine/request';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { ForgetSelection, RelabelChoice } from '../shared/protocol';
@@ -41,6 +41,10 @@ Forgets the given training instances and saves the result as a new version besid
   --forget-term T     ${FORGET_TERMS.join(' | ')}: the forget loss (default: the preset's;
                       paper: negative-ce; nearest-ce with --method adv halves the damage at k <= 16,
                       docs/grid.md)
+  --objective O       misclassify (the paper, default) | relabel (with --relabel) | unseen: as if
+                      never seen — each instance's loss raised to what a model that never trained on
+                      it would give it (estimated from the --test data when there is some), the rest
+                      anchored; typical images stay correct, memorised ones do not
   --relabel R         relabel instead of misclassify: nearest (the class the model ranks next
                       for each instance), one class for all (name or index), or one per instance
                       in the order given (comma list); success = every instance predicted as its new label
@@ -141,6 +145,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
       preset: { type: 'string' },
       'forget-term': { type: 'string' },
       relabel: { type: 'string' },
+      objective: { type: 'string' },
       'max-epochs': { type: 'string' },
       'guard-action': { type: 'string' },
       resize: { type: 'string', default: 'none' },
@@ -159,7 +164,6 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   const modelStat = await fs.stat(modelPath).catch(() => undefined);
   if (modelStat?.isDirectory()) throw new UserInputError(`${modelPath} is a folder. Point --model at the TensorFlow.js model.json inside it.`, modelPath);
   if (!modelStat?.isFile()) throw new UserInputError(`${modelPath} ${modelStat ? 'is not a regular file' : 'does not exist'}. Point --model at a TensorFlow.js model.json.`, modelPath);
-
 
   let selection: ForgetSelection;
   if (values.manifest) {
@@ -195,6 +199,13 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   }
   const options: UnlearnOptionsInput = { method, ...(maxEpochs ? { maxEpochs } : {}), ...(forgetTerm ? { forgetTerm } : {}), ...(guardAction ? { guard: { action: guardAction } } : {}) };
   const relabel = parseRelabel(values.relabel);
+  const objective = oneOf(values.objective, OBJECTIVE_NAMES, 'objective') as ObjectiveName | undefined;
+  if (objective === 'relabel' && !relabel) throw new UserInputError('--objective relabel needs the new labels: --relabel nearest, --relabel CLASS, or --relabel C1,C2,... (one per instance).');
+  if (objective && objective !== 'relabel' && relabel) throw new UserInputError(`--relabel goes with --objective relabel, not ${objective}.`);
+  if (objective === 'unseen') {
+    if (forgetTerm) throw new UserInputError('--objective unseen has its own forget term (each loss raised to its target); leave out --forget-term.');
+    Object.assign(options, { objective: { kind: 'unseen' }, forgetStatistics: 'running' } satisfies UnlearnOptionsInput);
+  }
   if (relabel && forgetTerm && forgetTerm !== 'negative-ce') throw new UserInputError('--relabel trains toward the new labels (+CE); leave out --forget-term.');
   if (values.test !== undefined && !(await fs.stat(path.resolve(values.test)).catch(() => undefined))) {
     throw new UserInputError(`--test ${path.resolve(values.test)} does not exist. Point it at held-out data: a class-folder dataset or a .csv/.jsonl manifest.`, path.resolve(values.test));
@@ -203,7 +214,6 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   const versionsDir = versionsDirFor(modelPath);
   // Every output is checked before the run: a bad --json costs nothing and can never land on an input.
   const jsonPath = values.json === undefined ? undefined : await checkOutputFile(values.json, await protectedInputs(modelPath, versionsDir, selection, testData));
-
 
   const status = new StatusLine();
   // Only a person at a terminal is asked; with nobody to ask, the engine stops and rolls back.

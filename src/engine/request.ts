@@ -17,6 +17,7 @@ import { NothingToForgetError, throwIfAborted, UserInputError } from './errors';
 import type { Dataset } from './data/dataset';
 import { activeBackend } from './backend';
 import { attackSuccess, type AdversarialSet } from './attack';
+import { unseenTargets } from './unseen';
 import { auditHeldOut, auditModel } from './audit';
 
 export interface UnlearnRequest {
@@ -161,6 +162,17 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     if (req.test && before.test !== undefined && req.test.labels.length >= 2 * req.forget.numClasses && before.test < Math.min(2 * chance, 0.5)) {
       req.onWarning?.(`the model gets only ${(100 * before.test).toFixed(1)} % of the test data right (chance: ${(100 * chance).toFixed(1)} %). The class order probably does not match the model's.${req.classOrderHint ? ` ${req.classOrderHint}` : ''}`);
     }
+    // The cost, told before the run: would a model trained without these instances still get them right?
+    if (options.objective.kind !== 'unseen') {
+      const estimate = await unseenTargets(model, req.forget, { members: req.retain, heldOut: req.test });
+      const typical = estimate.instances.filter((e) => e.verdict === 'typical').length;
+      if (typical > estimate.instances.length / 2) {
+        req.onWarning?.(
+          `${typical} of ${estimate.instances.length} selected instances look typical (estimated from ${estimate.heldOutSource}): a model trained without them would most likely still classify them correctly, ` +
+            `so forcing them to be ${options.objective.kind === 'relabel' ? 'relabelled' : 'misclassified'} will likely cost accuracy on similar images. To remove what the model learned from them as retraining would, use the objective "as if never seen" (--objective unseen, or the setting unlearnLens.objective).`,
+        );
+      }
+    }
     // The audit's held-out side: a seeded sample of the test data, as many as there are forget instances.
     const heldOut = auditHeldOut(req.test, req.forget.labels.length, options.seed);
     const audit = async () => (heldOut ? auditModel(model, req.forget, heldOut, options.seed) : undefined);
@@ -170,7 +182,9 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const earlierBefore = await earlierPredictions();
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
-    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip });
+    // "As if never seen": the held-out data sets the target losses, the other training data (else the held-out data) is the anchor.
+    const unseenReference = options.objective.kind === 'unseen' ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
+    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip, ...(unseenReference ? { unseenReference } : {}) });
     req.onProgress?.({ phase: 'evaluate' });
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
-import type { AdversarialOrder, ForgetTerm, GuardAction, Method, Preset, RandomStart, UnlearnOptionsInput } from '../engine/options';
+import type { AdversarialOrder, ForgetTerm, GuardAction, Method, ObjectiveName, Preset, RandomStart, UnlearnOptionsInput } from '../engine/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
 import type { BackendRequest, RelabelChoice } from '../shared/protocol';
 
@@ -88,6 +88,9 @@ export function unlearnOptions(): UnlearnOptionsInput {
     }),
     ...(Object.keys(attack).length ? { attack } : {}),
     ...(Object.keys(guard).length ? { guard } : {}),
+    ...(c.get<ObjectiveName>('objective', 'misclassify') === 'unseen'
+      ? { objective: { kind: 'unseen' as const }, forgetStatistics: explicit<'batch' | 'running'>(c, 'forgetStatistics') ?? 'running' }
+      : {}),
   };
 }
 

@@ -161,3 +161,25 @@ test('--lines: 1-based ranges and lists, deduplicated and sorted; anything else 
   assert.throws(() => parseLines('x'), /got "x"/);
   assert.throws(() => parseLines(' , '), /--lines is empty/);
 });
+
+test('--objective unseen runs "as if never seen" from the command line; --objective relabel needs --relabel', async () => {
+  const { dir, model, files } = await classFolderFixture('unlearn-cli-unseen-');
+  ['a', 'b', 'c'].forEach((cls, label) => writePng(path.join(dir, 'data', 'test', cls, '0.png'), 40 * label + 30));
+  const json = path.join(dir, 'record.json');
+  const before = [model, ...files].map((f) => fs.readFileSync(f));
+  await unlearn(['--model', model, '--objective', 'unseen', '--method', 'naive', '--max-epochs', '20', '--json', json, files[2], files[3]]);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(record.options.objective.kind, 'unseen');
+  assert.equal(record.options.forgetStatistics, 'running');
+  [model, ...files].forEach((f, i) => assert.deepEqual(fs.readFileSync(f), before[i], `${f} changed`));
+  await assert.rejects(unlearn(['--model', model, '--objective', 'relabel', files[2]]), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /--objective relabel needs the new labels/);
+    return true;
+  });
+  await assert.rejects(unlearn(['--model', model, '--objective', 'forgetful', files[2]]), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /objective.*misclassify, relabel, unseen/);
+    return true;
+  });
+});
