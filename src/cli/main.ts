@@ -22,7 +22,8 @@ import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
 import { runUnlearnCommand } from './unlearn';
 import { asksForHelp, commandHelp, USAGE } from './help';
-import { findReferences, type Yardstick } from '../engine/yardstick';
+import { findReferences } from '../engine/yardstick';
+import { preflightText, yardstickText } from './yardstickText';
 
 function parseList<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -67,26 +68,13 @@ function printResult(r: ExperimentResult): void {
   ];
   console.log(`\n${r.model} on ${r.dataset}, k = ${r.k}, seed = ${r.seed}, backend ${r.backend}`);
   console.log(table(header, rows));
-  printPreflight(r);
-  if (r.yardstick) printYardstick(r.yardstick, r.k);
+  console.log(preflightText(r));
+  if (r.yardstick) console.log(yardstickText(r.yardstick, r.k));
   else console.log(`(no model retrained without these ${r.k} instances is shipped for ${r.model}: the gap to retraining is not measured)`);
   console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
       `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
       `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
-  );
-}
-
-/** The pre-flight estimate: how many instances a model retrained without them would still get right. */
-export function printPreflight(r: ExperimentResult): void {
-  const line = (t: ExperimentResult['preflight']['withData'], auc: number | undefined) => {
-    const typical = t.instances.filter((e) => e.verdict === 'typical').length;
-    return `${typical} of ${t.instances.length} typical, ${t.instances.length - typical} memorised (from ${t.heldOutSource}${auc === undefined ? '' : `; AUC ${auc.toFixed(2)} at predicting which ones the retrained model still gets right`})`;
-  };
-  console.log(
-    `\nPre-flight estimate (before any run; typical = a model trained without the instance would probably still classify it correctly, memorised = it would not):\n` +
-      `  with held-out data: ${line(r.preflight.withData, r.preflight.auc?.withData)}\n` +
-      `  model and instances alone: ${line(r.preflight.alone, r.preflight.auc?.alone)}`,
   );
 }
 
@@ -100,37 +88,6 @@ const MEMORISING_MODEL = 'fmnist-cnn16';
 function demoPlan(model: string): Array<{ method: Method; preset: Preset }> {
   const paper: Method[] = model === MEMORISING_MODEL ? ['naive', 'imp'] : [...METHODS];
   return [...paper.map((method) => ({ method, preset: 'paper' as Preset })), { method: 'naive', preset: 'unseen' }];
-}
-
-const signed = (x: number, digits = 1): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
-
-/** The gap of each model to the one retrained without the forget set, beside the retrain-to-retrain noise. */
-export function printYardstick(y: Yardstick, k: number): void {
-  const ref = y.retrained;
-  const header = ['model', 'forget', 'Δ forget', 'test', 'Δ test', 'membership AUC', 'test agreement with retrained'];
-  const row = (r: Yardstick['rows'][number]) => [
-    r.name,
-    pct(r.forget),
-    signed(100 * (r.forget - ref.forget)),
-    pct(r.test),
-    signed(100 * (r.test - ref.test)),
-    `${r.membershipAuc.toFixed(2)}${r.membershipAuc < y.membershipNullBand[0] ? ' (overshot)' : r.membershipAuc > y.membershipNullBand[1] ? ' (memorised)' : ' (looks unseen)'}`,
-    pct(r.agreementWithRetrained, 1),
-  ];
-  const rows = [
-    [ref.name, pct(ref.forget), '', pct(ref.test), '', `${ref.membershipAuc.toFixed(2)}`, ''],
-    ...(y.noise ? [[`retrain vs retrain (${y.noise.seeds} seeds, all data)`, '', `±${(100 * y.noise.forgetDifference).toFixed(1)}`, '', `±${(100 * y.noise.testDifference).toFixed(1)}`, `±${y.noise.membershipAucDifference.toFixed(2)}`, pct(y.noise.agreement, 1)]] : []),
-    ...(y.relabelled ? [row(y.relabelled)] : []),
-    ...y.rows.map(row),
-  ];
-  console.log(`\nGap to the model retrained from scratch without the ${k} instances (the yardstick of unlearning):`);
-  console.log(table(header, rows));
-  console.log(
-    `Δ = difference to the retrained model, in points; membership AUC = chance that a forgotten instance has a lower loss than a held-out test image ` +
-      `(0.5: looks unseen; random draws of ${k} held-out images give ${y.membershipNullBand[0].toFixed(2)}–${y.membershipNullBand[1].toFixed(2)}, 5th–95th percentile; above: memorised, below: overshot); ` +
-      `test agreement = share of test images given the same class as the retrained model. The retrain-vs-retrain row is the noise: two trainings on all the data with different seeds.` +
-      (y.relabelled ? ' "retrained with them relabelled" is what misclassifying these instances costs a model trained to do it.' : ''),
-  );
 }
 
 async function main(argv: string[]): Promise<number> {
