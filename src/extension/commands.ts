@@ -15,6 +15,8 @@ import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
 import type { RunQueue } from './runQueue';
 import { runSummary } from '../shared/runSummary';
+import { damageHeadline, damageOf, runRow } from '../shared/runView';
+import { isViewNode, type ViewNode } from './treeView';
 import { backendRequest, config, preset, relabelChoice, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
 import type { ReportPanels } from './report';
 
@@ -133,14 +135,48 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
     ctx.reports.remember(record.id, record.preview);
     ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
     await ctx.refreshViews();
-    void vscode.window.showInformationMessage(runSummary(record), 'Open Report').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('unlearnLens.openReport', record.id);
-    });
+    await notifyRun(ctx, model, record);
     return record;
   } catch (e) {
     await reportError(e, ctx.log);
     return undefined;
   }
+}
+
+/** The buttons of the notification after a run. */
+export const RUN_ACTIONS = { report: 'Open Report', restore: 'Restore Previous Version' } as const;
+
+/** The version a run started from: 'original', the id of an earlier version, or undefined when it is not one of this model's. */
+export async function startingVersion(ctx: CommandContext, model: string, record: RunRecord): Promise<string | undefined> {
+  const from = path.resolve(record.model.path);
+  if (from === path.resolve(model)) return 'original';
+  return (await ctx.models.runs(model)).find((r) => path.resolve(r.modelJson) === from)?.id;
+}
+
+/**
+ * The notification after a run. A run that damaged the model (damageOf: the guard tripped and the
+ * run carried on, or test accuracy fell 5 points or more) is a warning that says so first, with
+ * the way back: Restore Previous Version makes the version the run started from active again.
+ * The notification is not awaited (a command settles when its work is done).
+ */
+async function notifyRun(ctx: CommandContext, model: string, record: RunRecord): Promise<void> {
+  const damage = damageOf(record);
+  const openReport = () => void vscode.commands.executeCommand('unlearnLens.openReport', record.id);
+  if (!damage.reasons.length) {
+    void vscode.window.showInformationMessage(runSummary(record), RUN_ACTIONS.report).then((choice) => {
+      if (choice) openReport();
+    });
+    return;
+  }
+  const from = await startingVersion(ctx, model, record);
+  const back = from === undefined ? '' : ` ${RUN_ACTIONS.restore} makes ${from === 'original' ? 'the original model' : `version ${from}`} active again (nothing is deleted).`;
+  const message = `${damageHeadline(damage)} ${runSummary(record).replace(/^Unlearn: /, '')}${back}`;
+  ctx.log(`run ${record.id} damaged the model: ${damage.reasons.join('; ')}`);
+  const actions: string[] = from === undefined ? [RUN_ACTIONS.report] : [RUN_ACTIONS.report, RUN_ACTIONS.restore];
+  void vscode.window.showWarningMessage(message, { modal: false }, ...actions).then((choice) => {
+    if (choice === RUN_ACTIONS.report) openReport();
+    else if (choice === RUN_ACTIONS.restore && from !== undefined) void vscode.commands.executeCommand('unlearnLens.restoreVersion', from);
+  });
 }
 
 export interface ExperimentArgs {
@@ -160,12 +196,13 @@ function parseNumbers(text: string): number[] | undefined {
   return values.length && values.every((n) => Number.isInteger(n) && n >= 0) ? values : undefined;
 }
 
-async function askExperiment(ctx: CommandContext): Promise<ExperimentArgs | undefined> {
-  const models = await ctx.models.findModels();
-  const modelPick = await vscode.window.showQuickPick(
-    [{ label: 'Embedded Fashion-MNIST CNN', description: 'shipped with Unlearn Lens, with its data', value: 'embedded' }, ...models.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m }))],
-    { title: 'Run Experiment (1/5): model' },
-  );
+/** Asks for the experiment step by step; `preferred` (the model selected in the view) is offered first. */
+async function askExperiment(ctx: CommandContext, preferred?: string): Promise<ExperimentArgs | undefined> {
+  const found = await ctx.models.findModels();
+  const models = preferred ? [preferred, ...found.filter((m) => path.resolve(m) !== path.resolve(preferred))] : found;
+  const workspaceModels = models.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m }));
+  const embedded = { label: 'Embedded Fashion-MNIST CNN', description: 'shipped with Unlearn Lens, with its data', value: 'embedded' };
+  const modelPick = await vscode.window.showQuickPick(preferred ? [...workspaceModels, embedded] : [embedded, ...workspaceModels], { title: 'Run Experiment (1/5): model' });
   if (!modelPick) return undefined;
   let trainData: string | undefined;
   let testData: string | undefined;
@@ -205,9 +242,14 @@ export function experimentTable(summary: ExperimentSummary): { markdown: string;
   return { markdown: lines.join('\n') + '\n', csv: csv + '\n' };
 }
 
-export async function runExperiment(ctx: CommandContext, args?: ExperimentArgs): Promise<{ summary: ExperimentSummary; markdown: string; csv: string } | undefined> {
+/**
+ * Runs an experiment. With arguments (tests, other extensions) it runs them as given; without, or
+ * with a node of the Models and Runs view (its title-bar button passes the selected node), it asks.
+ */
+export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | ViewNode): Promise<{ summary: ExperimentSummary; markdown: string; csv: string } | undefined> {
   if (!requireTrust()) return undefined;
-  const chosen = args ?? (await askExperiment(ctx));
+  const args = arg && !isViewNode(arg) && typeof arg === 'object' ? arg : undefined;
+  const chosen = args ?? (await askExperiment(ctx, isViewNode(arg) ? arg.modelJson : undefined));
   if (!chosen) return undefined;
   const methods = chosen.methods ?? [...METHODS];
   const ks = chosen.ks ?? [16];
@@ -249,8 +291,9 @@ export async function runExperiment(ctx: CommandContext, args?: ExperimentArgs):
   }
 }
 
-export async function selectModel(ctx: CommandContext, modelJson?: string | vscode.Uri): Promise<string | undefined> {
-  let chosen = modelJson instanceof vscode.Uri ? modelJson.fsPath : modelJson;
+/** Makes a model active: the one given (a path or a file), else the one the user picks (a view node given by the title bar asks too). */
+export async function selectModel(ctx: CommandContext, modelJson?: string | vscode.Uri | ViewNode): Promise<string | undefined> {
+  let chosen = modelJson instanceof vscode.Uri ? modelJson.fsPath : typeof modelJson === 'string' ? modelJson : undefined;
   if (!chosen) {
     const found = await ctx.models.findModels();
     const pick = await vscode.window.showQuickPick(
@@ -303,17 +346,31 @@ export async function chooseDataset(ctx: CommandContext): Promise<string | undef
   return configuredDataset() ?? (await selectDataset(ctx));
 }
 
-export async function restoreVersion(ctx: CommandContext, id?: string): Promise<string | undefined> {
-  const model = await ctx.models.activeModel();
-  if (!model) return undefined;
-  let chosen = id;
+/**
+ * Makes a version active: the run id given ('original' for the original model), the run of a node
+ * of the Models and Runs view (its model becomes the active one), or the version the user picks.
+ */
+export async function restoreVersion(ctx: CommandContext, arg?: string | ViewNode): Promise<string | undefined> {
+  const node = isViewNode(arg) ? arg : undefined;
+  const model = node?.modelJson ?? (await ctx.models.activeModel());
+  if (!model) {
+    void vscode.window.showInformationMessage('Unlearn: no TensorFlow.js model (model.json) in this workspace, so no versions to restore.');
+    return undefined;
+  }
+  let chosen = node ? (node.kind === 'model' ? undefined : node.run.id) : typeof arg === 'string' ? arg : undefined;
   if (!chosen) {
     const runs = await ctx.models.runs(model);
-    const active = ctx.models.activeVersionId();
+    const activeModel = await ctx.models.activeModel();
+    const isActiveModel = !!activeModel && path.resolve(activeModel) === path.resolve(model);
+    const active = isActiveModel ? ctx.models.activeVersionId() : undefined;
     const pick = await vscode.window.showQuickPick(
       [
-        { label: 'Original model', description: active ? '' : 'active', value: 'original' },
-        ...runs.reverse().map((r) => ({ label: r.id, description: `${r.id === active ? 'active · ' : ''}${r.record.options.method}, k = ${r.record.forget.ids.length}, test ${r.record.after.test === undefined ? '–' : (100 * r.record.after.test).toFixed(1) + ' %'}`, value: r.id })),
+        { label: 'Original model', description: isActiveModel && !active ? 'active' : '', value: 'original' },
+        // Newest first; a copy, for the store's list is shared.
+        ...[...runs].reverse().map((r) => {
+          const row = runRow(r.record, r.id === active);
+          return { label: row.label, description: row.description, detail: r.id, value: r.id };
+        }),
       ],
       { title: `Unlearn: which version of ${modelName(model)} is active (nothing is deleted)` },
     );
@@ -324,14 +381,22 @@ export async function restoreVersion(ctx: CommandContext, id?: string): Promise<
     void vscode.window.showErrorMessage(`Unlearn: ${modelName(model)} has no version ${chosen}.`);
     return undefined;
   }
+  const activeModel = await ctx.models.activeModel();
+  if (!activeModel || path.resolve(activeModel) !== path.resolve(model)) await ctx.models.setActiveModel(model);
   await ctx.models.setActiveVersion(chosen === 'original' ? undefined : chosen);
   await ctx.refreshViews();
   ctx.log(`active version of ${model}: ${chosen}`);
   return chosen;
 }
 
-export async function openReport(ctx: CommandContext, id?: string): Promise<boolean> {
-  const model = await ctx.models.activeModel();
+/** Opens a run's report: the run id given, a run of the Models and Runs view, else the active version's (or the latest). */
+export async function openReport(ctx: CommandContext, arg?: string | ViewNode): Promise<boolean> {
+  if (isViewNode(arg) && arg.kind !== 'model') {
+    ctx.reports.show(arg.run);
+    return true;
+  }
+  const id = typeof arg === 'string' ? arg : undefined;
+  const model = isViewNode(arg) ? arg.modelJson : await ctx.models.activeModel();
   if (!model) return false;
   const runs = await ctx.models.runs(model);
   const run = id ? runs.find((r) => r.id === id) : (await ctx.models.activeVersion(model)) ?? runs[runs.length - 1];

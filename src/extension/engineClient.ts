@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type * as vscode from 'vscode';
 import type { GuardAnswer, GuardTrip } from '../engine/guard';
+import type { BackendInfo } from '../engine/backend';
 import type { EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, HostToWorker, WorkerToHost } from '../shared/protocol';
 
 export class EngineError extends Error {
@@ -31,6 +32,7 @@ interface Pending {
   onQuestion?: (trip: GuardTrip) => Promise<GuardAnswer>;
   /** The worker that runs it. */
   worker: Worker;
+  request: EngineRequest;
   /** The last phase reported: a run that is saving is never stopped hard (it would leave a temp folder). */
   phase?: EngineProgress['phase'];
 }
@@ -53,6 +55,11 @@ export class EngineClient implements vscode.Disposable {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** The backend the worker runs on, once a request has started it (a worker starts it once). */
+  private backendInfo: BackendInfo | undefined;
+  private askingBackend: Worker | undefined;
+  /** Told the backend as soon as the worker has started it (the first run's load phase). */
+  onBackend: ((info: BackendInfo) => void) | undefined;
 
   constructor(
     private readonly workerScript: string,
@@ -63,6 +70,25 @@ export class EngineClient implements vscode.Disposable {
     return this.worker !== undefined;
   }
 
+  get backend(): BackendInfo | undefined {
+    return this.backendInfo;
+  }
+
+  /** A run reached its load phase, so the worker's backend is up: ask which it is (answered at once). */
+  private learnBackend(request: EngineRequest, worker: Worker): void {
+    if (this.backendInfo || this.askingBackend === worker || request.kind === 'checkManifest' || request.kind === 'backend') return;
+    this.askingBackend = worker;
+    const done = () => {
+      if (this.askingBackend === worker) this.askingBackend = undefined;
+    };
+    this.call({ kind: 'backend', backend: request.backend }).result.then((info) => {
+      done();
+      if (this.worker !== worker) return;
+      this.backendInfo = info;
+      this.onBackend?.(info);
+    }, done);
+  }
+
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     this.log(`starting engine worker ${this.workerScript}`);
@@ -70,7 +96,10 @@ export class EngineClient implements vscode.Disposable {
     worker.on('message', (m: WorkerToHost) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(e, worker));
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker === worker) {
+        this.worker = undefined;
+        this.backendInfo = undefined;
+      }
       this.failAll(new Error(`The engine worker stopped (exit code ${code}).`), worker);
     });
     this.worker = worker;
@@ -97,6 +126,7 @@ export class EngineClient implements vscode.Disposable {
     if (!worker) return;
     this.log('the backend setting changed: the engine worker restarts on the next request');
     this.worker = undefined;
+    this.backendInfo = undefined;
     void worker.terminate();
   }
 
@@ -104,6 +134,7 @@ export class EngineClient implements vscode.Disposable {
     const pending = this.pending.get(m.id);
     if (!pending) return;
     if (m.type === 'progress') {
+      if (m.progress.phase === 'load' || m.progress.phase === 'experiment') this.learnBackend(pending.request, pending.worker);
       pending.phase = m.progress.phase;
       pending.onProgress?.(m.progress);
       return;
@@ -134,7 +165,7 @@ export class EngineClient implements vscode.Disposable {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     const result = new Promise<EngineResults[R['kind']]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, onQuestion, worker });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, onQuestion, worker, request });
     });
     worker.postMessage({ type: 'request', id, request } satisfies HostToWorker);
     return {
@@ -161,6 +192,7 @@ export class EngineClient implements vscode.Disposable {
     this.pending.delete(id);
     pending.reject(new EngineError({ name: 'CancelledError', message: 'The run was stopped; nothing was written.' }));
     this.worker = undefined;
+    this.backendInfo = undefined;
     this.failAll(new Error('The engine worker was restarted after a cancelled run.'), worker);
     void worker.terminate();
   }

@@ -9,16 +9,21 @@ import { ModelStore, modelName } from './models';
 import { RunQueue } from './runQueue';
 import { ManifestDiagnostics } from './diagnostics';
 import { ErasureCodeLens, TRAINING_CODE_SELECTOR } from './codeLens';
-import { UnlearnTree } from './treeView';
+import { isViewNode, UnlearnTree, type ViewNode } from './treeView';
 import { ReportPanels } from './report';
 import { DatasetGallery } from './gallery';
-import { backendRequest, config } from './settings';
+import { backendRequest } from './settings';
+import { backendLabel, expectedBackend } from './backendStatus';
 import * as commands from './commands';
 
 export interface UnlearnLensApi {
   /** Whether the engine worker has been started (it starts on first use). */
   engineStarted(): boolean;
   busy(): boolean;
+  /** The Models and Runs view as VS Code sees it (its nodes are what the view's commands receive). */
+  view: { children(node?: ViewNode): Promise<ViewNode[]>; item(node: ViewNode): vscode.TreeItem };
+  /** The status bar item's text. */
+  statusText(): string;
 }
 
 export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
@@ -34,18 +39,26 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
   const diagnostics = new ManifestDiagnostics(engine, models, log);
   const lenses = new ErasureCodeLens(models);
   const tree = new UnlearnTree(models);
+  // The status bar item shows at once, with the backend the setting resolves to; the model and
+  // a backend that depends on a native package loading follow as soon as they are known.
   const status = vscode.window.createStatusBarItem('unlearnLens.status', vscode.StatusBarAlignment.Left, 50);
   status.name = 'Unlearn Lens';
   status.command = 'unlearnLens.selectModel';
-  let backendName: string = backendRequest().choice;
+  const expected = () => {
+    const e = expectedBackend(backendRequest());
+    return { name: e.name, note: e.certain ? '' : ' (expected; confirmed when the engine starts)' };
+  };
+  let backend = expected();
+  status.text = `$(beaker) Unlearn Lens · ${backend.name}`;
+  status.show();
 
   const updateStatus = async () => {
     const model = await models.activeModel();
     const version = models.activeVersionId();
     const label = model ? `${modelName(model)}${version ? ' (unlearned)' : ''}` : 'no model';
     const waiting = queue.pending ? ` (+${queue.pending} queued)` : '';
-    status.text = queue.busy ? `$(sync~spin) ${label} · ${backendName} · running${waiting}` : `$(beaker) ${label} · ${backendName}`;
-    status.tooltip = `Unlearn Lens — model: ${model ?? 'none'}${version ? `\nactive version: ${version}` : ''}\nbackend: ${backendName}\nClick to choose another model.`;
+    status.text = queue.busy ? `$(sync~spin) ${label} · ${backend.name} · running${waiting}` : `$(beaker) ${label} · ${backend.name}`;
+    status.tooltip = `Unlearn Lens — model: ${model ?? 'none'}${version ? `\nactive version: ${version}` : ''}\nbackend: ${backend.name}${backend.note}\nClick to choose another model.`;
     status.show();
     void vscode.commands.executeCommand('setContext', 'unlearnLens.busy', queue.busy);
   };
@@ -61,16 +74,14 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     },
   };
 
-  const ranOn = async (record: Awaited<ReturnType<typeof commands.runUnlearn>>) => {
-    if (record) {
-      backendName = record.backend.split(' ')[0];
-      await updateStatus();
-    }
-    return record;
+  engine.onBackend = (info) => {
+    backend = { name: backendLabel(info), note: '' };
+    log(`backend: ${info.description}`);
+    void updateStatus();
   };
   const gallery = new DatasetGallery(context.extensionUri, {
     models,
-    unlearn: async (selection) => ranOn(await commands.runUnlearn(ctx, selection)),
+    unlearn: (selection) => commands.runUnlearn(ctx, selection),
     busy: () => queue.busy,
     onDidChangeBusy: queue.onDidChangeBusy,
     configuredDataset: commands.configuredDataset,
@@ -95,36 +106,43 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       // A worker starts its backend once: a changed setting restarts it (when its running requests finish).
       if (e.affectsConfiguration('unlearnLens.backend') || e.affectsConfiguration('unlearnLens.tfjsNodePath')) engine.restart();
-      if (e.affectsConfiguration('unlearnLens.backend')) {
-        backendName = config().get<string>('backend', 'auto');
+      // A running engine keeps its backend (it is started once per worker); until then the setting decides.
+      if ((e.affectsConfiguration('unlearnLens.backend') || e.affectsConfiguration('unlearnLens.tfjsNodePath')) && !engine.backend) {
+        backend = expected();
         void updateStatus();
       }
     }),
-    vscode.commands.registerCommand('unlearnLens.unlearnSelected', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => ranOn(await commands.unlearnSelected(ctx, uri, uris))),
-    vscode.commands.registerCommand('unlearnLens.openGallery', async (dataset?: string | vscode.Uri) => {
+    vscode.commands.registerCommand('unlearnLens.unlearnSelected', (uri?: vscode.Uri, uris?: vscode.Uri[]) => commands.unlearnSelected(ctx, uri, uris)),
+    vscode.commands.registerCommand('unlearnLens.openGallery', async (dataset?: string | vscode.Uri | ViewNode) => {
       try {
-        return await gallery.open(dataset instanceof vscode.Uri ? dataset.fsPath : dataset);
+        // From the view's title bar (a node) or the palette: the configured dataset, or the user picks one.
+        return await gallery.open(dataset instanceof vscode.Uri ? dataset.fsPath : typeof dataset === 'string' ? dataset : undefined);
       } catch (e) {
         await commands.reportError(e, log);
         return undefined;
       }
     }),
-    vscode.commands.registerCommand('unlearnLens.runExperiment', (args?: commands.ExperimentArgs) => commands.runExperiment(ctx, args)),
+    vscode.commands.registerCommand('unlearnLens.runExperiment', (args?: commands.ExperimentArgs | ViewNode) => commands.runExperiment(ctx, args)),
     vscode.commands.registerCommand('unlearnLens.runDemo', () => commands.runExperiment(ctx, { model: 'embedded', ks: [16], seeds: [0] })),
-    vscode.commands.registerCommand('unlearnLens.selectModel', (model?: string | vscode.Uri) => commands.selectModel(ctx, model)),
+    vscode.commands.registerCommand('unlearnLens.selectModel', (model?: string | vscode.Uri | ViewNode) => commands.selectModel(ctx, model)),
     vscode.commands.registerCommand('unlearnLens.selectDataset', (dataset?: string | vscode.Uri) => commands.selectDataset(ctx, dataset)),
     vscode.commands.registerCommand('unlearnLens.cancelRun', () => {
       const had = queue.cancelAll();
       if (!had) void vscode.window.showInformationMessage('Unlearn: nothing is running.');
       return had;
     }),
-    vscode.commands.registerCommand('unlearnLens.restoreVersion', (id?: string) => commands.restoreVersion(ctx, id)),
-    vscode.commands.registerCommand('unlearnLens.openReport', (id?: string) => commands.openReport(ctx, id)),
+    vscode.commands.registerCommand('unlearnLens.restoreVersion', (id?: string | ViewNode) => commands.restoreVersion(ctx, id)),
+    vscode.commands.registerCommand('unlearnLens.openReport', (id?: string | ViewNode) => commands.openReport(ctx, isViewNode(id) || typeof id === 'string' ? id : undefined)),
     vscode.commands.registerCommand('unlearnLens.showLog', () => output.show()),
   );
   void updateStatus();
   log(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: views only'})`);
-  return { engineStarted: () => engine.started, busy: () => queue.busy };
+  return {
+    engineStarted: () => engine.started,
+    busy: () => queue.busy,
+    view: { children: (node) => tree.getChildren(node), item: (node) => tree.getTreeItem(node) },
+    statusText: () => status.text,
+  };
 }
 
 export function deactivate(): void {

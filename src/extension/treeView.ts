@@ -1,75 +1,117 @@
 /**
- * The "Unlearn Lens" view: models → runs (method, k, metrics) → actions (open report, restore,
- * reveal files). Read-only, so it works in untrusted workspaces too.
+ * The "Models and Runs" view: models → runs, newest first (method, k, when, what was forgotten;
+ * damaged runs marked) → actions (open report, restore, reveal files). Clicking a run opens its
+ * report. Read-only, so it works in untrusted workspaces too. With no model or no runs the view is
+ * empty and shows its welcome content (viewsWelcome in package.json, by the `unlearnLens.view`
+ * context key).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { modelName, type ModelStore, type RunEntry } from './models';
+import { runRow } from '../shared/runView';
 
-type Node =
-  | { kind: 'model'; modelJson: string; active: boolean }
+export type ViewNode =
+  | { kind: 'model'; modelJson: string; active: boolean; runs: number }
   | { kind: 'run'; modelJson: string; run: RunEntry; active: boolean }
-  | { kind: 'action'; run: RunEntry; action: 'report' | 'restore' | 'reveal' };
+  | { kind: 'action'; modelJson: string; run: RunEntry; action: 'report' | 'restore' | 'reveal' };
 
-const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
+/**
+ * Whether a command argument is a node of this view. VS Code passes the selected node as the first
+ * argument of the view's title-bar and context-menu commands.
+ */
+export function isViewNode(value: unknown): value is ViewNode {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as { kind?: unknown; modelJson?: unknown };
+  return (v.kind === 'model' || v.kind === 'run' || v.kind === 'action') && typeof v.modelJson === 'string';
+}
 
-export class UnlearnTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+/** What the view shows; drives its welcome content. */
+export type ViewState = 'noModel' | 'noRuns' | 'runs';
+
+/** How often relative times ("5 min ago") are brought up to date. */
+const RELATIVE_TIME_REFRESH_MS = 60_000;
+
+export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<ViewNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private state: ViewState | undefined;
 
   constructor(private readonly models: ModelStore) {
     this.subscription = models.onDidChange(() => this.changed.fire(undefined));
+    this.timer = setInterval(() => {
+      if (this.state === 'runs') this.changed.fire(undefined);
+    }, RELATIVE_TIME_REFRESH_MS);
   }
 
-  async getChildren(node?: Node): Promise<Node[]> {
+  private setState(state: ViewState): void {
+    if (state === this.state) return;
+    this.state = state;
+    void vscode.commands.executeCommand('setContext', 'unlearnLens.view', state);
+  }
+
+  async getChildren(node?: ViewNode): Promise<ViewNode[]> {
     if (!node) {
       const active = await this.models.activeModel();
       const found = await this.models.findModels();
       if (active && !found.includes(active)) found.unshift(active);
-      return found.map((modelJson) => ({ kind: 'model', modelJson, active: modelJson === active }));
+      const nodes: ViewNode[] = [];
+      for (const modelJson of found) nodes.push({ kind: 'model', modelJson, active: modelJson === active, runs: (await this.models.runs(modelJson)).length });
+      const state: ViewState = nodes.length === 0 ? 'noModel' : nodes.some((n) => n.kind === 'model' && n.runs > 0) ? 'runs' : 'noRuns';
+      this.setState(state);
+      return state === 'runs' ? nodes : [];
     }
     if (node.kind === 'model') {
       const activeId = node.active ? this.models.activeVersionId() : undefined;
-      return (await this.models.runs(node.modelJson)).map((run) => ({ kind: 'run', modelJson: node.modelJson, run, active: run.id === activeId }));
+      const runs = await this.models.runs(node.modelJson);
+      return [...runs].reverse().map((run) => ({ kind: 'run', modelJson: node.modelJson, run, active: run.id === activeId }));
     }
     if (node.kind === 'run') {
-      return (['report', 'restore', 'reveal'] as const).map((action) => ({ kind: 'action', run: node.run, action }));
+      return (['report', 'restore', 'reveal'] as const).map((action) => ({ kind: 'action', modelJson: node.modelJson, run: node.run, action }));
     }
     return [];
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
+  getTreeItem(node: ViewNode): vscode.TreeItem {
     if (node.kind === 'model') {
-      const item = new vscode.TreeItem(modelName(node.modelJson), vscode.TreeItemCollapsibleState.Expanded);
-      item.description = node.active ? 'active' : vscode.workspace.asRelativePath(path.dirname(node.modelJson));
-      item.tooltip = node.modelJson;
+      const item = new vscode.TreeItem(modelName(node.modelJson), node.runs ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+      const where = vscode.workspace.asRelativePath(path.dirname(node.modelJson));
+      item.description = `${node.active ? 'active · ' : ''}${node.runs ? `${node.runs} run${node.runs === 1 ? '' : 's'}` : 'no runs yet'}`;
+      item.tooltip = `${node.modelJson}${node.active ? '\nThe active model: runs start from it (or its active version).' : `\nClick to make ${where} the active model.`}`;
       item.iconPath = new vscode.ThemeIcon('symbol-class');
       item.contextValue = 'model';
       item.command = node.active ? undefined : { command: 'unlearnLens.selectModel', title: 'Select Model', arguments: [node.modelJson] };
       return item;
     }
     if (node.kind === 'run') {
-      const r = node.run.record;
-      const item = new vscode.TreeItem(`${r.options.method}, k = ${r.forget.ids.length}`, vscode.TreeItemCollapsibleState.Collapsed);
-      item.description = `${node.active ? '● active · ' : ''}forget ${pct(r.before.forget)} → ${pct(r.after.forget)} · test ${pct(r.before.test)} → ${pct(r.after.test)} · ${r.steps} steps${r.stopped === 'max-epochs' ? ' (capped)' : ''}`;
-      item.tooltip = new vscode.MarkdownString(
-        `**${node.run.id}**\n\nforget accuracy: accuracy on the instances to forget (goal 0 %)\n\ntest accuracy: on held-out data\n\n${r.seconds.total.toFixed(1)} s on ${r.backend}`,
-      );
-      item.iconPath = new vscode.ThemeIcon(node.active ? 'pass-filled' : 'history');
-      item.contextValue = 'run';
+      const row = runRow(node.run.record, node.active);
+      const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = `${node.modelJson}#${node.run.id}`;
+      item.description = row.description;
+      item.tooltip = new vscode.MarkdownString(row.tooltip.map((line, i) => (i === 0 ? `**${escapeMarkdown(line)}**` : escapeMarkdown(line))).join('\n\n'));
+      item.iconPath = row.damaged
+        ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+        : new vscode.ThemeIcon(node.active ? 'pass-filled' : 'history');
+      item.contextValue = row.damaged ? 'run.damaged' : 'run';
+      item.command = { command: 'unlearnLens.openReport', title: 'Open Report', arguments: [node] };
+      item.accessibilityInformation = { label: `${row.label}${row.damaged ? ', damaged' : ''}, ${row.description}` };
       return item;
     }
     const labels = { report: ['Open report', 'preview', 'unlearnLens.openReport'], restore: ['Make this version active', 'debug-restart', 'unlearnLens.restoreVersion'], reveal: ['Reveal files', 'folder-opened', 'revealInExplorer'] } as const;
     const [label, icon, command] = labels[node.action];
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon(icon);
-    item.command = { command, title: label, arguments: node.action === 'reveal' ? [vscode.Uri.file(node.run.modelJson)] : [node.run.id] };
+    item.command = { command, title: label, arguments: node.action === 'reveal' ? [vscode.Uri.file(node.run.modelJson)] : [node] };
     return item;
   }
 
   dispose(): void {
+    clearInterval(this.timer);
     this.subscription.dispose();
     this.changed.dispose();
   }
 }
+
+/** Markdown's special characters in file names and ids shown as themselves. */
+const escapeMarkdown = (text: string): string => text.replace(/[\\`*_{}[\]()#+!|<>]/g, '\\$&');

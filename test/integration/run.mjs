@@ -6,7 +6,8 @@
 //   3. a UI test: right-click image files in the Explorer, click "Unlearn Selected Samples".
 // code-server runs in its own process group and is stopped by group id, always.
 //
-//   npm run test:integration            (set UNLEARN_LENS_SKIP_PACKAGE=1 to reuse unlearn-lens.vsix)
+//   npm run test:integration            (set UNLEARN_LENS_SKIP_PACKAGE=1 to reuse unlearn-lens.vsix,
+//                                        UNLEARN_LENS_TESTS=<regex> to run only the extension tests it matches)
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -98,9 +99,17 @@ async function runUiTest(browser, server, folder, ws) {
     if (m.type() === 'error') browserErrors.push(`${m.text()} (${m.location().url})`);
   });
   try {
+    const opened = Date.now();
     await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}`);
-    // The status bar item appears once the extension has activated and registered its menus.
+    // The status bar item appears once the extension has activated and registered its menus; it
+    // names the backend the engine will use (wasm here), never "auto".
+    const statusItem = page.locator('.statusbar-item', { hasText: 'Unlearn Lens' }).or(page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' })).first();
+    await statusItem.waitFor({ timeout: 90_000 });
+    const statusSeconds = (Date.now() - opened) / 1000;
     await page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' }).first().waitFor({ timeout: 90_000 });
+    const statusText = (await page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' }).first().innerText()).trim();
+    if (!/· wasm$/.test(statusText) || /auto/.test(statusText)) throw new Error(`status bar: "${statusText}", expected the backend in use (wasm)`);
+    console.log(`  ✓ UI: status bar item ${statusSeconds.toFixed(1)} s after the page was opened; it reads "${statusText}"`);
     const explorer = page.locator('.explorer-folders-view');
     await explorer.waitFor({ timeout: 30_000 });
     const row = (name) => explorer.locator(`.monaco-list-row[aria-label^="${name}"]`).first();
@@ -139,7 +148,7 @@ async function runUiTest(browser, server, folder, ws) {
     };
     await selectTwo(sandals);
     await unlearnFromContextMenu('ui-context-menu.png');
-    const notification = page.locator('.notification-toast', { hasText: /forgotten in \d+ steps/ }).first();
+    const notification = page.locator('.notification-toast', { hasText: /forgotten in \d+ steps?/ }).first();
     await notification.waitFor({ timeout: 120_000 });
     const text = await notification.locator('.notification-list-item-message').innerText();
     await page.screenshot({ path: path.join(work, 'ui-after-run.png') });
@@ -189,6 +198,43 @@ async function runUiTest(browser, server, folder, ws) {
     if (runRows < 1) throw new Error('the Unlearn Lens view lists no runs');
     await page.screenshot({ path: path.join(work, 'ui-tree.png') });
     console.log(`  ✓ UI: the Unlearn Lens view lists the model and ${runRows} runs`);
+    // Runs are listed newest first; a click on one opens its report. The view-title buttons act on
+    // the selected run (Restore) or ask (Run Experiment), never fail on it.
+    await runCommand(page, 'View: Close All Editors');
+    const versionIds = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().reverse();
+    const settingsPath = path.join(ws.dir, '.vscode', 'settings.json');
+    const activeVersion = () => JSON.parse(fs.readFileSync(settingsPath, 'utf8'))['unlearnLens.activeVersion'];
+    const waitActive = async (id, what) => {
+      const until = Date.now() + 15_000;
+      while (activeVersion() !== id) {
+        if (Date.now() > until) throw new Error(`${what}: the active version is ${activeVersion()}, expected ${id}`);
+        await page.waitForTimeout(200);
+      }
+    };
+    const runRow = (i) => view.locator('.monaco-list-row', { hasText: /k = \d+/ }).nth(i);
+    // The fixture sets workbench.list.openMode to doubleClick (a single click only selects), so a double click opens.
+    await runRow(1).dblclick();
+    const clicked = page.frameLocator('iframe.webview.ready[src*="extensionId=unlearn-lens"]').frameLocator('iframe#active-frame');
+    await clicked.locator('h1', { hasText: versionIds[1] }).waitFor({ timeout: 30_000 });
+    console.log(`  ✓ UI: opening the second run row opened the report of ${versionIds[1]} (rows newest first)`);
+    // The view's title bar (the sidebar's title when the view is alone in it), not a row's inline buttons.
+    const titleAction = (label) => page.locator(`.composite.title .action-label[aria-label^="${label}"], .pane-header .action-label[aria-label^="${label}"]`).first();
+    await view.hover();
+    await titleAction('Restore Model Version').click();
+    await waitActive(versionIds[1], 'Restore Model Version with a run selected');
+    if (await page.locator('.quick-input-widget').isVisible()) throw new Error('Restore Model Version with a run selected asked instead of restoring it');
+    await titleAction('Run Experiment').click();
+    const quickTitle = page.locator('.quick-input-widget .quick-input-title');
+    await quickTitle.waitFor({ timeout: 10_000 });
+    const asked = (await quickTitle.innerText()).trim();
+    if (!/^Run Experiment \(1\/5\): model/.test(asked)) throw new Error(`Run Experiment with a run selected: "${asked}"`);
+    await page.screenshot({ path: path.join(work, 'ui-tree-experiment-asks.png') });
+    await page.keyboard.press('Escape');
+    await runRow(0).click();
+    await titleAction('Restore Model Version').click();
+    await waitActive(versionIds[0], 'Restore Model Version with the newest run selected');
+    await runCommand(page, 'View: Close All Editors');
+    console.log(`  ✓ UI: with a run selected, the title bar's Restore made it active; Run Experiment asked "${asked}"`);
     // The dataset gallery: pick two thumbnails of one class, "Unlearn 2 Selected", and the gallery marks them.
     await runCommand(page, 'View: Close All Editors');
     await runCommand(page, 'Unlearn: Open Dataset Gallery');
@@ -206,7 +252,7 @@ async function runUiTest(browser, server, folder, ws) {
     const button = gallery.locator('#unlearn');
     if ((await button.innerText()).trim() !== 'Unlearn 2 Selected') throw new Error(`gallery button: "${await button.innerText()}"`);
     await page.screenshot({ path: path.join(work, 'ui-gallery-selected.png') });
-    const galleryToasts = page.locator('.notification-toast', { hasText: /of 2 forgotten in \d+ steps/ });
+    const galleryToasts = page.locator('.notification-toast', { hasText: /of 2 forgotten in \d+ steps?/ });
     const galleryToastsBefore = await galleryToasts.count();
     await button.click();
     const galleryDeadline = Date.now() + 120_000;
@@ -242,7 +288,7 @@ async function runUiTest(browser, server, folder, ws) {
     await unlearnFromContextMenu();
     const dialog = page.locator('.monaco-dialog-box', { hasText: 'collateral-damage guard tripped' }).first();
     // Either the question comes, or the run ends without it: then say how it ended.
-    const toasts = page.locator('.notification-toast', { hasText: /forgotten in \d+ steps/ });
+    const toasts = page.locator('.notification-toast', { hasText: /forgotten in \d+ steps?/ });
     const toastsBefore = await toasts.count();
     const deadline = Date.now() + 120_000;
     while (!(await dialog.isVisible())) {
@@ -259,6 +305,31 @@ async function runUiTest(browser, server, folder, ws) {
     if (!/and rolled back to step \d+\./.test(answeredText)) throw new Error(`expected the rollback in the notification: "${answeredText}"`);
     if (count() !== before + 3) throw new Error(`expected a third new model version, found ${count() - before}`);
     console.log(`  ✓ UI: guard "ask" → dialog "${question}" → Stop and Roll Back → "${answeredText}"`);
+    // The same two sneakers from that version with a guard that reports and carries on: damage, shown
+    // as a warning with the way back; Restore Previous Version makes the version the run started from active.
+    const startedFrom = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().pop();
+    const current = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+    if (current['unlearnLens.activeVersion'] !== startedFrom) throw new Error(`expected the rolled-back version ${startedFrom} to be active, found ${current['unlearnLens.activeVersion']}`);
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...current, 'unlearnLens.guard.action': 'report' }, null, 2));
+    await page.waitForTimeout(3000);
+    await selectTwo(filesOf('Sneaker'));
+    await unlearnFromContextMenu();
+    const damaged = page.locator('.notification-toast', { hasText: 'the model was damaged' }).first();
+    await damaged.waitFor({ timeout: 180_000 });
+    const damagedText = (await damaged.locator('.notification-list-item-message').innerText()).trim();
+    if (!(await damaged.locator('.notification-list-item-icon.codicon-warning').count())) throw new Error(`the damage notification is not a warning: "${damagedText}"`);
+    const buttons = (await damaged.locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+    if (!buttons.includes('Open Report') || !buttons.includes('Restore Previous Version')) throw new Error(`damage notification buttons: ${buttons.join(', ')}`);
+    await page.screenshot({ path: path.join(work, 'ui-damage-warning.png') });
+    const damagedRun = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().pop();
+    if (damagedRun === startedFrom) throw new Error('the damaging run saved no version');
+    await damaged.locator('.monaco-button', { hasText: 'Restore Previous Version' }).click();
+    const restoreUntil = Date.now() + 15_000;
+    while (JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['unlearnLens.activeVersion'] !== startedFrom) {
+      if (Date.now() > restoreUntil) throw new Error(`Restore Previous Version did not make ${startedFrom} active`);
+      await page.waitForTimeout(200);
+    }
+    console.log(`  ✓ UI: a damaging run → warning "${damagedText}" [${buttons.join(' | ')}] → Restore Previous Version made ${startedFrom} active again`);
     return true;
   } catch (e) {
     await page.screenshot({ path: path.join(work, 'ui-failure.png') }).catch(() => {});
@@ -311,6 +382,7 @@ async function main() {
     console.log(`  http://127.0.0.1:${server.port} (process group ${server.pgid})`);
     browser = await launchBrowser();
     step('extension tests in the extension host (the installed .vsix)');
+    if (process.env.UNLEARN_LENS_TESTS) fs.writeFileSync(path.join(work, 'test-filter.txt'), process.env.UNLEARN_LENS_TESTS);
     const code = await runExtensionTests(browser, server, ws.dir, extensionDir);
     const resultsFile = path.join(work, 'extension-test-results.json');
     if (fs.existsSync(resultsFile)) {
