@@ -139,6 +139,8 @@ export async function makeCorpus(prefix = 'unlearn-bad-'): Promise<Corpus> {
   ];
   fs.writeFileSync(manifest, rows.join('\n') + '\n');
   const lines = rows.length + 1; // as an editor numbers them, after the final newline
+  const bom = at('data', 'bom.csv');
+  fs.writeFileSync(bom, '\uFEFFpath,label\ntrain/a/1.png,a\ntrain/b/1.png,b\ntrain/c/1.png,c\n');
   const fifoManifest = at('data', 'fifo.csv');
   execFileSync('mkfifo', [fifoManifest]);
 
@@ -151,7 +153,7 @@ export async function makeCorpus(prefix = 'unlearn-bad-'): Promise<Corpus> {
   fs.writeFileSync(notes, 'my notes: never to be overwritten\n');
   fs.symlinkSync(model, at('record-link.json'));
 
-  const inputs = [model, path.join(path.dirname(model), 'weights.bin'), blocked, path.join(path.dirname(blocked), 'weights.bin'), at('models', 'blocked.versions'), manifest, notes, ...images, at('ordered', 'train', 'classes.json'), at('broken-classes', 'train', 'classes.json')];
+  const inputs = [model, path.join(path.dirname(model), 'weights.bin'), blocked, path.join(path.dirname(blocked), 'weights.bin'), at('models', 'blocked.versions'), manifest, bom, notes, ...images, at('ordered', 'train', 'classes.json'), at('broken-classes', 'train', 'classes.json')];
   const b0 = at('data', 'train', 'b', '0.png');
   const a0 = at('data', 'train', 'a', '0.png');
   const m = (lineList: string) => ['--model', model, '--manifest', manifest, '--lines', lineList];
@@ -217,8 +219,9 @@ export async function makeCorpus(prefix = 'unlearn-bad-'): Promise<Corpus> {
     // Class order.
     { name: 'classes.json in train, not in test, orders differ', group: 'class order', args: ['--model', model, at('ordered', 'train', 'b', '0.png')], code: 2, names: [at('ordered', 'test'), 'classes.json'] },
     { name: 'nothing to forget: the model misclassifies every selected image', group: 'class order', args: ['--model', model, '--method', 'naive', '--max-epochs', '1', a0], code: 0, names: ['Nothing to forget', 'classes.json'] },
-    { name: 'duplicates merged: an image, again, and its folder', group: 'duplicates', args: ['--model', model, '--method', 'naive', '--max-epochs', '1', b0, b0, at('data', 'train', 'b')], code: 0, names: ['2 duplicates merged', '2 distinct instances'] },
-    { name: 'duplicate manifest rows merged', group: 'duplicates', args: [...m('3,10'), '--method', 'naive', '--max-epochs', '1'], code: 0, names: ['1 duplicate merged', '1 distinct instance'] },
+    { name: 'duplicates merged: an image, again, and its folder', group: 'duplicates', args: ['--model', model, '--method', 'naive', '--max-epochs', '1', b0, b0, at('data', 'train', 'b')], code: 0, names: ['2 duplicates merged', '2 distinct instances', 'new version:'] },
+    { name: 'duplicate manifest rows merged', group: 'duplicates', args: [...m('3,10'), '--method', 'naive', '--max-epochs', '1'], code: 0, names: ['1 duplicate merged', '1 distinct instance', 'new version:'] },
+    { name: 'manifest saved with a byte-order mark', group: 'images', args: ['--model', model, '--manifest', bom, '--lines', '3', '--max-epochs', '1'], code: 0, names: ['new version:'] },
   ];
   return { dir, cli: bundleCli(at('cli')), model, inputs, cases };
 }

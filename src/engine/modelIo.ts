@@ -243,7 +243,8 @@ export function writeProblem(e: unknown, dir: string): UserInputError | undefine
 
 /**
  * Checks up front that a version of about `bytes` can be written into `dir` (created when
- * missing): writable, with room; removes what killed saves left there. Throws a UserInputError
+ * missing): a probe folder and file can be made there (not read-only, permitted), and the disk
+ * has room for it; removes what killed saves left there. Throws a UserInputError
  * naming the folder otherwise.
  */
 export async function prepareVersionsFolder(dir: string, bytes: number): Promise<void> {
@@ -252,7 +253,7 @@ export async function prepareVersionsFolder(dir: string, bytes: number): Promise
     await fs.mkdir(dir, { recursive: true });
     await removeStaleTemporaryFolders(dir);
     await fs.mkdir(probe);
-    await fs.writeFile(path.join(probe, 'probe'), Buffer.alloc(Math.min(bytes, 256 * 1024 * 1024)));
+    await fs.writeFile(path.join(probe, 'probe'), 'probe');
   } catch (e) {
     throw writeProblem(e, dir) ?? e;
   } finally {
@@ -260,7 +261,8 @@ export async function prepareVersionsFolder(dir: string, bytes: number): Promise
   }
   try {
     const free = await fs.statfs(dir);
-    if (free.bavail * free.bsize < bytes * 2) throw writeProblem({ code: 'ENOSPC' }, dir)!;
+    // Room for the version (about the size of the model's folder) and a margin.
+    if (free.bavail * free.bsize < bytes * 1.5 + 1024 * 1024) throw writeProblem({ code: 'ENOSPC' }, dir)!;
   } catch (e) {
     if (e instanceof UserInputError) throw e;
     // statfs is not available everywhere: the probe write stands

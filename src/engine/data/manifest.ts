@@ -68,7 +68,8 @@ export function parseManifest(text: string, file: string): ParsedManifest {
   const dir = path.dirname(file);
   const rows: ManifestRow[] = [];
   const problems: ManifestProblem[] = [];
-  const lines = text.split(/\r?\n/);
+  // A byte-order mark (as some editors save CSV) is not part of the first line.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   for (let line = 0; line < lines.length; line++) {
     const raw = lines[line].trim();
     if (!raw || raw.startsWith('#')) continue;
