@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EXPERIMENT_METHODS, METHODS, type Method } from '../engine/options';
+import { EXPERIMENT_METHODS, METHODS, OBJECTIVE_NAMES, OBJECTIVE_TITLES, type Method, type ObjectiveName } from '../engine/options';
 import type { RunRecord } from '../engine/request';
 import { isImageFile } from '../engine/data/imageFolder';
 import { isManifestFile } from '../engine/data/manifest';
@@ -406,4 +406,21 @@ export async function openReport(ctx: CommandContext, arg?: string | ViewNode): 
   }
   ctx.reports.show(run);
   return true;
+}
+
+/** Unlearn: Choose Objective… — the three objectives by name, stored in `unlearnLens.objective`. */
+export async function chooseObjective(): Promise<ObjectiveName | undefined> {
+  const current = config().get<ObjectiveName>('objective', 'misclassify');
+  const pick = await vscode.window.showQuickPick(
+    OBJECTIVE_NAMES.map((name) => ({ label: name === 'unseen' ? 'as if never seen' : name, value: name, detail: OBJECTIVE_TITLES[name], description: name === current ? 'current' : undefined })),
+    { title: 'Unlearn: what should forgetting aim at?' },
+  );
+  if (!pick) return undefined;
+  await config().update('objective', pick.value, vscode.ConfigurationTarget.Workspace);
+  if (pick.value === 'relabel' && !config().get<string>('relabel', '').trim()) {
+    void vscode.window.showInformationMessage('Relabel needs the new labels: set unlearnLens.relabel to "nearest", a class, or one class per instance.', 'Open Setting').then((a) => {
+      if (a) void vscode.commands.executeCommand('workbench.action.openSettings', 'unlearnLens.relabel');
+    });
+  }
+  return pick.value;
 }

@@ -126,6 +126,7 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     vscode.commands.registerCommand('unlearnLens.runDemo', () => commands.runExperiment(ctx, { model: 'embedded', ks: [16], seeds: [0] })),
     vscode.commands.registerCommand('unlearnLens.selectModel', (model?: string | vscode.Uri | ViewNode) => commands.selectModel(ctx, model)),
     vscode.commands.registerCommand('unlearnLens.selectDataset', (dataset?: string | vscode.Uri) => commands.selectDataset(ctx, dataset)),
+    vscode.commands.registerCommand('unlearnLens.chooseObjective', () => commands.chooseObjective()),
     vscode.commands.registerCommand('unlearnLens.cancelRun', () => {
       const had = queue.cancelAll();
       if (!had) void vscode.window.showInformationMessage('Unlearn: nothing is running.');
