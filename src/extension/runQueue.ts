@@ -86,6 +86,8 @@ export class RunQueue implements vscode.Disposable {
             last = message;
             progress.report({ message });
             if (p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment') this.log(`  ${message}`);
+            // The pre-flight warning outlives the progress line, with the objective it recommends one click away.
+            if (p.phase === 'warning' && p.message.includes('as if never seen')) void showPreflightWarning(p.message);
           }, (trip) => this.askGuard(trip));
           this.current!.call = call;
           const subscription = token.onCancellationRequested(() => {
@@ -128,4 +130,10 @@ export class RunQueue implements vscode.Disposable {
     this.cancelAll();
     this.busyChanged.dispose();
   }
+}
+
+/** The pre-flight warning as a notification, with a button that makes "as if never seen" the objective of the next runs. */
+async function showPreflightWarning(message: string): Promise<void> {
+  const action = await vscode.window.showWarningMessage(`Unlearn: ${message}`, 'Use "As If Never Seen" Next Time');
+  if (action) await vscode.workspace.getConfiguration('unlearnLens').update('objective', 'unseen', vscode.ConfigurationTarget.Workspace);
 }
