@@ -113,9 +113,13 @@ async function runUiTest(browser, server, folder, ws) {
     const explorer = page.locator('.explorer-folders-view');
     await explorer.waitFor({ timeout: 30_000 });
     const row = (name) => explorer.locator(`.monaco-list-row[aria-label^="${name}"]`).first();
+    // Each folder is clicked until it shows expanded: a click before the one above has rendered its
+    // children can land on a file with the same prefix (train.js for train).
     for (const name of ['data', 'train', 'Sandal']) {
-      await row(name).click();
-      await page.waitForTimeout(300);
+      for (let i = 0; i < 5 && (await row(name).getAttribute('aria-expanded').catch(() => null)) !== 'true'; i++) {
+        await row(name).click();
+        await page.waitForTimeout(500);
+      }
     }
     const filesOf = (cls) => ws.trainFiles.filter((t) => ws.classes[t.label] === cls).map((t) => path.basename(t.rel));
     const sandals = filesOf('Sandal');
