@@ -319,7 +319,8 @@ async function runUiTest(browser, server, folder, ws) {
     await page.waitForTimeout(3000);
     await selectTwo(filesOf('Sneaker'));
     await unlearnFromContextMenu();
-    const damaged = page.locator('.notification-toast', { hasText: 'the model was damaged' }).first();
+    // This run's notification (earlier damaged runs may still show theirs): it names the version to go back to.
+    const damaged = page.locator('.notification-toast', { hasText: `makes version ${startedFrom} active again` }).first();
     await damaged.waitFor({ timeout: 180_000 });
     const damagedText = (await damaged.locator('.notification-list-item-message').innerText()).trim();
     if (!(await damaged.locator('.notification-list-item-icon.codicon-warning').count())) throw new Error(`the damage notification is not a warning: "${damagedText}"`);
