@@ -22,7 +22,9 @@ import { pct, StatusLine, table } from './format';
 import * as bench from '../engine/bench';
 import { runUnlearnCommand } from './unlearn';
 import { asksForHelp, commandHelp, USAGE } from './help';
-import { findReferences } from '../engine/yardstick';
+import { findReferences, referencesDir } from '../engine/yardstick';
+import { checkOutputFile, writeFileAtomically } from '../engine/outputFiles';
+import { plural } from '../shared/runView';
 import { preflightText, yardstickText } from './yardstickText';
 
 function parseList<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
@@ -76,6 +78,16 @@ function printResult(r: ExperimentResult): void {
       `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
       `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
   );
+}
+
+/** A file `demo` or `experiment --json` wrote: one result, or {cases} / {runs} of them. */
+function isExperimentOutput(text: string): boolean {
+  try {
+    const json = JSON.parse(text) as { runs?: unknown; cases?: unknown; k?: unknown };
+    return typeof json === 'object' && json !== null && (Array.isArray(json.runs) || Array.isArray(json.cases));
+  } catch {
+    return false;
+  }
 }
 
 /** The second demo case: a small CNN trained without augmentation to ~99 % train accuracy (it memorises). */
@@ -153,6 +165,21 @@ async function main(argv: string[]): Promise<number> {
   // The demo's two cases: the default model (augmented, hardly memorises) and one that memorises.
   const modelNames = values.model ? values.model.split(',').map((m) => m.trim()) : command === 'demo' ? [DEFAULT_MODEL, MEMORISING_MODEL] : [DEFAULT_MODEL];
   const models = modelNames.map((name) => embeddedAssets(name));
+  // --json is checked before the run: never into the shipped models, data or references, never over a file that is not an earlier result.
+  const jsonPath =
+    values.json === undefined
+      ? undefined
+      : await checkOutputFile(
+          values.json,
+          [
+            ...models.map((m) => ({ path: path.dirname(m.modelPath), what: `the embedded model ${m.name}`, folder: true })),
+            { path: models[0].dataDir, what: 'the embedded data', folder: true },
+            { path: referencesDir(models[0].name).replace(/[/\\][^/\\]+$/, ''), what: 'the retrained references', folder: true },
+          ],
+          '--json',
+          isExperimentOutput,
+          `an earlier ${command} result`,
+        );
   const backend = await initBackend({ choice: backendChoice, searchPaths: [process.cwd()] });
   console.error(`backend: ${backend.description}`);
 
@@ -189,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
             status.clear();
             const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
             console.error(
-              `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${run.steps} steps, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
+              `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${plural(run.steps, 'step')}, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
             );
           },
           onProgress: (method, p, preset) => {
@@ -209,8 +236,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.json) {
     const out = command === 'demo' ? (results.length === 1 ? results[0] : { cases: results }) : { runs: results };
-    await fs.writeFile(path.resolve(values.json), JSON.stringify(out, null, 2));
-    console.error(`wrote ${path.resolve(values.json)}`);
+    await writeFileAtomically(jsonPath!, JSON.stringify(out, null, 2));
+    console.error(`wrote ${jsonPath}`);
   }
   return 0;
 }

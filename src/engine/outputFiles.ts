@@ -35,7 +35,7 @@ function isRunRecord(text: string): boolean {
  * Checks that `target` (given as `flag`) can take a new file without harm; returns its absolute
  * path. Throws a UserInputError that names the file and the fix otherwise.
  */
-export async function checkOutputFile(target: string, inputs: ProtectedPath[], flag = '--json'): Promise<string> {
+export async function checkOutputFile(target: string, inputs: ProtectedPath[], flag = '--json', replaceable: (text: string) => boolean = isRunRecord, replaceableWhat = 'an Unlearn Lens run record'): Promise<string> {
   const abs = path.resolve(target);
   const fix = `Give ${flag} a new file name outside the model, data and versions folders, like ${flag} run-record.json.`;
   if (target.endsWith('/') || target.endsWith(path.sep)) throw new UserInputError(`${flag} ${target} names a folder; it takes a file. ${fix}`, abs);
@@ -54,7 +54,7 @@ export async function checkOutputFile(target: string, inputs: ProtectedPath[], f
   }
   if (stat) {
     const text = (await readRegularFile(abs, { maxBytes: MAX_JSON_BYTES, what: 'file', fix })).toString('utf8');
-    if (!isRunRecord(text)) throw new UserInputError(`${flag} ${abs} already exists and is not an Unlearn Lens run record; it is never overwritten. ${fix} Or delete it first.`, abs);
+    if (!replaceable(text)) throw new UserInputError(`${flag} ${abs} already exists and is not ${replaceableWhat}; it is never overwritten. ${fix} Or delete it first.`, abs);
   }
   try {
     await fs.access(parent, constants.W_OK);

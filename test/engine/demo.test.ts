@@ -46,6 +46,20 @@ test('demo refuses bad arguments with a clear message and exit code 2', async ()
     assert.match(e.stderr, /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
     return true;
   });
+  await assert.rejects(run(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', path.join(__dirname, '../../models/fmnist-cnn16/out.json')]), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /--json .*out\.json is inside the embedded model fmnist-cnn16/);
+    return true;
+  });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unlearn-lens-demo-json-'));
+  const notOurs = path.join(dir, 'notes.json');
+  await fs.writeFile(notOurs, '{"mine": true}');
+  await assert.rejects(run(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', notOurs]), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /already exists and is not an earlier demo result; it is never overwritten/);
+    return true;
+  });
+  assert.equal(await fs.readFile(notOurs, 'utf8'), '{"mine": true}');
   await assert.rejects(run(process.execPath, ['--import', 'tsx', cli, 'demo', '--model', 'nope']), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /Unknown embedded model "nope"; choose from .*fmnist-cnn16.*fmnist-resnet8-w16-aug/);
