@@ -70,14 +70,14 @@ function printResult(r: ExperimentResult): void {
   ];
   console.log(`\n${r.model} on ${r.dataset}, k = ${r.k}, seed = ${r.seed}, backend ${r.backend}`);
   console.log(table(header, rows));
-  console.log(preflightText(r));
-  if (r.yardstick) console.log(yardstickText(r.yardstick, r.k));
-  else console.log(`(no model retrained without these ${r.k} instances is shipped for ${r.model}: the gap to retraining is not measured)`);
   console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
       `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
-      `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}).`,
+      `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}). [unseen] = the objective "as if never seen" (its steps stop once every instance's loss reached its target).`,
   );
+  console.log(preflightText(r));
+  if (r.yardstick) console.log(yardstickText(r.yardstick, r.k));
+  else console.log(`(no model retrained without these ${r.k} instances is shipped for ${r.model}: the gap to retraining is not measured)`);
 }
 
 /** A file `demo` or `experiment --json` wrote: one result, or {cases} / {runs} of them. */
