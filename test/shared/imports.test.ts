@@ -1,0 +1,69 @@
+/**
+ * The shape of the source tree, as plain checks: no module imports itself back at run time (type-only
+ * imports vanish when compiled and are left out), and src/contracts imports nothing of the engine,
+ * the extension or VS Code.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const src = path.join(__dirname, '../../src');
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+}
+
+/** Relative imports of a file that exist at run time: not `import type`, not a clause of types only. */
+export function runtimeImports(file: string, text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^'";]*?)\s*from\s+'(\.[^']+)'/gm)) {
+    if (m[1]) continue;
+    const names = /^\{([^}]*)\}$/.exec(m[2].trim());
+    if (names && names[1].split(',').every((n) => !n.trim() || n.trim().startsWith('type '))) continue;
+    const target = path.join(path.dirname(file), m[3]);
+    for (const candidate of [`${target}.ts`, path.join(target, 'index.ts'), target]) {
+      if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) {
+        out.push(candidate);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+test('no import cycle at run time', () => {
+  const files = sourceFiles(src);
+  const graph = new Map(files.map((f) => [f, runtimeImports(f, fs.readFileSync(f, 'utf8'))]));
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const cycles: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const dep of graph.get(file) ?? []) {
+      if (state.get(dep) === 'open') cycles.push([...stack.slice(stack.indexOf(dep)), dep].map((f) => path.relative(src, f)).join(' → '));
+      else if (!state.has(dep)) visit(dep);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  files.forEach((f) => state.has(f) || visit(f));
+  assert.deepEqual(cycles, []);
+});
+
+test('the cycle check sees a cycle when there is one, and skips type-only imports', () => {
+  const a = path.join(src, 'engine', 'unlearn.ts');
+  assert.ok(runtimeImports(a, "import { unlearn } from './unlearn';").includes(a));
+  assert.deepEqual(runtimeImports(a, "import type { ForgetSet } from './unlearn';"), []);
+  assert.deepEqual(runtimeImports(a, "import { type ForgetSet } from './unlearn';"), []);
+});
+
+test('src/contracts imports nothing from the engine, the extension or VS Code', () => {
+  for (const file of sourceFiles(path.join(src, 'contracts'))) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/from\s+'([^']+)'/g)) {
+      assert.ok(!/^(vscode|@tensorflow\/)/.test(m[1]) && !/\.\.\/(engine|extension)(\/|$)/.test(m[1]), `${path.relative(src, file)} imports ${m[1]}`);
+    }
+  }
+});
