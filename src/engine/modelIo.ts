@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { throwIfAborted, UserInputError } from './errors';
+import { writeFileDurably } from './outputFiles';
 import { checkFiniteWeights, checkModelContract, checkShapes, checkShardBytes, checkShardInside, checkTopology, checkWeightsManifest, engineTopology, ModelContractError, type ModelContract, type WeightSpec } from '../contracts/modelContract';
 
 export interface LoadedModel {
@@ -152,17 +153,6 @@ export async function captureArtifacts(model: tfTypes.LayersModel): Promise<tfTy
     }),
   );
   return captured!;
-}
-
-/** Writes `data` to `file` and flushes it to the disk before returning. */
-async function writeFileDurably(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await fs.open(file, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Flushes a folder's entries (new files, renames) to the disk; where folders cannot be opened (Windows) it does nothing. */

@@ -64,17 +64,22 @@ export async function checkOutputFile(target: string, inputs: ProtectedPath[], f
   return abs;
 }
 
+/** Writes `data` to a new `file` and flushes it to the disk before returning. */
+export async function writeFileDurably(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Writes `content` to `file` whole or not at all: a temporary file beside it, flushed, then renamed over it. */
 export async function writeFileAtomically(file: string, content: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const handle = await fs.open(tmp, 'wx');
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileDurably(tmp, content);
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
