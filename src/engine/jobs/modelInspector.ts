@@ -1,0 +1,129 @@
+/**
+ * The model inspector's figures, computed in the engine worker (never on the extension host's
+ * thread): layers, output shapes, parameter counts and per-tensor weight statistics of a Layers
+ * model as it is on disk; and, for chosen images, which weights they rely on (MAS importance, the
+ * same measure IMP uses) before any unlearning. Nothing is written.
+ */
+import * as path from 'node:path';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { tf } from '../core/tf';
+import { invertedImportance, masImportance } from '../core/importance';
+import { perUnitMean } from '../core/metrics';
+import { predictClasses } from '../core/modelState';
+import { loadModel, modelFromArtifacts, readModelArtifacts } from '../data/modelIo';
+import { readImage, type ResizeMode } from '../data/imageFolder';
+import { UserInputError } from '../../contracts/errors';
+import { checkModelContract, checkShapes, checkTopology, modelContractText, ModelContractError } from '../../contracts/modelContract';
+import type { ImportanceSummary, LayerSummary, ModelSummary, WeightStats } from '../../contracts/inspect';
+
+/** mean, std, min, max and the share of exact zeros, in one pass (float64 sums). */
+export function weightStats(values: ArrayLike<number>): WeightStats {
+  const n = values.length;
+  if (n === 0) return { count: 0, mean: 0, std: 0, min: 0, max: 0, zeros: 0 };
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let zeros = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (v === 0) zeros++;
+  }
+  const mean = sum / n;
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += (values[i] - mean) ** 2;
+  return { count: n, mean, std: Math.sqrt(sq / n), min, max, zeros: zeros / n };
+}
+
+const shapeOf = (layer: tfTypes.layers.Layer): LayerSummary['outputShape'] => {
+  try {
+    const s = layer.outputShape as Array<number | null> | Array<Array<number | null>>;
+    return Array.isArray(s[0]) ? (s as Array<Array<number | null>>).map((x) => x.slice(1)) : (s as Array<number | null>).slice(1);
+  } catch {
+    return []; // a layer used at several places has no single output shape
+  }
+};
+
+export async function inspectModel(modelPath: string): Promise<ModelSummary> {
+  const file = path.resolve(modelPath);
+  const t0 = performance.now();
+  const artifacts = await readModelArtifacts(file);
+  // As on disk (a trailing softmax kept): the inspector shows the model the user has.
+  const model = await modelFromArtifacts(artifacts, file);
+  const t1 = performance.now();
+  try {
+    let contract: ModelSummary['contract'];
+    try {
+      const facts = checkTopology(artifacts.modelTopology, file);
+      const shapes = checkShapes(model.inputs[0].shape, model.outputs[0].shape, file);
+      contract = { ok: true, text: modelContractText(checkModelContract(facts, shapes, model.countParams())) };
+    } catch (e) {
+      if (!(e instanceof ModelContractError)) throw e;
+      contract = { ok: false, problem: e.message };
+    }
+    const trainable = new Set(model.trainableWeights.map((w) => w.originalName));
+    const layers: LayerSummary[] = [];
+    for (const layer of model.layers) {
+      const weights = [];
+      for (const w of layer.weights) {
+        const values = await w.read().data();
+        weights.push({ name: w.originalName, shape: [...w.shape] as number[], trainable: trainable.has(w.originalName), stats: weightStats(values as Float32Array) });
+      }
+      layers.push({ name: layer.name, className: layer.getClassName(), outputShape: shapeOf(layer), parameters: layer.countParams(), weights });
+    }
+    const trainableParameters = model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    return {
+      file,
+      ...(artifacts.generatedBy ? { generatedBy: artifacts.generatedBy } : {}),
+      ...(artifacts.convertedBy ? { convertedBy: artifacts.convertedBy } : {}),
+      inputShape: model.inputs[0].shape.slice(1),
+      outputShape: model.outputs[0].shape.slice(1),
+      parameters: model.countParams(),
+      trainableParameters,
+      layers,
+      contract,
+      seconds: { load: (t1 - t0) / 1000, stats: (performance.now() - t1) / 1000 },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Which units the given images rely on, before unlearning: MAS importance as IMP computes it (on these images instead of a forget set). */
+export async function imageImportance(modelPath: string, images: readonly string[], resize: ResizeMode, signal?: AbortSignal): Promise<ImportanceSummary> {
+  if (images.length === 0) throw new UserInputError('Choose at least one image to compute which weights it relies on.');
+  const t0 = performance.now();
+  const loaded = await loadModel(modelPath);
+  try {
+    const shape = loaded.model.inputs[0].shape;
+    const imageShape: [number, number, number] = [shape[1] ?? 0, shape[2] ?? 0, shape[3] ?? 0];
+    const size = imageShape[0] * imageShape[1] * imageShape[2];
+    const pixels = new Float32Array(images.length * size);
+    for (let i = 0; i < images.length; i++) {
+      if (signal?.aborted) throw new UserInputError('Cancelled.');
+      pixels.set(await readImage(images[i], { imageShape, resize }), i * size);
+    }
+    const x = tf.tensor4d(pixels, [images.length, ...imageShape]);
+    try {
+      const { names, omega } = masImportance(loaded.model, x);
+      const reliance = tf.tidy(() => {
+        const inverted = invertedImportance(omega);
+        return inverted.map((w) => tf.sub(1, w));
+      });
+      tf.dispose(omega);
+      try {
+        const units = await perUnitMean(reliance);
+        const predicted = Array.from(await predictClasses(loaded.model, pixels, imageShape));
+        return { images: [...images], imageShape, tensors: names.map((name, i) => ({ name, units: units[i] })), predicted, seconds: (performance.now() - t0) / 1000 };
+      } finally {
+        tf.dispose(reliance);
+      }
+    } finally {
+      x.dispose();
+    }
+  } finally {
+    loaded.model.dispose();
+  }
+}
