@@ -91,8 +91,12 @@ export interface RunRecordOf<Options extends RecordOptions = RecordOptions> {
   adversarial?: { examples: number; reachedTarget: number };
   /** Membership-inference audit before and after (absent without held-out data or with too few instances). */
   audit?: { before: RecordAudit; after: RecordAudit };
-  /** Continual runs: the instances earlier runs in the chain erased, checked before and after (`cameBack`: image files). */
-  earlier?: { instances: number; missing: number; rememberedBefore: number; rememberedAfter: number; cameBack: string[] };
+  /**
+   * Continual runs: the instances earlier runs in the chain erased, checked before and after
+   * (`cameBack`: image files wrong before this run and predicted as their label after it;
+   * `forgottenAgain`: the reverse, absent in records written before it was kept).
+   */
+  earlier?: { instances: number; missing: number; rememberedBefore: number; rememberedAfter: number; cameBack: string[]; forgottenAgain?: string[] };
 }
 
 export type RunRecord = RunRecordOf;
@@ -257,6 +261,7 @@ export function runRecordProblems(r: unknown): string[] {
   if (r.earlier !== undefined && c.object(r.earlier, 'earlier')) {
     for (const key of ['instances', 'missing', 'rememberedBefore', 'rememberedAfter']) c.count(r.earlier, key, 'earlier');
     c.strings(r.earlier.cameBack, 'earlier.cameBack');
+    if (r.earlier.forgottenAgain !== undefined) c.strings(r.earlier.forgottenAgain, 'earlier.forgottenAgain');
   }
   return c.problems;
 }
@@ -268,7 +273,7 @@ export function isRunRecord(r: unknown): r is RunRecord {
 // ---------------------------------------------------------------------------------------------
 // Paths: relative on disk, absolute in memory
 
-/** Maps every path field of a record (model, result, forget ids, cameBack) through `f`, in a copy. */
+/** Maps every path field of a record (model, result, forget ids, cameBack, forgottenAgain) through `f`, in a copy. */
 function mapPaths<R extends Obj>(r: R, f: (p: string) => string): R {
   const out = JSON.parse(JSON.stringify(r)) as Obj;
   const each = (o: unknown, key: string) => {
@@ -278,8 +283,10 @@ function mapPaths<R extends Obj>(r: R, f: (p: string) => string): R {
   each(out.result, 'path');
   const ids = isObj(out.forget) ? out.forget.ids : undefined;
   if (Array.isArray(ids) && isObj(out.forget)) out.forget.ids = ids.map((p) => (typeof p === 'string' ? f(p) : p));
-  const back = isObj(out.earlier) ? out.earlier.cameBack : undefined;
-  if (Array.isArray(back) && isObj(out.earlier)) out.earlier.cameBack = back.map((p) => (typeof p === 'string' ? f(p) : p));
+  for (const key of ['cameBack', 'forgottenAgain']) {
+    const list = isObj(out.earlier) ? out.earlier[key] : undefined;
+    if (Array.isArray(list) && isObj(out.earlier)) out.earlier[key] = list.map((p) => (typeof p === 'string' ? f(p) : p));
+  }
   return out as R;
 }
 
