@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Tf } from '../core/tf';
+import { registerWebGpuAddN } from './kernels/webgpuAddN';
 
 /** What an adapter says about itself (GPUAdapterInfo), and whether it is a CPU pretending to be a GPU. */
 export interface AdapterSummary {
@@ -58,6 +59,8 @@ interface GpuLike {
 }
 
 let started: { adapter: AdapterSummary; from: string } | undefined;
+/** Validation and out-of-memory errors the device reported (Dawn prints them; tfjs does not throw). */
+const deviceErrors: string[] = [];
 
 /** Where `webgpu` resolves: beside our own code first, then each folder given. */
 function resolveDawn(searchPaths: string[]): string | undefined {
@@ -124,9 +127,15 @@ export async function startWebGpu(tf: Tf, searchPaths: string[], allowSoftware: 
   try {
     // Importing the package registers the backend with tfjs-core; it starts on setBackend.
     await import('@tensorflow/tfjs-backend-webgpu');
+    registerWebGpuAddN();
     if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend returned false');
     await tf.ready();
     if (tf.getBackend() !== 'webgpu') throw new Error(`tfjs runs on ${tf.getBackend()} instead`);
+    // A failed GPU command leaves its output unwritten instead of throwing: keep the messages.
+    const device = (tf.backend() as unknown as { device: EventTarget }).device;
+    device.addEventListener('uncapturederror', (event) => {
+      if (deviceErrors.length < 20) deviceErrors.push((event as unknown as { error: { message: string } }).error.message);
+    });
   } catch (e) {
     setNavigatorGpu(undefined);
     return { ok: false, reason: `the webgpu backend of TensorFlow.js failed to start on ${adapterName(summary)}: ${(e as Error).message}` };
@@ -142,6 +151,11 @@ export function releaseWebGpu(): void {
   if (!started) return;
   started = undefined;
   setNavigatorGpu(undefined);
+}
+
+/** The errors the GPU device has reported so far in this process (the first 20); tests expect none. */
+export function webGpuDeviceErrors(): readonly string[] {
+  return deviceErrors;
 }
 
 export function webGpuAdapter(): AdapterSummary | undefined {
