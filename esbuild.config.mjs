@@ -21,14 +21,14 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  { ...common, entryPoints: { 'engine-worker': 'src/engine/worker.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'engine-worker': 'src/engine/runtime/worker.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
-  { ...common, entryPoints: { 'pgd-worker': 'src/engine/pgdWorker.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'pgd-worker': 'src/engine/runtime/pgdWorker.ts' }, outdir: 'dist' },
   // The dataset gallery's script runs in the webview (a browser), not in Node.
   { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { gallery: 'webview/gallery.ts' }, outdir: 'dist/webview' },
 ];
 
-// The wasm backend loads its binaries from beside the bundle (see src/engine/backend.ts).
+// The wasm backend loads its binaries from beside the bundle (see src/engine/runtime/backend.ts).
 fs.mkdirSync('dist', { recursive: true });
 for (const file of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
   fs.copyFileSync(path.join('node_modules/@tensorflow/tfjs-backend-wasm/dist', file), path.join('dist', file));

@@ -15,8 +15,8 @@ import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { buildSync } from 'esbuild';
-import { initBackend } from '../src/engine/backend';
-import { captureArtifacts, saveModelAtomically } from '../src/engine/modelIo';
+import { initBackend } from '../src/engine/runtime/backend';
+import { captureArtifacts, saveModelAtomically } from '../src/engine/data/modelIo';
 import { tinyModel, writePng } from '../test/engine/helpers';
 
 export interface BadInputCase {

@@ -2,15 +2,15 @@
  * Micro-benchmark of the wasm backend's conv2d input gradient (Conv2DBackpropInput) at the
  * model's stride-2 shapes, batch 320. Prints the median of several timed repeats per shape.
  *
- *   npx tsx scripts/bench-conv-grad.ts [repeats=9]
+ *   npx tsx tools/bench-conv-grad.ts [repeats=9]
  *
  * "grad" times tf.grad(x => sum(conv2d(x, w, 2, 'same')))(x) (forward conv + backprop input);
  * "kernel" times the Conv2DBackpropInput kernel alone (tf.conv2dTranspose dispatches to it).
  * With UNLEARN_BENCH_COMPARE=1 it also times the dilated-dy kernel (the previous implementation)
  * in the same process, alternating the two so machine load affects both alike.
  */
-import { initBackend, tf } from '../src/engine/backend';
-import { conv2dBackpropInput, conv2dBackpropInputDilated } from '../src/engine/kernels/wasmConvGrads';
+import { initBackend, tf } from '../src/engine/runtime/backend';
+import { conv2dBackpropInput, conv2dBackpropInputDilated } from '../src/engine/runtime/kernels/wasmConvGrads';
 import type * as tfTypes from '@tensorflow/tfjs';
 
 const shapes: Array<{ x: [number, number, number, number]; w: [number, number, number, number] }> = [

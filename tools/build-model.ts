@@ -1,14 +1,14 @@
 /**
- * Turns a PyTorch export (scripts/train_default_model.py → models/<name>/weights.export.json) into
+ * Turns a PyTorch export (tools/train_default_model.py → models/<name>/weights.export.json) into
  * the TensorFlow.js Layers model the engine loads: models/<name>/model.json + weights.bin.
  *
- *   npx tsx scripts/build-model.ts models/fmnist-cnn16
+ *   npx tsx tools/build-model.ts models/fmnist-cnn16
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { initBackend, tf } from '../src/engine/backend';
-import { resNet, smallCnn } from '../src/engine/zoo';
-import { captureArtifacts, writeModelFiles } from '../src/engine/modelIo';
+import { initBackend, tf } from '../src/engine/runtime/backend';
+import { resNet, smallCnn } from './zoo';
+import { captureArtifacts, writeModelFiles } from '../src/engine/data/modelIo';
 
 interface Export {
   architecture:
@@ -37,7 +37,7 @@ async function main(dir: string): Promise<void> {
   );
   const artifacts = await captureArtifacts(model);
   // Our own shipped asset, rebuilt in place (user models are never written over: see saveModelAtomically).
-  await writeModelFiles(artifacts, dir, { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'scripts/train_default_model.py', architecture: arch, training: exported.training });
+  await writeModelFiles(artifacts, dir, { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'tools/train_default_model.py', architecture: arch, training: exported.training });
   console.log(`${dir}: ${model.countParams()} parameters, train ${exported.trainAccuracy}, test ${exported.testAccuracy}`);
 }
 

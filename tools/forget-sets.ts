@@ -7,12 +7,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { embeddedDefault, loadEmbeddedData, packageRoot } from '../src/engine/assets';
-import { initBackend } from '../src/engine/backend';
+import { embeddedDefault, loadEmbeddedData, packageRoot } from '../src/engine/data/assets';
+import { initBackend } from '../src/engine/runtime/backend';
 import { subset } from '../src/engine/data/dataset';
-import { chooseForgetIndices } from '../src/engine/experiment';
-import { loadModel } from '../src/engine/modelIo';
-import { nearestOtherClasses } from '../src/engine/modelState';
+import { chooseForgetIndices } from '../src/engine/jobs/experiment';
+import { loadModel } from '../src/engine/data/modelIo';
+import { nearestOtherClasses } from '../src/engine/core/modelState';
 
 const SETS: Array<[k: number, seed: number]> = [
   [1, 0],

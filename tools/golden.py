@@ -1,8 +1,8 @@
 """Golden values for the engine's unit tests, computed by the PyTorch reference in float64.
 
-    /usr/bin/python3 scripts/golden.py        # writes test/fixtures/golden.json
+    /usr/bin/python3 tools/golden.py        # writes test/fixtures/golden.json
 
-A tiny SmallCnn(width=2, num_classes=3) (scripts/reference/model.py, the twin of the engine's
+A tiny SmallCnn(width=2, num_classes=3) (tools/reference/model.py, the twin of the engine's
 `smallCnn`) on 8x8x1 inputs, batch 4, with random weights *and* random BatchNorm gamma/beta/running
 statistics (seed 1234). Every random input (weights, x, delta0, the weight perturbation) is first
 rounded to float32, so the float32 tfjs engine starts from exactly the same numbers and only its
@@ -46,7 +46,7 @@ Contents (key: meaning)
   bn_running_var_unbiased true: PyTorch updates running_var with the UNBIASED batch variance
                           (sum sq / (n-1), n = N*H*W per channel) while it normalises with the biased
                           one; running = (1-0.1)*running + 0.1*batch (tfjs momentum 0.9).
-  attack_plan             the attack plan of the PyTorch twin (scripts/reference/unlearn.py,
+  attack_plan             the attack plan of the PyTorch twin (tools/reference/unlearn.py,
                           engine_attack_plan, the engine's generator reimplemented) for the forget set
                           (x, y), N_adv = ATTACK["nAdv"], seed ATTACK["seed"] (generator seed
                           seed*7919+1), eps: targets, sources (example e = r*k + i, repetition-major)
@@ -234,7 +234,7 @@ def main() -> None:
         return [loader.next() for _ in range(BATCHES["epochs"] * loader.batches_per_epoch)]
 
     doc = {
-        "description": "Golden values from scripts/golden.py (PyTorch float64 reference); see its header.",
+        "description": "Golden values from tools/golden.py (PyTorch float64 reference); see its header.",
         "architecture": {"kind": "small_cnn", "width": WIDTH, "numClasses": CLASSES, "inputShape": [H, W, 1]},
         "config": {
             "eps": EPS,

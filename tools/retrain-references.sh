@@ -36,7 +36,7 @@ for job in "${JOBS[@]}"; do
   if [ -f "$out/model.json" ]; then echo "== $job: already there"; continue; fi
   if [ -f "$out/weights.export.json" ]; then
     echo "== $job: trained, building the model files"
-    npx tsx scripts/build-model.ts "$out" && rm -f "$out/weights.export.json"
+    npx tsx tools/build-model.ts "$out" && rm -f "$out/weights.export.json"
     continue
   fi
   case "$variant" in
@@ -47,9 +47,9 @@ for job in "${JOBS[@]}"; do
   esac
   echo "== $job: $(date -u +%H:%M:%S)"
   # shellcheck disable=SC2046
-  $PY scripts/train_default_model.py $(recipe "$model") --skip-data --threads "${THREADS:-2}" --log-every 10 \
+  $PY tools/train_default_model.py $(recipe "$model") --skip-data --threads "${THREADS:-2}" --log-every 10 \
     --forget-sets "references/$model/forget-sets.json" --out "$out" "${extra[@]}"
-  npx tsx scripts/build-model.ts "$out"
+  npx tsx tools/build-model.ts "$out"
   rm -f "$out/weights.export.json"
 done
 echo "== all done: $(date -u +%H:%M:%S)"

@@ -2,10 +2,10 @@
 trained on.
 
     # the demo's default, models/fmnist-resnet8-w16-aug (shipped: trained on an H100, see below)
-    python3 scripts/train_default_model.py --arch resnet --depth 8 --width 16 --augment --epochs 60 --device cuda --skip-data
+    python3 tools/train_default_model.py --arch resnet --depth 8 --width 16 --augment --epochs 60 --device cuda --skip-data
     # the smaller hard case, models/fmnist-cnn16 (deterministic on the CPU)
-    /usr/bin/python3 scripts/train_default_model.py            # defaults: small CNN, width 16, 40 epochs, 10k
-    # then: npx tsx scripts/build-model.ts models/<name>
+    /usr/bin/python3 tools/train_default_model.py            # defaults: small CNN, width 16, 40 epochs, 10k
+    # then: npx tsx tools/build-model.ts models/<name>
 
 What it does
   * Reads Debian's Fashion-MNIST (`dataset-fashion-mnist`, MIT, /usr/share/datasets/fashion-mnist)
@@ -14,8 +14,8 @@ What it does
     numpy.random.RandomState(0).permutation(60000); test images = the first N_TEST (5,000) indices of
     numpy.random.RandomState(0).permutation(10000). Order is the permutation order (not sorted), so
     the first n images of the subset are the subset for any smaller n.
-  * Trains SmallCnn(width, 10) or ResNet(depth, width, 10) (scripts/reference/model.py, the twins of
-    src/engine/zoo.ts) on the training subset: SGD momentum 0.9, lr 0.05 with per-step cosine decay
+  * Trains SmallCnn(width, 10) or ResNet(depth, width, 10) (tools/reference/model.py, the twins of
+    tools/zoo.ts) on the training subset: SGD momentum 0.9, lr 0.05 with per-step cosine decay
     to 0, weight decay 5e-4 on every parameter, batch 128 (last partial batch kept); inputs are
     pixels / 255; --augment adds a random crop (2-pixel zero padding) and a horizontal flip per image.
     The paper's pre-trained models memorise their training data, so it trains to ~100 % train
@@ -24,7 +24,7 @@ What it does
     shuffles and the augmentation draws; on the CPU also torch.use_deterministic_algorithms(True)
     (bit-reproducible there). With --device cuda, cuDNN's kernels are not bit-reproducible: the
     shipped fmnist-resnet8-w16-aug (train 95.41 %, test 90.50 %) came from
-    scripts/reference/regime.py on an H100 with PyTorch 2.11; a rerun gives a model of the same
+    tools/reference/regime.py on an H100 with PyTorch 2.11; a rerun gives a model of the same
     quality, not the same bytes (docs/regime.md).
   * Writes (unless --skip-data) data/fashion-mnist-subset/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
     (uint8 IDX, gzip mtime 0 so the bytes are reproducible), and
@@ -242,7 +242,7 @@ def write_data(args, xtr, ytr, xte, yte) -> None:
 
 
 def export_doc(arch: dict, model, tr_acc: float, te_acc: float, training: dict) -> dict:
-    """The weights.export.json document scripts/build-model.ts reads: float32 weights in the tfjs
+    """The weights.export.json document tools/build-model.ts reads: float32 weights in the tfjs
     getWeights() order and layout, base64 little-endian."""
     weights = [
         {"name": name, "shape": list(arr.shape), "data": base64.b64encode(arr.astype("<f4").tobytes()).decode("ascii")}
@@ -266,7 +266,7 @@ def write_export(args, model, tr_acc: float, te_acc: float, elapsed: float, vari
         tr_acc,
         te_acc,
         {
-            "script": "scripts/train_default_model.py",
+            "script": "tools/train_default_model.py",
             "dataset": "Fashion-MNIST subset (see data/fashion-mnist-subset/README.md)",
             "nTrain": args.n_train,
             "nTest": args.n_test,

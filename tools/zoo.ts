@@ -7,7 +7,7 @@
  * moving_variance} [out], logits/{kernel [c,classes], bias [classes]}. model.getWeights() lists
  * every trainable weight in layer order first, then the BatchNorm statistics; match by name.
  */
-import { tf } from './tf';
+import { tf } from '../src/engine/core/tf';
 import type * as tfTypes from '@tensorflow/tfjs';
 
 export interface SmallCnnSpec {
@@ -60,7 +60,7 @@ export interface ResNetSpec {
  * BasicBlocks (conv3x3 → BN → ReLU → conv3x3 → BN, plus the shortcut, then ReLU) with widths w, 2w,
  * 4w and first strides 1, 2, 2; a projection shortcut (1x1 conv with the block's stride → BN) where
  * the shape changes; global average pooling; Dense. The twin of `ResNet` in
- * scripts/reference/model.py, which names the same weights: conv1, bn1, s{i}b{j}_conv1, _bn1,
+ * tools/reference/model.py, which names the same weights: conv1, bn1, s{i}b{j}_conv1, _bn1,
  * _conv2, _bn2, _proj, _proj_bn, logits.
  */
 export function resNet(spec: ResNetSpec, name = 'resnet'): tfTypes.LayersModel {

@@ -4,7 +4,7 @@
  * selection is kept across pages, classes and reloads (webview state); the host only lists files
  * and runs the request.
  */
-import type { GalleryPage, GalleryToHost, HostToGallery } from '../src/shared/galleryProtocol';
+import type { GalleryPage, GalleryToHost, HostToGallery } from '../src/contracts/galleryProtocol';
 
 interface VsCodeApi {
   postMessage(message: GalleryToHost): void;

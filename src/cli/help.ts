@@ -3,9 +3,9 @@
  * (`unlearn-lens demo --help`, …). `unlearn` keeps its own text beside its options (UNLEARN_USAGE in
  * unlearn.ts).
  */
-import { BACKEND_CHOICES } from '../engine/backend';
-import { DEFAULT_MODEL } from '../engine/assets';
-import { EXPERIMENT_METHODS, METHODS, PRESETS } from '../engine/options';
+import { BACKEND_CHOICES } from '../engine/runtime/backend';
+import { DEFAULT_MODEL } from '../engine/data/assets';
+import { EXPERIMENT_METHODS, METHODS, PRESETS } from '../contracts/options';
 
 export const USAGE = `Usage: unlearn-lens <command> [options]
 
@@ -60,7 +60,7 @@ ${GRID_OPTIONS}
 export const BENCH_HELP = `Usage: unlearn-lens bench [options]
 
 One unlearning request on the embedded model by the engine and by the PyTorch reference
-(scripts/reference/unlearn.py) back to back: seconds per phase, peak memory, accuracies after,
+(tools/reference/unlearn.py) back to back: seconds per phase, peak memory, accuracies after,
 and the ratios. The reference needs a Python with torch; without it the engine is reported alone.
 
   --k N                instances to forget (default 16)

@@ -1,23 +1,23 @@
 /**
  * `unlearn-lens unlearn`: one erasure request from the command line, the same job the extension's
- * Unlearn Selected Samples runs (src/engine/jobs.ts). The model and the data are only read; the
+ * Unlearn Selected Samples runs (src/engine/jobs/jobs.ts). The model and the data are only read; the
  * result is a new version in `<model folder>.versions/<run id>/` with its run record.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine/runtime/backend';
 import { datasetRootOf, defaultTestData } from '../engine/data/selection';
 import { isManifestFile, readManifest } from '../engine/data/manifest';
-import { NothingToForgetError, UserInputError } from '../engine/errors';
-import { checkOutputFile, modelShardPaths, writeFileAtomically, type ProtectedPath } from '../engine/outputFiles';
-import type { GuardAnswer, GuardTrip } from '../engine/guard';
-import { runUnlearnJob } from '../engine/jobs';
-import { FORGET_TERMS, GUARD_ACTIONS, METHODS, OBJECTIVE_NAMES, PRESETS, type ObjectiveName, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../engine/options';
-import { versionsDirFor } from '../engine/request';
+import { NothingToForgetError, UserInputError } from '../contracts/errors';
+import { checkOutputFile, modelShardPaths, writeFileAtomically, type ProtectedPath } from '../engine/data/outputFiles';
+import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
+import { runUnlearnJob } from '../engine/jobs/jobs';
+import { FORGET_TERMS, GUARD_ACTIONS, METHODS, OBJECTIVE_NAMES, PRESETS, type ObjectiveName, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../contracts/options';
+import { versionsDirFor } from '../engine/jobs/request';
 import type { ResizeMode } from '../engine/data/imageFolder';
-import type { ForgetSelection, RelabelChoice } from '../shared/protocol';
+import type { ForgetSelection, RelabelChoice } from '../contracts/protocol';
 import { auditText, describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
 import { pct, StatusLine } from './format';
 import { modelContractText } from '../contracts/modelContract';

@@ -1,8 +1,8 @@
 /**
  * The pre-flight estimate and the gap to the retrained model, as the demo and `experiment` print them.
  */
-import type { ExperimentResult } from '../engine/experiment';
-import type { Yardstick } from '../engine/yardstick';
+import type { ExperimentResult } from '../engine/jobs/experiment';
+import type { Yardstick } from '../engine/jobs/yardstick';
 import { pct, table } from './format';
 
 /** The pre-flight estimate: how many instances a model retrained without them would still get right. */

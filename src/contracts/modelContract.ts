@@ -1,7 +1,7 @@
 /**
  * What a model must be for Unlearn Lens, stated and checked in one place. Pure functions over the
  * parsed model.json (topology and weightsManifest) and, once read, the weight data; the engine
- * (src/engine/modelIo.ts) runs them once, when it loads a model.
+ * (src/engine/data/modelIo.ts) runs them once, when it loads a model.
  *
  * The contract:
  * - A TensorFlow.js Layers model: model.json with `modelTopology` and `weightsManifest`; every
@@ -36,7 +36,7 @@ export class ModelContractError extends Error {
 /** The range pixels are fed in (and the attack's ε is measured in). */
 export const PIXEL_RANGE: readonly [number, number] = [0, 1];
 
-/** Layers whose forward pass Unlearn Lens compiles to plain ops (src/engine/forward.ts). */
+/** Layers whose forward pass Unlearn Lens compiles to plain ops (src/engine/core/forward.ts). */
 export const COMPILED_LAYERS: readonly string[] = [
   'InputLayer', 'Conv2D', 'DepthwiseConv2D', 'Dense', 'BatchNormalization', 'Activation', 'ReLU', 'Flatten', 'GlobalAveragePooling2D',
   'GlobalMaxPooling2D', 'MaxPooling2D', 'AveragePooling2D', 'Add', 'ZeroPadding2D', 'Rescaling', 'Reshape',

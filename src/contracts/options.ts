@@ -211,3 +211,10 @@ export function examplesPerInstance(attack: AttackOptions, numClasses: number): 
 export const usesAdversarial = (m: Method): boolean => m === 'adv' || m === 'adv+imp';
 export const usesImportance = (m: Method): boolean => m === 'imp' || m === 'adv+imp';
 export const usesRetainData = (m: Method): boolean => m === 'oracle';
+
+/** Which TensorFlow.js backend to compute with; `auto`: tfjs-node(-gpu) when the workspace has it, else wasm. */
+export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'];
+
+/** How images whose size differs from the model's input are fitted to it. */
+export type ResizeMode = 'none' | 'nearest' | 'bilinear';

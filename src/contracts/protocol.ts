@@ -12,12 +12,76 @@
  * Every request gets exactly one result or error with its id. A cancelled request answers with an
  * error whose name is 'CancelledError'. Only types are shared: this file has no runtime code.
  */
-import type { BackendChoice, BackendInfo } from '../engine/backend';
-import type { RunRecord } from '../engine/request';
-import type { Method, Preset, UnlearnOptionsInput } from '../engine/options';
-import type { ResizeMode } from '../engine/data/imageFolder';
-import type { ManifestProblem } from '../engine/data/manifest';
-import type { GuardAnswer, GuardTrip, UnlearnProgress } from '../engine/unlearn';
+import type { BackendChoice, Method, Preset, ResizeMode, UnlearnOptions, UnlearnOptionsInput } from './options';
+import type { RunRecordOf } from './runRecord';
+
+export interface BackendInfo {
+  /** The name tfjs reports: 'wasm', 'cpu' or 'tensorflow'. */
+  name: string;
+  /** What was asked for, and where native packages were looked up (worker threads repeat it). */
+  choice: BackendChoice;
+  searchPaths: string[];
+  /** What was asked for and what was found, in words, for logs and run records. */
+  description: string;
+}
+
+export interface ManifestProblem {
+  line: number;
+  message: string;
+  kind: 'syntax' | 'unknown-label' | 'missing-file' | 'unreadable-image';
+  file?: string;
+}
+
+export type GuardAnswer = 'stop' | 'continue';
+
+/** The question a tripped `ask` guard puts to whoever runs it. */
+export interface GuardTrip {
+  step: number;
+  /** Agreement with the original model's predictions now. */
+  agreement: number;
+  /** The threshold it fell below. */
+  minAgreement: number;
+  /** The step a `stop` would roll back to. */
+  rollbackStep?: number;
+  /** Forget instances still remembered, of `total`. */
+  remembered: number;
+  total: number;
+}
+
+export interface AttackProgress {
+  step: number;
+  steps: number;
+  chunk: number;
+  chunks: number;
+}
+
+export type UnlearnProgress =
+  | ({ phase: 'attack' } & AttackProgress)
+  | { phase: 'importance' }
+  | { phase: 'unlearn'; step: number; epoch: number; loss: number; remembered: number; total: number };
+
+export interface AdversarialPreview {
+  imageShape: [number, number, number];
+  examples: Array<{
+    /** Index into the forget set. */
+    instance: number;
+    target: number;
+    /** The original model's class for the example. */
+    predicted: number;
+    /** ||delta||_2 in [0, 1] pixel units. */
+    l2: number;
+    /** Pixels in 0..255, h*w*c. */
+    original: number[];
+    adversarial: number[];
+  }>;
+}
+
+/**
+ * The run record (schema, validation and paths: src/contracts/runRecord.ts) with the engine's
+ * options; `preview` (ADV runs) travels only in the request's result, never into run.json: a few
+ * adversarial examples beside the instances they came from, for the report of the session that ran them.
+ */
+export type RunRecord = RunRecordOf<UnlearnOptions> & { preview?: AdversarialPreview };
 
 /** What the user selected to forget. */
 export type ForgetSelection =

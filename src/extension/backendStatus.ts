@@ -1,13 +1,13 @@
 /**
  * Which backend the status bar names before the engine has started: the setting resolved the way
- * the engine resolves it (src/engine/backend.ts), without loading anything. `auto` with neither
+ * the engine resolves it (src/engine/runtime/backend.ts), without loading anything. `auto` with neither
  * native package in reach is wasm for certain; a native package found is named, and confirmed (or
  * corrected) once the engine has loaded it. Free of `vscode`, so that it is unit-tested.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import type { BackendInfo } from '../engine/backend';
-import type { BackendRequest } from '../shared/protocol';
+import type { BackendInfo } from '../engine/runtime/backend';
+import type { BackendRequest } from '../contracts/protocol';
 
 export interface ExpectedBackend {
   name: string;

@@ -5,12 +5,12 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EXPERIMENT_METHODS, METHODS, OBJECTIVE_NAMES, OBJECTIVE_TITLES, type Method, type ObjectiveName } from '../engine/options';
-import type { RunRecord } from '../engine/request';
+import { EXPERIMENT_METHODS, METHODS, OBJECTIVE_NAMES, OBJECTIVE_TITLES, type Method, type ObjectiveName } from '../contracts/options';
+import type { RunRecord } from '../engine/jobs/request';
 import { isImageFile } from '../engine/data/imageFolder';
 import { isManifestFile } from '../engine/data/manifest';
 import { datasetRootOf, defaultTestData } from '../engine/data/selection';
-import type { ExperimentSummary, ForgetSelection } from '../shared/protocol';
+import type { ExperimentSummary, ForgetSelection } from '../contracts/protocol';
 import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
 import type { RunQueue } from './runQueue';

@@ -4,9 +4,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import type * as vscode from 'vscode';
-import type { GuardAnswer, GuardTrip } from '../engine/guard';
-import type { BackendInfo } from '../engine/backend';
-import type { EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, HostToWorker, WorkerToHost } from '../shared/protocol';
+import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
+import type { BackendInfo } from '../engine/runtime/backend';
+import type { EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, HostToWorker, WorkerToHost } from '../contracts/protocol';
 
 export class EngineError extends Error {
   readonly file?: string;

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { listDataset, type GalleryListing } from '../engine/data/gallery';
-import type { RunRecord } from '../engine/request';
-import type { ForgetSelection } from '../shared/protocol';
-import type { GalleryPage, GalleryThumb, GalleryToHost, HostToGallery } from '../shared/galleryProtocol';
+import type { RunRecord } from '../engine/jobs/request';
+import type { ForgetSelection } from '../contracts/protocol';
+import type { GalleryPage, GalleryThumb, GalleryToHost, HostToGallery } from '../contracts/galleryProtocol';
 import { recordClassName as className, type ModelStore } from './models';
 
 export const GALLERY_VIEW_TYPE = 'unlearnLens.gallery';

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import type { AdversarialPreview } from '../engine/request';
+import type { AdversarialPreview } from '../engine/jobs/request';
 import type { RunEntry } from './models';
 import { escapeHtml as escape } from '../shared/html';
 import { modelContractText } from '../contracts/modelContract';

@@ -4,9 +4,9 @@
  * reads "PGD 40/100" during the attack and "step 12 — forget accuracy 25 %" while unlearning.
  */
 import * as vscode from 'vscode';
-import type { EngineRequest, EngineResults } from '../shared/protocol';
+import type { EngineRequest, EngineResults } from '../contracts/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
-import type { GuardAnswer, GuardTrip } from '../engine/guard';
+import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
 import { describeProgress, GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
 
 interface QueuedRun {

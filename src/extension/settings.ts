@@ -1,13 +1,13 @@
 /**
  * The extension's settings (contributes.configuration in package.json) read into engine types.
- * Every engine option is a named setting with the paper's default; see src/engine/options.ts.
+ * Every engine option is a named setting with the paper's default; see src/contracts/options.ts.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendChoice } from '../engine/backend';
-import type { AdversarialOrder, ForgetTerm, GuardAction, Method, ObjectiveName, Preset, RandomStart, UnlearnOptionsInput } from '../engine/options';
+import type { BackendChoice } from '../engine/runtime/backend';
+import type { AdversarialOrder, ForgetTerm, GuardAction, Method, ObjectiveName, Preset, RandomStart, UnlearnOptionsInput } from '../contracts/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
-import type { BackendRequest, RelabelChoice } from '../shared/protocol';
+import type { BackendRequest, RelabelChoice } from '../contracts/protocol';
 
 export const SECTION = 'unlearnLens';
 
@@ -44,7 +44,7 @@ function explicit<T>(c: vscode.WorkspaceConfiguration, key: string): T | undefin
   return i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
 }
 
-/** Drops undefined entries, so that the engine's defaults in src/engine/options.ts stay the one source. */
+/** Drops undefined entries, so that the engine's defaults in src/contracts/options.ts stay the one source. */
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -3,9 +3,9 @@
  * record. Kept free of `vscode` so that every wording — forgotten, capped, diverged, guard stopped
  * and rolled back, guard warning — is unit-tested.
  */
-import type { GuardTrip } from '../engine/guard';
-import type { RunRecord } from '../engine/request';
-import type { EngineProgress } from './protocol';
+import type { GuardTrip } from '../engine/core/guard';
+import type { RunRecord } from '../engine/jobs/request';
+import type { EngineProgress } from '../contracts/protocol';
 import { plural } from './runView';
 
 type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> & Partial<Pick<RunRecord['options'], 'objective'>> };

@@ -12,7 +12,7 @@ export const plural = (n: number, one: string, many = `${one}s`): string => `${n
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const points = (delta: number): string => `${delta < 0 ? '−' : '+'}${Math.abs(100 * delta).toFixed(1)} points`;
 
-/** The parts of a run record (src/engine/request.ts) these views read; any version of the record has them. */
+/** The parts of a run record (src/engine/jobs/request.ts) these views read; any version of the record has them. */
 interface RunFigures {
   guard: { minAgreement: number; tripped?: { step: number; agreement: number; action: 'report' | 'stop' } };
   before: { forget: number; test?: number };

@@ -5,12 +5,12 @@
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { tf } from '../../src/engine/backend';
-import { Rng } from '../../src/engine/rng';
-import { drawTarget, planAttack, targetedL2Pgd, uniformImageStart } from '../../src/engine/attack';
-import { parallelTargetedL2Pgd } from '../../src/engine/attackPool';
-import { DEFAULT_ATTACK, resolveOptions } from '../../src/engine/options';
-import { CancelledError } from '../../src/engine/errors';
+import { tf } from '../../src/engine/runtime/backend';
+import { Rng } from '../../src/engine/core/rng';
+import { drawTarget, planAttack, targetedL2Pgd, uniformImageStart } from '../../src/engine/core/attack';
+import { parallelTargetedL2Pgd } from '../../src/engine/runtime/attackPool';
+import { DEFAULT_ATTACK, resolveOptions } from '../../src/contracts/options';
+import { CancelledError } from '../../src/contracts/errors';
 import { randomForgetSet, tinyModel, useBackend } from './helpers';
 
 before(useBackend);

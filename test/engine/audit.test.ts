@@ -1,10 +1,10 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { tf } from '../../src/engine/backend';
-import { fitLogistic, membershipAudit, perSampleLosses } from '../../src/engine/audit';
-import { crossEntropy } from '../../src/engine/objectives';
-import { logits } from '../../src/engine/modelState';
-import { Rng } from '../../src/engine/rng';
+import { tf } from '../../src/engine/runtime/backend';
+import { fitLogistic, membershipAudit, perSampleLosses } from '../../src/engine/core/audit';
+import { crossEntropy } from '../../src/engine/core/objectives';
+import { logits } from '../../src/engine/core/modelState';
+import { Rng } from '../../src/engine/core/rng';
 import { randomForgetSet, tinyModel, useBackend } from './helpers';
 
 before(useBackend);

@@ -15,10 +15,10 @@ import fc from 'fast-check';
 import { hashInputs, judge, makeCorpus, runCase, sha256, type Corpus } from '../../tools/bad-inputs';
 import { MAX_SELECTED_LINES, parseLines } from '../../src/cli/unlearn';
 import { parseManifest } from '../../src/engine/data/manifest';
-import { CancelledError, UserInputError } from '../../src/engine/errors';
-import { captureArtifacts, removeStaleTemporaryFolders, saveModelAtomically } from '../../src/engine/modelIo';
+import { CancelledError, UserInputError } from '../../src/contracts/errors';
+import { captureArtifacts, removeStaleTemporaryFolders, saveModelAtomically } from '../../src/engine/data/modelIo';
 import { tinyModel } from './helpers';
-import { imageHeaderSize } from '../../src/engine/inputFiles';
+import { imageHeaderSize } from '../../src/engine/data/inputFiles';
 import { pngHeaderOnly, jpegHeaderOnly } from '../../tools/bad-inputs';
 
 let corpus: Corpus;

@@ -54,7 +54,7 @@ test('each command\'s help differs from the others (no command falls back to the
 /** The paths the command-line examples make up. */
 const EXAMPLE_PATHS = new Set(['models/m/model.json', 'data/train.csv', 'DIR/model.json']);
 
-/** Relative file names a text mentions (README.md, docs/grid.md, scripts/reference/unlearn.py, …). */
+/** Relative file names a text mentions (README.md, docs/grid.md, tools/reference/unlearn.py, …). */
 const mentionedFiles = (text: string): string[] => [...new Set([...text.matchAll(/(?<![\w/.<-])((?:[\w-]+\/)*[\w-]+\.(?:md|py|ts|json|csv))\b/g)].map((m) => m[1]))];
 
 test('neither the help nor the README sends the reader to a file that is not in the repository', () => {

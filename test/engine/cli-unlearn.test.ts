@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { parseLines } from '../../src/cli/unlearn';
 import { classFolderFixture, writePng } from './helpers';
 

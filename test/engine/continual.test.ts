@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { earlierErasures } from '../../src/engine/continual';
-import { UserInputError } from '../../src/engine/errors';
+import { earlierErasures } from '../../src/engine/jobs/continual';
+import { UserInputError } from '../../src/contracts/errors';
 import { serializeRunRecord } from '../../src/contracts/runRecord';
 import { sampleRunRecord } from '../shared/runRecordSample';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient } from '../../src/extension/engineClient';
-import type { EngineRequest } from '../../src/shared/protocol';
+import type { EngineRequest } from '../../src/contracts/protocol';
 
 /** A stand-in worker: answers each request with its own thread id, after `delayMs` of the request's searchPaths[0]. */
 const FAKE_WORKER = `

@@ -4,11 +4,11 @@
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { runExperiment, type ExperimentRequest } from '../../src/engine/experiment';
-import { captureArtifacts } from '../../src/engine/modelIo';
+import { runExperiment, type ExperimentRequest } from '../../src/engine/jobs/experiment';
+import { captureArtifacts } from '../../src/engine/data/modelIo';
 import type { Dataset } from '../../src/engine/data/dataset';
-import { Rng } from '../../src/engine/rng';
-import { predictClasses } from '../../src/engine/modelState';
+import { Rng } from '../../src/engine/core/rng';
+import { predictClasses } from '../../src/engine/core/modelState';
 import { tinyModel, useBackend } from './helpers';
 
 let backend = '';

@@ -5,9 +5,9 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from '../../src/engine/backend';
-import { compileForward } from '../../src/engine/forward';
-import { resNet } from '../../src/engine/zoo';
+import { tf } from '../../src/engine/runtime/backend';
+import { compileForward } from '../../src/engine/core/forward';
+import { resNet } from '../../tools/zoo';
 import { tinyModel, useBackend } from './helpers';
 
 before(useBackend);

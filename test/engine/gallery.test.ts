@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { listDataset } from '../../src/engine/data/gallery';
-import { UserInputError } from '../../src/engine/errors';
+import { UserInputError } from '../../src/contracts/errors';
 import { writePng } from './helpers';
 
 test('the gallery lists a class-folder dataset by class (classes.json order), images only, hidden folders skipped', async () => {

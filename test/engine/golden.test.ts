@@ -1,7 +1,7 @@
 /**
- * The engine against golden values from PyTorch (scripts/golden.py, float64) on the same tiny
+ * The engine against golden values from PyTorch (tools/golden.py, float64) on the same tiny
  * model and inputs: one PGD step, MAS importance and its inverted weights, every loss, SGD steps,
- * and against the PyTorch twin (scripts/reference/unlearn.py): the attack plan with the paper's
+ * and against the PyTorch twin (tools/reference/unlearn.py): the attack plan with the paper's
  * code's random start, a short attack from it, and the adversarial batch order.
  */
 import { test, before } from 'node:test';
@@ -9,16 +9,16 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from '../../src/engine/backend';
-import { smallCnn } from '../../src/engine/zoo';
-import { attackRange, pgdStep, planAttack } from '../../src/engine/attack';
-import { DEFAULT_ATTACK } from '../../src/engine/options';
-import { Rng } from '../../src/engine/rng';
-import { Loader } from '../../src/engine/unlearn';
-import { invertedImportance, masImportance } from '../../src/engine/importance';
-import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from '../../src/engine/objectives';
-import { forwardOf, logits, trainableParameters } from '../../src/engine/modelState';
-import { Sgd } from '../../src/engine/optimizer';
+import { tf } from '../../src/engine/runtime/backend';
+import { smallCnn } from '../../tools/zoo';
+import { attackRange, pgdStep, planAttack } from '../../src/engine/core/attack';
+import { DEFAULT_ATTACK } from '../../src/contracts/options';
+import { Rng } from '../../src/engine/core/rng';
+import { Loader } from '../../src/engine/core/unlearn';
+import { invertedImportance, masImportance } from '../../src/engine/core/importance';
+import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from '../../src/engine/core/objectives';
+import { forwardOf, logits, trainableParameters } from '../../src/engine/core/modelState';
+import { Sgd } from '../../src/engine/core/optimizer';
 import { useBackend } from './helpers';
 
 interface Named {

@@ -1,9 +1,9 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { tf } from '../../src/engine/backend';
-import { Guard } from '../../src/engine/guard';
-import { predictClasses } from '../../src/engine/modelState';
-import { DEFAULT_GUARD } from '../../src/engine/options';
+import { tf } from '../../src/engine/runtime/backend';
+import { Guard } from '../../src/engine/core/guard';
+import { predictClasses } from '../../src/engine/core/modelState';
+import { DEFAULT_GUARD } from '../../src/contracts/options';
 import { randomForgetSet, tinyModel, useBackend } from './helpers';
 
 before(useBackend);

@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { initBackend, tf } from '../../src/engine/backend';
-import { smallCnn } from '../../src/engine/zoo';
-import { captureArtifacts, saveModelAtomically } from '../../src/engine/modelIo';
-import { Rng } from '../../src/engine/rng';
-import type { ForgetSet } from '../../src/engine/unlearn';
+import { initBackend, tf } from '../../src/engine/runtime/backend';
+import { smallCnn } from '../../tools/zoo';
+import { captureArtifacts, saveModelAtomically } from '../../src/engine/data/modelIo';
+import { Rng } from '../../src/engine/core/rng';
+import type { ForgetSet } from '../../src/engine/core/unlearn';
 
 export async function useBackend(): Promise<string> {
   const choice = (process.env.UNLEARN_LENS_TEST_BACKEND ?? 'wasm') as 'wasm' | 'cpu';

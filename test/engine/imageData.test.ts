@@ -7,7 +7,7 @@ import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { loadImageFolder, loadSelectedImages, readImage } from '../../src/engine/data/imageFolder';
 import { checkManifest, describeLines, loadManifest, manifestClassNames, parseManifest, readManifest } from '../../src/engine/data/manifest';
-import { UserInputError } from '../../src/engine/errors';
+import { UserInputError } from '../../src/contracts/errors';
 
 function pngBytes(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
   const png = new PNG({ width, height });

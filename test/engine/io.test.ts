@@ -7,9 +7,9 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { captureArtifacts, loadModel, saveModelAtomically } from '../../src/engine/modelIo';
+import { captureArtifacts, loadModel, saveModelAtomically } from '../../src/engine/data/modelIo';
 import { loadIdxDataset } from '../../src/engine/data/idx';
-import { UserInputError } from '../../src/engine/errors';
+import { UserInputError } from '../../src/contracts/errors';
 import { tinyModel, useBackend } from './helpers';
 
 before(useBackend);

@@ -5,9 +5,9 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { bundledTf as tf } from '../../src/engine/tf';
-import { switchBundledBackend } from '../../src/engine/backend';
-import { Rng } from '../../src/engine/rng';
+import { bundledTf as tf } from '../../src/engine/core/tf';
+import { switchBundledBackend } from '../../src/engine/runtime/backend';
+import { Rng } from '../../src/engine/core/rng';
 
 before(() => switchBundledBackend('wasm'));
 

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { tf } from '../../src/engine/backend';
-import { layerChanges, perUnitMean } from '../../src/engine/metrics';
+import { tf } from '../../src/engine/runtime/backend';
+import { layerChanges, perUnitMean } from '../../src/engine/core/metrics';
 import { useBackend } from './helpers';
 
 before(useBackend);

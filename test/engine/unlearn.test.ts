@@ -1,13 +1,13 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from '../../src/engine/backend';
-import { Loader, unlearn, type GuardTrip } from '../../src/engine/unlearn';
-import { Rng } from '../../src/engine/rng';
-import { resolveOptions, METHODS } from '../../src/engine/options';
-import { predictClasses } from '../../src/engine/modelState';
+import { tf } from '../../src/engine/runtime/backend';
+import { Loader, unlearn, type GuardTrip } from '../../src/engine/core/unlearn';
+import { Rng } from '../../src/engine/core/rng';
+import { resolveOptions, METHODS } from '../../src/contracts/options';
+import { predictClasses } from '../../src/engine/core/modelState';
 import { assertNoLeak, randomForgetSet, tinyModel, useBackend } from './helpers';
-import { CancelledError, UserInputError } from '../../src/engine/errors';
+import { CancelledError, UserInputError } from '../../src/contracts/errors';
 
 before(useBackend);
 

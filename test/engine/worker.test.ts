@@ -1,17 +1,17 @@
-// The engine worker's protocol (src/shared/protocol.ts), over a real worker thread running the
+// The engine worker's protocol (src/contracts/protocol.ts), over a real worker thread running the
 // TypeScript source: results, error replies that keep UserInputError's file, progress, cancel.
 import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { classFolderFixture } from './helpers';
-import type { GuardAnswer, GuardTrip } from '../../src/engine/guard';
-import type { EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../src/shared/protocol';
+import type { GuardAnswer, GuardTrip } from '../../src/engine/core/guard';
+import type { EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../src/contracts/protocol';
 
 // A worker cannot start from a .ts file directly: register tsx's CommonJS hook first, then load it.
-const workerSource = path.join(__dirname, '..', '..', 'src', 'engine', 'worker.ts');
+const workerSource = path.join(__dirname, '..', '..', 'src', 'engine', 'runtime', 'worker.ts');
 const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(workerSource)});`, { eval: true });
 after(() => worker.terminate());
 

@@ -1,13 +1,13 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from '../../src/engine/backend';
-import { agreement, membershipAuc, membershipNullBand, readSplit, rocAuc, yardstickRow, type ModelReading } from '../../src/engine/yardstick';
-import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenTargets, UNSEEN_TOLERANCE } from '../../src/engine/unseen';
-import { unlearn } from '../../src/engine/unlearn';
-import { resolveOptions } from '../../src/engine/options';
-import { predictClasses } from '../../src/engine/modelState';
-import { perSampleLosses } from '../../src/engine/audit';
+import { tf } from '../../src/engine/runtime/backend';
+import { agreement, membershipAuc, membershipNullBand, readSplit, rocAuc, yardstickRow, type ModelReading } from '../../src/engine/jobs/yardstick';
+import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenTargets, UNSEEN_TOLERANCE } from '../../src/engine/core/unseen';
+import { unlearn } from '../../src/engine/core/unlearn';
+import { resolveOptions } from '../../src/contracts/options';
+import { predictClasses } from '../../src/engine/core/modelState';
+import { perSampleLosses } from '../../src/engine/core/audit';
 import { assertNoLeak, randomForgetSet, tinyModel, useBackend } from './helpers';
 
 before(useBackend);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { preflightText, yardstickText } from '../../src/cli/yardstickText';
-import type { Yardstick } from '../../src/engine/yardstick';
+import type { Yardstick } from '../../src/engine/jobs/yardstick';
 
 const row = (name: string, forget: number, test: number, membershipAuc: number, agreementWithRetrained: number) => ({ name, forget, retain: 0.9, test, membershipAuc, agreementWithRetrained, forgetAgreementWithRetrained: 1 });
 

@@ -1,15 +1,15 @@
-"""The issue-4 experiment grid through the PyTorch reference (scripts/reference/unlearn.py).
+"""The issue-4 experiment grid through the PyTorch reference (tools/reference/unlearn.py).
 
-    /usr/bin/python3 scripts/reference/grid.py [--out docs/grid-results.jsonl] [--threads 2]
+    /usr/bin/python3 tools/reference/grid.py [--out docs/grid-results.jsonl] [--threads 2]
         [--cells k16,k16-more,k64,k128,k1,variants] [--max-epochs-bounded N]
 
-Forget indices are the engine's (src/engine/experiment.ts chooseForgetIndices):
-`new Rng(seed).sample(10000, k)`, with Rng = mulberry32 as src/engine/rng.ts (ported below).
+Forget indices are the engine's (src/engine/jobs/experiment.ts chooseForgetIndices):
+`new Rng(seed).sample(10000, k)`, with Rng = mulberry32 as src/engine/core/rng.ts (ported below).
 The guard's probe is the engine experiment's too: 512 remaining training images taken from
 `new Rng(seed + 104729).permutation(|D_r|)` after the first 5000 (the retain subset).
 Retain accuracy here is on ALL of D_r (unlearn.py), not on the engine's 5000-image subset.
 
-Presets (src/engine/options.ts PRESETS):
+Presets (src/contracts/options.ts PRESETS):
   paper   = defaults (negative-ce, batch statistics, stop margin 0); guard 'report' (observes only)
   bounded = forget term margin, running statistics, stop margin 0.5, guard 'stop' (roll back)
 Runs one unlearn.py process at a time and appends one JSON line per finished run.

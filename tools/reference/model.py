@@ -1,4 +1,4 @@
-"""PyTorch twin of the engine's `smallCnn` (src/engine/zoo.ts), used by the training script and the
+"""PyTorch twin of the engine's `smallCnn` (tools/zoo.ts), used by the training script and the
 golden-fixture generator.
 
     SmallCnn(width, num_classes, in_channels=1)
@@ -28,7 +28,7 @@ Shapes: conv kernels [3,3,in,out]; BN vectors [out]; logits/kernel [c, classes];
 its weights follow the same rule (trainable in layer order, then the BatchNorm statistics), named
 as in its docstring. `build_model(architecture)` makes either from an export's "architecture".
 
-Run with /usr/bin/python3 (PyTorch 1.13 CPU). `python3 scripts/reference/model.py` runs a self-check.
+Run with /usr/bin/python3 (PyTorch 1.13 CPU). `python3 tools/reference/model.py` runs a self-check.
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class ResNet(nn.Module):
     ReLU, three stages of n BasicBlocks with widths w, 2w, 4w and first strides 1, 2, 2 (28 -> 14 -> 7),
     projection shortcuts (1x1 conv + BN) where the shape changes, global average pooling, Dense.
 
-    tfjs names (src/engine/zoo.ts `resNet`): stem conv1/bn1; block j of stage i is s{i}b{j}_conv1,
+    tfjs names (tools/zoo.ts `resNet`): stem conv1/bn1; block j of stage i is s{i}b{j}_conv1,
     s{i}b{j}_bn1, s{i}b{j}_conv2, s{i}b{j}_bn2, s{i}b{j}_proj, s{i}b{j}_proj_bn; logits."""
 
     def __init__(self, depth: int, width: int, num_classes: int, in_channels: int = 1):

@@ -6,15 +6,15 @@ cells already in the file. `--shard i/n` splits the cells between processes (by 
 adversarial set is computed once; one torch thread each runs faster on 2 cores than one process with
 2 threads).
 
-    /usr/bin/python3 scripts/reference/options_grid.py --model fmnist-resnet8-w16-aug \\
+    /usr/bin/python3 tools/reference/options_grid.py --model fmnist-resnet8-w16-aug \\
         --out docs/grid-resnet8.jsonl --shard 0/2 --budget 7200 &
-    /usr/bin/python3 scripts/reference/options_grid.py --model fmnist-resnet8-w16-aug \\
+    /usr/bin/python3 tools/reference/options_grid.py --model fmnist-resnet8-w16-aug \\
         --out docs/grid-resnet8.jsonl --shard 1/2 --budget 7200 &
-    /usr/bin/python3 scripts/reference/options_grid.py --summary docs/grid-resnet8.jsonl   # the table
+    /usr/bin/python3 tools/reference/options_grid.py --summary docs/grid-resnet8.jsonl   # the table
 
 Forget sets and guard probes are the engine's (grid.py: forget_indices, probe_indices). Every run
 has the guard on: `report` for the paper preset and the options (it only watches), `stop` for the
-`bounded` preset (as src/engine/options.ts). The epoch cap is the paper's 1,000; a wall-clock cap
+`bounded` preset (as src/contracts/options.ts). The epoch cap is the paper's 1,000; a wall-clock cap
 per run (--max-seconds) keeps one stalled option from eating the grid, and a run that hits it says
 `time-cap`. The adversarial set of a (k, seed) is computed once and shared by the runs that need it
 (unlearn.run's attack_cache); each row's seconds still count the attack.
@@ -37,7 +37,7 @@ from grid import PRESETS, forget_indices, probe_indices  # noqa: E402
 
 METHODS = ("naive", "adv", "imp", "adv+imp")
 REPORT = ["--guard-action", "report"]
-# name -> unlearn.py arguments. "paper" and "bounded" are src/engine/options.ts PRESETS; the others
+# name -> unlearn.py arguments. "paper" and "bounded" are src/contracts/options.ts PRESETS; the others
 # are its single options, each against the paper preset (guard watching only).
 OPTIONS: Dict[str, List[str]] = {
     "paper": REPORT,

@@ -3,10 +3,10 @@ without wrecking the model? Trains candidate architectures on the shipped Fashio
 runs the PyTorch twin of the engine (unlearn.py `run`, in process) over a prioritised grid, until a
 wall-clock budget is spent. Every finished run is appended to <out>/regime.jsonl at once, so a run cut
 short still returns what it did; the trained models go to <out>/models.tar.gz as weights.export.json
-files (scripts/build-model.ts turns one into a tfjs model).
+files (tools/build-model.ts turns one into a tfjs model).
 
-    python3 scripts/reference/regime.py --device cuda --out /tmp/regime --budget 450
-    /usr/bin/python3 scripts/reference/regime.py --smoke --out /tmp/regime-smoke     # CPU, tiny: checks the plumbing
+    python3 tools/reference/regime.py --device cuda --out /tmp/regime --budget 450
+    /usr/bin/python3 tools/reference/regime.py --smoke --out /tmp/regime-smoke     # CPU, tiny: checks the plumbing
 
 Forget sets and guard probes are the engine's (grid.py: forget_indices, probe_indices). Presets as
 grid.py: paper = the method exactly (guard 'report': it only watches), bounded = margin forget term,
@@ -110,7 +110,7 @@ def main() -> int:
         info[name] = {"params": sum(p.numel() for p in model.parameters()), "train": tr, "test": te, "train_seconds": secs, "epochs": ep, "augment": augment, "arch": arch}
         log(f"trained {name}: {info[name]['params']} params, train {tr:.4f} test {te:.4f} in {secs:.1f} s")
         doc = export_doc(arch, model, tr, te, {
-            "script": "scripts/train_default_model.py (via scripts/reference/regime.py)", "nTrain": n, "nTest": len(xte_t),
+            "script": "tools/train_default_model.py (via tools/reference/regime.py)", "nTrain": n, "nTest": len(xte_t),
             "epochs": ep, "batchSize": 128, "optimizer": "SGD momentum 0.9, lr 0.05 cosine to 0, weight decay 0.0005",
             "augment": "random crop (pad 2) + horizontal flip" if augment else "none", "device": dev_info,
             "torch": torch.__version__, "seconds": round(secs, 1), "seed": 0})

@@ -1,6 +1,6 @@
 """PyTorch reference of one unlearning request (MISSION.md, "The algorithm"), for `unlearn-lens bench`.
 
-    /usr/bin/python3 scripts/reference/unlearn.py --model models/fmnist-cnn16/model.json \
+    /usr/bin/python3 tools/reference/unlearn.py --model models/fmnist-cnn16/model.json \
         --data-dir data/fashion-mnist-subset --forget-indices 12,345,6789 [--method adv+imp] \
         [--max-epochs 1000] [--seed 0] [--threads N]
 
@@ -15,7 +15,7 @@ eps 4.0 (L2, pixel space), alpha 0.1, adversarial batch 256 + forget batch 32, S
 weight decay 1e-4 (on every trainable tensor), lambda 1, BatchNorm in train mode during unlearning,
 stop as soon as forget accuracy is exactly 0 (checked after every step in eval mode), epoch cap.
 
-Randomness (`--rng engine`, the default): the engine's own generator (mulberry32, src/engine/rng.ts)
+Randomness (`--rng engine`, the default): the engine's own generator (mulberry32, src/engine/core/rng.ts)
 is reimplemented here, with the same seeds and the same order of draws, so the adversarial targets,
 the PGD random starts and the batch order are the engine's. The two sides then differ only by
 floating-point arithmetic. `--rng torch` draws them from torch's generator instead.
@@ -62,7 +62,7 @@ def log(msg: str) -> None:
 
 # --------------------------------------------------------------------------- the engine's generator
 class EngineRng:
-    """mulberry32 exactly as src/engine/rng.ts (same bits; the same call order gives the same numbers)."""
+    """mulberry32 exactly as src/engine/core/rng.ts (same bits; the same call order gives the same numbers)."""
 
     def __init__(self, seed: int):
         self.state = ((seed & MASK) ^ 0x9E3779B9) & MASK
@@ -101,7 +101,7 @@ class EngineRng:
 
 def uniform_image_starts(u: np.ndarray, x_flat: np.ndarray, eps: float) -> np.ndarray:
     """The paper's code's start: d = u - x (u uniform in [0,1]^dim), d * min(1, eps/||d||), in float64,
-    rounded to float32 once (as uniformImageStart in src/engine/attack.ts). x + start lies in [0, 1]
+    rounded to float32 once (as uniformImageStart in src/engine/core/attack.ts). x + start lies in [0, 1]
     (a convex combination of x and u); the attack still clips it, as advertorch does."""
     d = u - x_flat.astype(np.float64)
     norm = np.sqrt((d ** 2).sum(axis=1))
@@ -111,7 +111,7 @@ def uniform_image_starts(u: np.ndarray, x_flat: np.ndarray, eps: float) -> np.nd
 
 def engine_attack_plan(labels: np.ndarray, n_adv: int, num_classes: int, dim: int, eps: float, seed: int,
                        x_forget: Optional[np.ndarray] = None, random_start: str = "uniform-image") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """planAttack of src/engine/attack.ts: example e = r*k + i (repetition-major); per example one draw
+    """planAttack of src/engine/core/attack.ts: example e = r*k + i (repetition-major); per example one draw
     for the target ((y + 1 + int(C-1)) mod C), then the start: uniform-image, dim draws u (start from
     u - x, x_forget [k, ...] NHWC float32); in-ball, 2*dim draws for dim Box-Muller normals (stored as
     float32) and one for the radius. Returns targets, sources and starts [count, dim] (float32, NHWC)."""
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--lambda", dest="lam", type=float, default=1.0)
     ap.add_argument("--max-epochs", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    # Issue 4 options, mirroring src/engine/options.ts / objectives.ts / unlearn.ts exactly.
+    # Issue 4 options, mirroring src/contracts/options.ts / objectives.ts / unlearn.ts exactly.
     ap.add_argument("--forget-term", default="negative-ce", choices=["negative-ce", "remembered-ce", "margin", "nearest-ce"])
     ap.add_argument("--forget-statistics", default="batch", choices=["batch", "running"],
                     help="BatchNorm statistics of the forget-batch forward: the batch's (paper) or the running ones (eval-mode BN for that forward only)")

@@ -12,9 +12,12 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { crossEntropyPerExample } from './objectives';
 import { logits } from './modelState';
-import type { AttackOptions } from './options';
+import type { AttackOptions } from '../../contracts/options';
 import type { Rng } from './rng';
-import { throwIfAborted } from './errors';
+import { throwIfAborted } from '../../contracts/errors';
+import type { AttackProgress } from '../../contracts/protocol';
+
+export type { AttackProgress };
 
 export interface AdversarialSet {
   /** count * h * w * c, in [0, 1]. */
@@ -34,12 +37,6 @@ export function attackSuccess(set: Pick<AdversarialSet, 'targets' | 'predicted'>
   return set.targets.length ? hits / set.targets.length : 0;
 }
 
-export interface AttackProgress {
-  step: number;
-  steps: number;
-  chunk: number;
-  chunks: number;
-}
 
 /** A target uniformly among the classes other than `label`. */
 export function drawTarget(label: number, numClasses: number, rng: Rng): number {

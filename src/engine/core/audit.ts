@@ -11,7 +11,7 @@ import { tf } from './tf';
 import { asImages, logits } from './modelState';
 import { crossEntropyPerExample } from './objectives';
 import { Rng } from './rng';
-import { subset, type Dataset } from './data/dataset';
+import { subset, type Dataset } from '../data/dataset';
 
 export interface MembershipAudit {
   /** Cross-validated accuracy of the attack on the balanced set (0.5 = chance). */

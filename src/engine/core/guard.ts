@@ -12,7 +12,10 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { allVariables, predictClasses, restore, snapshot } from './modelState';
-import type { GuardOptions } from './options';
+import type { GuardOptions } from '../../contracts/options';
+import type { GuardAnswer, GuardTrip } from '../../contracts/protocol';
+
+export type { GuardAnswer, GuardTrip };
 
 export interface GuardReport {
   /** Agreement with the original model's predictions at the end: the lowest of the probe's parts (1 = no change seen). */
@@ -33,21 +36,7 @@ export interface GuardReport {
   };
 }
 
-export type GuardAnswer = 'stop' | 'continue';
 
-/** The question a tripped `ask` guard puts to whoever runs it. */
-export interface GuardTrip {
-  step: number;
-  /** Agreement with the original model's predictions now. */
-  agreement: number;
-  /** The threshold it fell below. */
-  minAgreement: number;
-  /** The step a `stop` would roll back to. */
-  rollbackStep?: number;
-  /** Forget instances still remembered, of `total`. */
-  remembered: number;
-  total: number;
-}
 
 export type GuardQuestion = (trip: Omit<GuardTrip, 'remembered' | 'total'>) => Promise<GuardAnswer>;
 

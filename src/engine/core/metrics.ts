@@ -4,7 +4,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { predictClasses } from './modelState';
-import type { Dataset } from './data/dataset';
+import type { Dataset } from '../data/dataset';
 
 /** Fraction of `labels` the model predicts (inference mode). 0 for an empty set. */
 export async function accuracy(model: tfTypes.LayersModel, images: Float32Array, labels: Int32Array, imageShape: [number, number, number]): Promise<number> {

@@ -8,8 +8,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { Rng } from './rng';
-import type { AdversarialSet, AttackProgress } from './attack';
-import { parallelTargetedL2Pgd } from './attackPool';
+import type { AdversarialSet } from './attack';
+import { parallelTargetedL2Pgd } from '../runtime/attackPool';
 import { invertedImportance, masImportance } from './importance';
 import { boundedForgetLoss, crossEntropy, crossEntropyPerExample, forgetLoss, importancePenalty, pairedLoss } from './objectives';
 import { logits, snapshot, trainableParameters } from './modelState';
@@ -17,10 +17,13 @@ import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type Gua
 
 export type { GuardAnswer, GuardReport, GuardTrip } from './guard';
 import { Sgd, nonFiniteProbe } from './optimizer';
-import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type UnlearnOptions } from './options';
-import { throwIfAborted, UserInputError } from './errors';
+import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type UnlearnOptions } from '../../contracts/options';
+import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
 import { anchorLoss, classProbabilities, UNSEEN_ANCHOR_BATCH, UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
+import type { UnlearnProgress } from '../../contracts/protocol';
+
+export type { UnlearnProgress };
 
 export interface ForgetSet {
   images: Float32Array;
@@ -29,10 +32,6 @@ export interface ForgetSet {
   numClasses: number;
 }
 
-export type UnlearnProgress =
-  | ({ phase: 'attack' } & AttackProgress)
-  | { phase: 'importance' }
-  | { phase: 'unlearn'; step: number; epoch: number; loss: number; remembered: number; total: number };
 
 /**
  * Why a run ended: every instance forgotten; the epoch cap; the guard (stop action); or `diverged`:

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadIdxDataset } from './data/idx';
-import type { Dataset } from './data/dataset';
+import { loadIdxDataset } from './idx';
+import type { Dataset } from './dataset';
 
 export function packageRoot(from = __dirname): string {
   let dir = from;

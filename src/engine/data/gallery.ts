@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { UserInputError } from '../errors';
+import { UserInputError } from '../../contracts/errors';
 import { classFolderName, folderClassNames, imagesUnder } from './imageFolder';
 import { isManifestFile, labelIndex, manifestClassNames, readManifest } from './manifest';
 

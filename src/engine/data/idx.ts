@@ -3,7 +3,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as zlib from 'node:zlib';
-import { UserInputError } from '../errors';
+import { UserInputError } from '../../contracts/errors';
 import type { Dataset } from './dataset';
 
 async function readMaybeGzipped(file: string): Promise<Buffer> {

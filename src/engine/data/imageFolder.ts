@@ -10,11 +10,13 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
-import { UserInputError } from '../errors';
-import { checkImageHeader, isInsideFolder, MAX_IMAGE_BYTES, MAX_JSON_BYTES, readRegularFile, realPathOrParent } from '../inputFiles';
+import { UserInputError } from '../../contracts/errors';
+import { checkImageHeader, isInsideFolder, MAX_IMAGE_BYTES, MAX_JSON_BYTES, readRegularFile, realPathOrParent } from './inputFiles';
 import type { Dataset } from './dataset';
+import type { ResizeMode } from '../../contracts/options';
 
-export type ResizeMode = 'none' | 'nearest' | 'bilinear';
+export type { ResizeMode };
+
 
 export interface ImageLoadOptions {
   /** [height, width, channels] the model takes; channels 1 (grayscale) or 3 (RGB). */

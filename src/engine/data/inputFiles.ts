@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import * as path from 'node:path';
-import { UserInputError } from './errors';
+import { UserInputError } from '../../contracts/errors';
 
 const MiB = 1024 * 1024;
 /** Largest image file read (bytes). */

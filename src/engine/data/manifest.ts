@@ -8,9 +8,12 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { UserInputError } from '../errors';
+import { UserInputError } from '../../contracts/errors';
 import { loadLabelledImages, readClassList, readImage, type ImageInstances, type ImageLoadOptions } from './imageFolder';
-import { MAX_MANIFEST_BYTES, readRegularFile, realPathOrParent, isWithin } from '../inputFiles';
+import { MAX_MANIFEST_BYTES, readRegularFile, realPathOrParent, isWithin } from './inputFiles';
+import type { ManifestProblem } from '../../contracts/protocol';
+
+export type { ManifestProblem };
 
 export interface ManifestRow {
   /** 0-based line in the manifest file. */
@@ -23,12 +26,6 @@ export interface ManifestRow {
   split?: string;
 }
 
-export interface ManifestProblem {
-  line: number;
-  message: string;
-  kind: 'syntax' | 'unknown-label' | 'missing-file' | 'unreadable-image';
-  file?: string;
-}
 
 export interface ParsedManifest {
   file: string;

@@ -10,10 +10,10 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from './tf';
-import { throwIfAborted, UserInputError } from './errors';
+import { tf } from '../core/tf';
+import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { writeFileDurably } from './outputFiles';
-import { checkFiniteWeights, checkModelContract, checkShapes, checkShardBytes, checkShardInside, checkTopology, checkWeightsManifest, engineTopology, ModelContractError, type ModelContract, type WeightSpec } from '../contracts/modelContract';
+import { checkFiniteWeights, checkModelContract, checkShapes, checkShardBytes, checkShardInside, checkTopology, checkWeightsManifest, engineTopology, ModelContractError, type ModelContract, type WeightSpec } from '../../contracts/modelContract';
 
 export interface LoadedModel {
   /** The model as the engine runs it: logits out (a trailing softmax removed, see src/contracts/modelContract.ts). */

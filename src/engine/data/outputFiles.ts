@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UserInputError } from './errors';
+import { UserInputError } from '../../contracts/errors';
 import { isWithin, MAX_JSON_BYTES, readRegularFile, realPathOrParent } from './inputFiles';
 
 export interface ProtectedPath {

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ForgetSelection } from '../../shared/protocol';
+import type { ForgetSelection } from '../../contracts/protocol';
 
 /** The class-folder dataset selected files belong to: a class folder's parent, or an image's grandparent. */
 export async function datasetRootOf(paths: string[]): Promise<string> {

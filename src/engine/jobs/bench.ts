@@ -1,6 +1,6 @@
 /**
  * `unlearn-lens bench`: one unlearning request run by the engine and by the PyTorch reference
- * (scripts/reference/unlearn.py) on the same weights, data, forget set and hyper-parameters, back to
+ * (tools/reference/unlearn.py) on the same weights, data, forget set and hyper-parameters, back to
  * back in one command, with seconds per phase, peak RSS and accuracies after; plus the PGD scaling
  * over worker counts, a kernel profile of one PGD step and one SGD step, and a memory check over
  * repeated requests. Not part of the test suite (it takes minutes).
@@ -14,19 +14,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from './tf';
-import { complement, subset, type Dataset } from './data/dataset';
-import { datasetAccuracy, accuracy } from './metrics';
-import { modelFromArtifacts, type LoadedModel } from './modelIo';
-import { makeAdversarialSet, unlearn, type ForgetSet, type UnlearnResult } from './unlearn';
-import { examplesPerInstance, resolveOptions, usesAdversarial, type Method, type UnlearnOptions } from './options';
+import { tf } from '../core/tf';
+import { complement, subset, type Dataset } from '../data/dataset';
+import { datasetAccuracy, accuracy } from '../core/metrics';
+import { modelFromArtifacts, type LoadedModel } from '../data/modelIo';
+import { makeAdversarialSet, unlearn, type ForgetSet, type UnlearnResult } from '../core/unlearn';
+import { examplesPerInstance, resolveOptions, usesAdversarial, type Method, type UnlearnOptions } from '../../contracts/options';
 import { chooseForgetIndices } from './experiment';
-import { attackSuccess, pgdStep, type AdversarialSet } from './attack';
-import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from './objectives';
-import { logits, predictClasses, snapshot, trainableParameters } from './modelState';
-import { invertedImportance, masImportance } from './importance';
-import { Sgd } from './optimizer';
-import { packageRoot } from './assets';
+import { attackSuccess, pgdStep, type AdversarialSet } from '../core/attack';
+import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from '../core/objectives';
+import { logits, predictClasses, snapshot, trainableParameters } from '../core/modelState';
+import { invertedImportance, masImportance } from '../core/importance';
+import { Sgd } from '../core/optimizer';
+import { packageRoot } from '../data/assets';
 
 export interface PhaseSeconds {
   pgd: number;
@@ -214,7 +214,7 @@ export async function timePgd(loaded: LoadedModel, forget: ForgetSet, config: Be
 }
 
 export function referenceScript(): string {
-  return path.join(packageRoot(), 'scripts', 'reference', 'unlearn.py');
+  return path.join(packageRoot(), 'tools', 'reference', 'unlearn.py');
 }
 
 /** Why the reference cannot run here, or undefined when it can. */
@@ -226,7 +226,7 @@ export function referenceUnavailable(python: string): string | undefined {
   return undefined;
 }
 
-/** The reference's side: scripts/reference/unlearn.py in a child process (its stderr is passed through). */
+/** The reference's side: tools/reference/unlearn.py in a child process (its stderr is passed through). */
 export function runReference(loaded: LoadedModel, dataDir: string, forgetIndices: number[], config: BenchConfig): Promise<BenchSide> {
   const args = [
     referenceScript(),

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseRunLinks, RunRecordError, type RunLinks } from '../contracts/runRecord';
-import { UserInputError } from './errors';
+import { parseRunLinks, RunRecordError, type RunLinks } from '../../contracts/runRecord';
+import { UserInputError } from '../../contracts/errors';
 
 export interface EarlierErasure {
   /** The instance's id (its image file) as the run record has it. */

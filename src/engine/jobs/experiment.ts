@@ -4,21 +4,21 @@
  * accuracy before and after. The demo, `unlearn-lens experiment` and the extension's Run
  * Experiment command all go through here.
  */
-import { Rng } from './rng';
-import { complement, subset, type Dataset } from './data/dataset';
-import type { LayerChange } from './metrics';
-import type { LoadedModel } from './modelIo';
-import { makeAdversarialSet, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from './unlearn';
-import { resolveOptions, usesAdversarial, usesRetainData, type Method, type Preset, type UnlearnOptionsInput } from './options';
-import type { AdversarialSet } from './attack';
-import { throwIfAborted } from './errors';
+import { Rng } from '../core/rng';
+import { complement, subset, type Dataset } from '../data/dataset';
+import type { LayerChange } from '../core/metrics';
+import type { LoadedModel } from '../data/modelIo';
+import { makeAdversarialSet, type ForgetSet, type GuardReport, type StopReason, type UnlearnProgress } from '../core/unlearn';
+import { resolveOptions, usesAdversarial, usesRetainData, type Method, type Preset, type UnlearnOptionsInput } from '../../contracts/options';
+import type { AdversarialSet } from '../core/attack';
+import { throwIfAborted } from '../../contracts/errors';
 import { runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
-import { resolveWorkers } from './attackPool';
-import { runMethodTasks } from './methodPool';
-import { auditHeldOut, auditModel, type MembershipAudit } from './audit';
+import { resolveWorkers } from '../runtime/attackPool';
+import { runMethodTasks } from '../runtime/methodPool';
+import { auditHeldOut, auditModel, type MembershipAudit } from '../core/audit';
 import { measureYardstick, readModel, type ModelReading, type RetrainedReferences, type Yardstick } from './yardstick';
-import { loadModel } from './modelIo';
-import { unseenTargets, type UnseenTargets } from './unseen';
+import { loadModel } from '../data/modelIo';
+import { unseenTargets, type UnseenTargets } from '../core/unseen';
 import { rocAuc } from './yardstick';
 
 export type { Accuracies } from './methodTask';

@@ -5,18 +5,18 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { initBackend } from './backend';
-import { CancelledError, UserInputError } from './errors';
-import { loadModel, prepareVersionsFolder, readModelArtifacts } from './modelIo';
+import { initBackend } from '../runtime/backend';
+import { CancelledError, UserInputError } from '../../contracts/errors';
+import { loadModel, prepareVersionsFolder, readModelArtifacts } from '../data/modelIo';
 import { runUnlearnRequest, type EarlierInstances, type RunRecord } from './request';
 import { earlierErasures } from './continual';
 import { runExperiment } from './experiment';
-import { embeddedDefault, loadEmbeddedData } from './assets';
-import { loadImageFolder, loadSelectedImages, readImage, type ImageInstances, type ImageLoadOptions } from './data/imageFolder';
-import { checkManifest, isManifestFile, labelIndex, loadManifestRows, manifestClassNames, readManifest } from './data/manifest';
-import type { Dataset } from './data/dataset';
-import type { GuardAnswer, GuardTrip } from './guard';
-import type { BackendRequest, RelabelChoice, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../shared/protocol';
+import { embeddedDefault, loadEmbeddedData } from '../data/assets';
+import { loadImageFolder, loadSelectedImages, readImage, type ImageInstances, type ImageLoadOptions } from '../data/imageFolder';
+import { checkManifest, isManifestFile, labelIndex, loadManifestRows, manifestClassNames, readManifest } from '../data/manifest';
+import type { Dataset } from '../data/dataset';
+import type { GuardAnswer, GuardTrip } from '../core/guard';
+import type { BackendRequest, RelabelChoice, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../../contracts/protocol';
 
 export async function startBackend(req: BackendRequest) {
   return initBackend({ choice: req.choice, searchPaths: req.searchPaths });

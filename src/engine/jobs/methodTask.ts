@@ -5,16 +5,16 @@
  * experiment is not parallel, so both paths compute the same thing (see experiment.ts).
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { Dataset } from './data/dataset';
-import { datasetAccuracy } from './metrics';
-import { modelFromArtifacts } from './modelIo';
-import type { AdversarialSet } from './attack';
-import { unlearn, type ForgetSet, type UnlearnProgress, type UnlearnResult } from './unlearn';
-import type { UnlearnOptions } from './options';
-import { throwIfAborted } from './errors';
-import { auditModel, type MembershipAudit } from './audit';
+import type { Dataset } from '../data/dataset';
+import { datasetAccuracy } from '../core/metrics';
+import { modelFromArtifacts } from '../data/modelIo';
+import type { AdversarialSet } from '../core/attack';
+import { unlearn, type ForgetSet, type UnlearnProgress, type UnlearnResult } from '../core/unlearn';
+import type { UnlearnOptions } from '../../contracts/options';
+import { throwIfAborted } from '../../contracts/errors';
+import { auditModel, type MembershipAudit } from '../core/audit';
 import { readModel, type ModelReading } from './yardstick';
-import type { UnseenReference } from './unseen';
+import type { UnseenReference } from '../core/unseen';
 
 export interface Accuracies {
   forget: number;

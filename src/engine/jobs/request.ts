@@ -7,18 +7,21 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
-import { artifactsToSave, captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from './modelIo';
-import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, RunRecordError, serializeRunRecord, type RunRecordOf, type SplitAccuracy } from '../contracts/runRecord';
-import { unlearn, type ForgetSet, type GuardAnswer, type GuardTrip, type UnlearnProgress } from './unlearn';
-import { resolveOptions, type Preset, type UnlearnOptions, type UnlearnOptionsInput } from './options';
-import { accuracy } from './metrics';
-import { nearestOtherClasses, predictClasses } from './modelState';
-import { NothingToForgetError, throwIfAborted, UserInputError } from './errors';
-import type { Dataset } from './data/dataset';
-import { activeBackend } from './backend';
-import { attackSuccess, type AdversarialSet } from './attack';
-import { unseenTargets } from './unseen';
-import { auditHeldOut, auditModel } from './audit';
+import { artifactsToSave, captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from '../data/modelIo';
+import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, RunRecordError, serializeRunRecord, type SplitAccuracy } from '../../contracts/runRecord';
+import { unlearn, type ForgetSet, type GuardAnswer, type GuardTrip, type UnlearnProgress } from '../core/unlearn';
+import { resolveOptions, type Preset, type UnlearnOptionsInput } from '../../contracts/options';
+import { accuracy } from '../core/metrics';
+import { nearestOtherClasses, predictClasses } from '../core/modelState';
+import { NothingToForgetError, throwIfAborted, UserInputError } from '../../contracts/errors';
+import type { Dataset } from '../data/dataset';
+import { activeBackend } from '../runtime/backend';
+import { attackSuccess, type AdversarialSet } from '../core/attack';
+import { unseenTargets } from '../core/unseen';
+import { auditHeldOut, auditModel } from '../core/audit';
+import type { AdversarialPreview, RunRecord } from '../../contracts/protocol';
+
+export type { AdversarialPreview, RunRecord };
 
 export interface UnlearnRequest {
   modelPath: string;
@@ -58,30 +61,9 @@ export interface EarlierInstances {
   missing: number;
 }
 
-export type { SplitAccuracy } from '../contracts/runRecord';
+export type { SplitAccuracy } from '../../contracts/runRecord';
 
-/**
- * The run record (schema, validation and paths: src/contracts/runRecord.ts) with the engine's
- * options; `preview` (ADV runs) travels only in the request's result, never into run.json: a few
- * adversarial examples beside the instances they came from, for the report of the session that ran them.
- */
-export type RunRecord = RunRecordOf<UnlearnOptions> & { preview?: AdversarialPreview };
 
-export interface AdversarialPreview {
-  imageShape: [number, number, number];
-  examples: Array<{
-    /** Index into the forget set. */
-    instance: number;
-    target: number;
-    /** The original model's class for the example. */
-    predicted: number;
-    /** ||delta||_2 in [0, 1] pixel units. */
-    l2: number;
-    /** Pixels in 0..255, h*w*c. */
-    original: number[];
-    adversarial: number[];
-  }>;
-}
 
 /** The first adversarial example of each of the first `max` forget instances. */
 export function adversarialPreview(forget: ForgetSet, set: AdversarialSet, max = 8): AdversarialPreview {

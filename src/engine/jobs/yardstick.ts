@@ -15,12 +15,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from './tf';
-import { asImages, logits } from './modelState';
-import { crossEntropyPerExample } from './objectives';
-import { Rng } from './rng';
-import type { Dataset } from './data/dataset';
-import { packageRoot } from './assets';
+import { tf } from '../core/tf';
+import { asImages, logits } from '../core/modelState';
+import { crossEntropyPerExample } from '../core/objectives';
+import { Rng } from '../core/rng';
+import type { Dataset } from '../data/dataset';
+import { packageRoot } from '../data/assets';
 
 /** Predictions and per-sample losses of one model on one split. */
 export interface SplitReading {

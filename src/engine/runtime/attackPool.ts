@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { planAttack, targetedL2Pgd, type AdversarialSet, type AttackInput, type AttackProgress } from './attack';
-import type { AttackOptions } from './options';
-import type { Rng } from './rng';
-import { captureArtifacts } from './modelIo';
+import { planAttack, targetedL2Pgd, type AdversarialSet, type AttackInput, type AttackProgress } from '../core/attack';
+import type { AttackOptions } from '../../contracts/options';
+import type { Rng } from '../core/rng';
+import { captureArtifacts } from '../data/modelIo';
 import { activeBackend } from './backend';
-import { CancelledError, throwIfAborted } from './errors';
+import { CancelledError, throwIfAborted } from '../../contracts/errors';
 import type { PgdWorkerInput, PgdWorkerMessage } from './pgdWorker';
 
 /** The compute worker's entry: the bundled dist/pgd-worker.js, or the TypeScript source through tsx (tests). */

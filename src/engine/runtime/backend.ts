@@ -9,13 +9,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { bundledTf, tf, useNamespace, type Tf } from './tf';
+import { bundledTf, tf, useNamespace, type Tf } from '../core/tf';
 import { registerWasmTrainingKernels } from './kernels/wasmConvGrads';
 import { registerBatchNormGradient } from './kernels/batchNormGrad';
-import { UserInputError } from './errors';
+import { UserInputError } from '../../contracts/errors';
+import type { BackendChoice } from '../../contracts/options';
+import type { BackendInfo } from '../../contracts/protocol';
 
-export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'];
+export { BACKEND_CHOICES } from '../../contracts/options';
+export type { BackendChoice, BackendInfo };
+
 
 export interface BackendOptions {
   choice: BackendChoice;
@@ -23,15 +26,6 @@ export interface BackendOptions {
   searchPaths: string[];
 }
 
-export interface BackendInfo {
-  /** The name tfjs reports: 'wasm', 'cpu' or 'tensorflow'. */
-  name: string;
-  /** What was asked for, and where native packages were looked up (worker threads repeat it). */
-  choice: BackendChoice;
-  searchPaths: string[];
-  /** What was asked for and what was found, in words, for logs and run records. */
-  description: string;
-}
 
 let active: BackendInfo | undefined;
 

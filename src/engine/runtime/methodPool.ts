@@ -7,10 +7,10 @@
 import { Worker } from 'node:worker_threads';
 import { activeBackend } from './backend';
 import { workerEntry } from './attackPool';
-import { CancelledError, throwIfAborted } from './errors';
-import type { MethodTaskInput, MethodTaskResult } from './methodTask';
+import { CancelledError, throwIfAborted } from '../../contracts/errors';
+import type { MethodTaskInput, MethodTaskResult } from '../jobs/methodTask';
 import type { MethodWorkerInput, MethodWorkerMessage } from './pgdWorker';
-import type { UnlearnProgress } from './unlearn';
+import type { UnlearnProgress } from '../core/unlearn';
 
 /** Runs `tasks` on up to `concurrency` threads; `onDone` sees each result as it finishes; resolves in task order. */
 export async function runMethodTasks(

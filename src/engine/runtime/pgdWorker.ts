@@ -5,12 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from './backend';
-import { modelFromArtifacts } from './modelIo';
-import { attackRange, type AttackPlan } from './attack';
-import type { AttackOptions } from './options';
+import { modelFromArtifacts } from '../data/modelIo';
+import { attackRange, type AttackPlan } from '../core/attack';
+import type { AttackOptions } from '../../contracts/options';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { runMethodTask, type MethodTaskInput, type MethodTaskResult } from './methodTask';
-import type { UnlearnProgress } from './unlearn';
+import { runMethodTask, type MethodTaskInput, type MethodTaskResult } from '../jobs/methodTask';
+import type { UnlearnProgress } from '../core/unlearn';
 
 export interface PgdWorkerInput {
   backend: BackendChoice;

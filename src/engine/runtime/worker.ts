@@ -1,13 +1,13 @@
 /**
- * The engine in a worker thread: the extension host sends requests (src/shared/protocol.ts) and
+ * The engine in a worker thread: the extension host sends requests (src/contracts/protocol.ts) and
  * this thread does all tensor math, so the editor never waits on it. Requests run concurrently as
  * far as the engine's awaits allow; the host queues runs so that only one unlearns at a time.
  */
 import { parentPort } from 'node:worker_threads';
-import { UserInputError } from './errors';
-import type { GuardAnswer, GuardTrip } from './guard';
-import { runCheckManifest, runExperimentJob, runUnlearnJob, startBackend } from './jobs';
-import type { EngineErrorPayload, EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../shared/protocol';
+import { UserInputError } from '../../contracts/errors';
+import type { GuardAnswer, GuardTrip } from '../core/guard';
+import { runCheckManifest, runExperimentJob, runUnlearnJob, startBackend } from '../jobs/jobs';
+import type { EngineErrorPayload, EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../contracts/protocol';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js must run as a worker thread.');

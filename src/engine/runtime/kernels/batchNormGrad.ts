@@ -6,7 +6,7 @@
  * (1.2-1.6 s of ~4 s at batch 256). Broadcasting gives the same numbers without the copy.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { bundledTf as tf } from '../tf';
+import { bundledTf as tf } from '../../core/tf';
 
 let registered = false;
 

@@ -18,7 +18,7 @@
  * engine and no tensor is tracked twice; every intermediate is released with disposeData.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { bundledTf } from '../tf';
+import { bundledTf } from '../../core/tf';
 
 type Backend = tf.KernelBackend & {
   disposeData(dataId: object, force?: boolean): boolean;
