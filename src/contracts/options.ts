@@ -115,6 +115,13 @@ export interface UnlearnOptions {
   forgetStatistics: 'batch' | 'running';
   /** An instance counts as forgotten when its label's logit is below the best other class by this much (0: the paper's argmax test). */
   stopMargin: number;
+  /**
+   * Keep what the model does elsewhere: add KL(p0 || p) between the pre-trained model's class
+   * probabilities p0 and the current ones on other data (the remaining training images), when the
+   * run has such data; without it this option does nothing. "As if never seen" always anchors when
+   * it can. The paper's setting has no other data, so `paper` leaves it off.
+   */
+  anchor: boolean;
   guard: GuardOptions;
 }
 
@@ -147,6 +154,7 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
   forgetTerm: 'negative-ce',
   forgetStatistics: 'batch',
   stopMargin: 0,
+  anchor: false,
   guard: DEFAULT_GUARD,
 };
 
@@ -155,12 +163,16 @@ export const DEFAULT_OPTIONS: UnlearnOptions = {
  * Other presets change only the forget term, its statistics and the stopping rule; the
  * measurements behind them are in docs/presets.md.
  */
-export type Preset = 'paper' | 'bounded' | 'unseen';
+export type Preset = 'paper' | 'bounded' | 'unseen' | 'anchored';
 export const PRESETS: Record<Preset, UnlearnOptionsInput> = {
   paper: {},
   // As if never seen: the forget term on running statistics (the pass that must look unseen is the inference pass).
   unseen: { objective: { kind: 'unseen' }, forgetStatistics: 'running' },
   bounded: { forgetTerm: 'margin', forgetStatistics: 'running', stopMargin: 0.5, guard: { ...DEFAULT_GUARD, action: 'stop' } },
+  // Misclassify at the least cost: each instance pushed toward the class the model ranks next
+  // (bounded: +CE toward it), while the predictions on other data are anchored to the pre-trained
+  // model's. Needs other training data for the anchor (an experiment, or a request with a dataset).
+  anchored: { forgetTerm: 'nearest-ce', forgetStatistics: 'running', anchor: true },
 };
 
 export type UnlearnOptionsInput = Partial<Omit<UnlearnOptions, 'attack' | 'guard'>> & { attack?: Partial<AttackOptions>; guard?: Partial<GuardOptions> };
@@ -212,9 +224,9 @@ export const usesAdversarial = (m: Method): boolean => m === 'adv' || m === 'adv
 export const usesImportance = (m: Method): boolean => m === 'imp' || m === 'adv+imp';
 export const usesRetainData = (m: Method): boolean => m === 'oracle';
 
-/** Which TensorFlow.js backend to compute with; `auto`: tfjs-node(-gpu) when the workspace has it, else wasm. */
-export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'];
+/** Which TensorFlow.js backend to compute with; `auto`: tfjs-node-gpu, then a GPU through WebGPU (not a software renderer), then tfjs-node, else wasm. */
+export type BackendChoice = 'auto' | 'wasm' | 'webgpu' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'webgpu', 'cpu', 'tfjs-node', 'tfjs-node-gpu'];
 
 /** How images whose size differs from the model's input are fitted to it. */
 export type ResizeMode = 'none' | 'nearest' | 'bilinear';

@@ -160,3 +160,33 @@ test('"as if never seen" raises each loss to its target and stops there, without
 test('"as if never seen" refuses another forget term', () => {
   assert.throws(() => resolveOptions({ forgetTerm: 'margin' }, 'unseen'), /own forget term/);
 });
+
+test('the anchored preset misclassifies every instance and, with other data, keeps the predictions there closer than without the anchor', async () => {
+  const options = resolveOptions({ method: 'naive', learningRate: 0.002, maxEpochs: 300 }, 'anchored');
+  assert.equal(options.anchor, true);
+  assert.equal(options.forgetTerm, 'nearest-ce');
+  assert.equal(resolveOptions({}, 'paper').anchor, false);
+  const forget = randomForgetSet(4);
+  const other = randomForgetSet(64, 7);
+  const kl = async (anchored: boolean): Promise<number> => {
+    const model = tinyModel();
+    forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+    const p0 = tf.tidy(() => tf.softmax(model.predict(tf.tensor4d(other.images, [64, ...other.imageShape])) as tfTypes.Tensor2D));
+    const result = await unlearn(model, forget, { ...options, anchor: anchored }, { unseenReference: { anchor: other } });
+    assert.equal(result.stopped, 'forgotten');
+    assert.equal(result.remembered, 0);
+    // At the pre-trained weights the anchor's gradient is zero: it acts only over several steps.
+    assert.ok(result.steps >= 3, `took ${result.steps} steps`);
+    const value = tf.tidy(() => {
+      const logP = tf.logSoftmax(model.predict(tf.tensor4d(other.images, [64, ...other.imageShape])) as tfTypes.Tensor2D);
+      return tf.mean(tf.sum(tf.mul(p0, tf.sub(tf.log(tf.add(p0, 1e-12)), logP)), 1));
+    });
+    const out = (await value.data())[0];
+    tf.dispose([p0, value]);
+    model.dispose();
+    return out;
+  };
+  const free = await kl(false);
+  const kept = await kl(true);
+  assert.ok(kept < free, `the anchor should keep the other data's predictions: KL ${kept} with it vs ${free} without`);
+});

@@ -179,9 +179,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference) : undefined;
   const targetLosses = unseenPlan ? Float32Array.from(unseenPlan.instances, (e) => e.targetLoss) : undefined;
   const targetsT = targetLosses ? tf.tensor1d(targetLosses) : undefined;
-  // With held-out data, the pre-trained model's probabilities on it anchor everything else.
+  // With other data at hand, the pre-trained model's probabilities on it anchor everything else
+  // ("as if never seen" always; other objectives with options.anchor).
   const anchorSource = ctx.unseenReference?.anchor ?? ctx.unseenReference?.heldOut;
-  const anchorData = unseen && anchorSource?.labels.length ? anchorSource : undefined;
+  const anchorData = (unseen || options.anchor) && anchorSource?.labels.length ? anchorSource : undefined;
   const anchor = anchorData ? { images: anchorData.images, count: anchorData.labels.length, ...(await classProbabilities(model, anchorData.images, imageShape)) } : undefined;
   let penaltyWeights: tfTypes.Tensor[] | undefined;
   let unitImportance: number[][] | undefined;

@@ -152,7 +152,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     adversarial: usesAdversarial(p.method) ? adversarial : undefined,
     probe: probe.images,
     options: p.options,
-    ...(p.options.objective.kind === 'unseen' ? { unseenReference } : {}),
+    ...(p.options.objective.kind === 'unseen' || p.options.anchor ? { unseenReference } : {}),
     ...(retainTrain && usesRetainData(p.method) ? { retainTrain: { images: retainTrain.images, labels: retainTrain.labels } } : {}),
   }));
   const runs = new Array<MethodRun>(plan.length);
