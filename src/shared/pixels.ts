@@ -5,7 +5,7 @@
 import { PNG } from 'pngjs';
 
 /** Pixels (0..255, h*w*c with c = 1 or 3) as a PNG data URI. */
-export function pngDataUri(pixels: readonly number[], [h, w, c]: readonly [number, number, number]): string {
+export function pngDataUri(pixels: ArrayLike<number>, [h, w, c]: readonly [number, number, number]): string {
   const png = new PNG({ width: w, height: h });
   for (let p = 0; p < h * w; p++) {
     for (let ch = 0; ch < 3; ch++) png.data[4 * p + ch] = pixels[p * c + (c === 1 ? 0 : ch)];
@@ -15,8 +15,8 @@ export function pngDataUri(pixels: readonly number[], [h, w, c]: readonly [numbe
 }
 
 /** |adversarial - original|, scaled so that the largest change is white. */
-export function perturbation(a: readonly number[], b: readonly number[]): number[] {
-  const d = a.map((v, i) => Math.abs(v - b[i]));
+export function perturbation(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const d = Array.from(a, (v, i) => Math.abs(v - b[i]));
   const max = Math.max(1, ...d);
   return d.map((v) => Math.round((255 * v) / max));
 }

@@ -2,7 +2,8 @@
  * The model inspector's figures, computed in the engine worker (never on the extension host's
  * thread): layers, output shapes, parameter counts and per-tensor weight statistics of a Layers
  * model as it is on disk; and, for chosen images, which weights they rely on (MAS importance, the
- * same measure IMP uses) before any unlearning. Nothing is written.
+ * same measure IMP uses) before any unlearning; and a run's adversarial examples made again for its
+ * report (they are never saved). Nothing is written.
  */
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
@@ -12,9 +13,14 @@ import { perUnitMean } from '../core/metrics';
 import { predictClasses } from '../core/modelState';
 import { loadModel, modelFromArtifacts, readModelArtifacts } from '../data/modelIo';
 import { readImage, type ResizeMode } from '../data/imageFolder';
-import { UserInputError } from '../../contracts/errors';
+import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { checkModelContract, checkShapes, checkTopology, modelContractText, ModelContractError } from '../../contracts/modelContract';
 import type { ImportanceSummary, LayerSummary, ModelSummary, WeightStats } from '../../contracts/inspect';
+import type { AdversarialJob, AdversarialPreview } from '../../contracts/protocol';
+import { makeAdversarialSet } from '../core/unlearn';
+import { resolveOptions } from '../../contracts/options';
+import { adversarialPreview } from './request';
+import { startBackend } from './jobs';
 
 /** mean, std, min, max and the share of exact zeros, in one pass (float64 sums). */
 export function weightStats(values: ArrayLike<number>): WeightStats {
@@ -46,10 +52,11 @@ const shapeOf = (layer: tfTypes.layers.Layer): LayerSummary['outputShape'] => {
   }
 };
 
-export async function inspectModel(modelPath: string): Promise<ModelSummary> {
+/** `backendReady`: the backend starting meanwhile (reading the files does not need it). */
+export async function inspectModel(modelPath: string, backendReady?: Promise<unknown>): Promise<ModelSummary> {
   const file = path.resolve(modelPath);
   const t0 = performance.now();
-  const artifacts = await readModelArtifacts(file);
+  const [artifacts] = await Promise.all([readModelArtifacts(file), backendReady]);
   // As on disk (a trailing softmax kept): the inspector shows the model the user has.
   const model = await modelFromArtifacts(artifacts, file);
   const t1 = performance.now();
@@ -102,7 +109,7 @@ export async function imageImportance(modelPath: string, images: readonly string
     const size = imageShape[0] * imageShape[1] * imageShape[2];
     const pixels = new Float32Array(images.length * size);
     for (let i = 0; i < images.length; i++) {
-      if (signal?.aborted) throw new UserInputError('Cancelled.');
+      throwIfAborted(signal);
       pixels.set(await readImage(images[i], { imageShape, resize }), i * size);
     }
     const x = tf.tensor4d(pixels, [images.length, ...imageShape]);
@@ -123,6 +130,36 @@ export async function imageImportance(modelPath: string, images: readonly string
     } finally {
       x.dispose();
     }
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+/**
+ * A run's adversarial examples, made again: the attack of the run (its seed and attack settings) on
+ * its instances, from the model it started from. The attack is deterministic, so these are the
+ * examples the run trained with. An instance that cannot be read any more is an error naming it.
+ */
+export async function regenerateAdversarial(job: AdversarialJob, signal?: AbortSignal): Promise<AdversarialPreview> {
+  if (job.instances.length === 0) throw new UserInputError('The run has no instances to make adversarial examples for.');
+  await startBackend(job.backend);
+  const loaded = await loadModel(job.modelPath);
+  try {
+    const shape = loaded.model.inputs[0].shape;
+    const imageShape: [number, number, number] = [shape[1] ?? 0, shape[2] ?? 0, shape[3] ?? 0];
+    const size = imageShape[0] * imageShape[1] * imageShape[2];
+    const images = new Float32Array(job.instances.length * size);
+    for (let i = 0; i < job.instances.length; i++) {
+      const file = job.instances[i].file;
+      try {
+        images.set(await readImage(file, { imageShape, resize: job.resize }), i * size);
+      } catch (e) {
+        throw new UserInputError(`Cannot make the run's adversarial examples again: ${(e as Error).message} (the instance was moved, deleted or changed since the run; put it back to see its examples).`, file);
+      }
+    }
+    const forget = { images, labels: Int32Array.from(job.instances.map((i) => i.label)), imageShape, numClasses: loaded.model.outputs[0].shape[1] ?? 0 };
+    const set = await makeAdversarialSet(loaded.model, forget, resolveOptions(job.options), { signal });
+    return adversarialPreview(forget, set);
   } finally {
     loaded.model.dispose();
   }
