@@ -150,7 +150,47 @@ export interface BackendJob {
   backend: BackendRequest;
 }
 
-export type EngineRequest = UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob;
+/** An image file and its label (a class index of the model). */
+export interface LabelledFile {
+  file: string;
+  label: number;
+}
+
+/** The model's prediction for each image a view shows (the gallery's page). */
+export interface PredictJob {
+  kind: 'predict';
+  backend: BackendRequest;
+  modelPath: string;
+  files: string[];
+  resize: ResizeMode;
+}
+
+export interface PredictResult {
+  /** By file, in order; null where the image could not be read. */
+  predictions: Array<number | null>;
+}
+
+/** The pre-flight estimate for instances the user may forget (src/engine/core/unseen.ts). */
+export interface PreflightJob {
+  kind: 'preflight';
+  backend: BackendRequest;
+  modelPath: string;
+  instances: LabelledFile[];
+  /** Other training images, for each instance's rank among its class (a sample is enough). */
+  members?: LabelledFile[];
+  /** Held-out data (class-folder dataset or manifest with test rows). */
+  testData?: string;
+  resize: ResizeMode;
+}
+
+export interface PreflightResult {
+  /** Where the held-out side came from ('held-out data', 'shifted copies of the instances'; 'none' when nothing could be read). */
+  heldOutSource: string;
+  /** By instance, in order; null where the image could not be read. */
+  instances: Array<{ file: string; verdict: 'typical' | 'memorised' | null; stillCorrect: number | null }>;
+}
+
+export type EngineRequest = UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob | PredictJob | PreflightJob;
 
 export interface ExperimentRow {
   k: number;
@@ -183,6 +223,8 @@ export interface EngineResults {
   unlearn: RunRecord;
   experiment: ExperimentSummary;
   checkManifest: CheckManifestResult;
+  predict: PredictResult;
+  preflight: PreflightResult;
   backend: BackendInfo;
 }
 

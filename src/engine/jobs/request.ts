@@ -88,14 +88,16 @@ function continualRecord(e: EarlierInstances, before: Int32Array, after: Int32Ar
   let rememberedBefore = 0;
   let rememberedAfter = 0;
   const cameBack: string[] = [];
+  const forgottenAgain: string[] = [];
   e.ids.forEach((id, i) => {
     const was = before[i] === e.labels[i];
     const is = after[i] === e.labels[i];
     if (was) rememberedBefore++;
     if (is) rememberedAfter++;
     if (is && !was) cameBack.push(id);
+    if (was && !is) forgottenAgain.push(id);
   });
-  return { instances: e.ids.length, missing: e.missing, rememberedBefore, rememberedAfter, cameBack };
+  return { instances: e.ids.length, missing: e.missing, rememberedBefore, rememberedAfter, cameBack, forgottenAgain };
 }
 
 export function runId(method: string, date = new Date()): string {

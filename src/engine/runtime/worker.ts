@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { UserInputError } from '../../contracts/errors';
 import type { GuardAnswer, GuardTrip } from '../core/guard';
 import { runCheckManifest, runExperimentJob, runUnlearnJob, startBackend } from '../jobs/jobs';
+import { runPredict, runPreflight } from '../jobs/inspect';
 import type { EngineErrorPayload, EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../contracts/protocol';
 
 const port = parentPort;
@@ -60,6 +61,12 @@ async function handle(id: number, request: EngineRequest): Promise<void> {
         break;
       case 'checkManifest':
         result = await runCheckManifest(request);
+        break;
+      case 'predict':
+        result = await runPredict(request, controller.signal);
+        break;
+      case 'preflight':
+        result = await runPreflight(request, controller.signal);
         break;
       case 'backend':
         result = await startBackend(request.backend);
