@@ -341,6 +341,15 @@ export async function selectDataset(ctx: CommandContext, dataset?: string | vsco
 /** The configured training data (class folders or manifest), if any. */
 export const configuredDataset = (): string | undefined => resolvePathSetting(config().get<string>('dataset')) || undefined;
 
+/** The held-out data the views' pre-flight estimates use: the testDataset setting, else the one beside the configured dataset. */
+export async function heldOutForViews(): Promise<string | undefined> {
+  const set = resolvePathSetting(config().get<string>('testDataset'));
+  if (set) return set;
+  const dataset = configuredDataset();
+  if (!dataset) return undefined;
+  return defaultTestData(isManifestFile(dataset) ? { kind: 'manifest', manifest: dataset, lines: [] } : { kind: 'files', paths: [], datasetRoot: dataset });
+}
+
 /** The configured dataset, or one the user picks (and which is then remembered). */
 export async function chooseDataset(ctx: CommandContext): Promise<string | undefined> {
   return configuredDataset() ?? (await selectDataset(ctx));

@@ -12,6 +12,8 @@ import { ErasureCodeLens, TRAINING_CODE_SELECTOR } from './codeLens';
 import { isViewNode, UnlearnTree, type ViewNode } from './treeView';
 import { ReportPanels } from './report';
 import { DatasetGallery } from './gallery';
+import { ModelInspector } from './inspect';
+import type { GalleryFilter, GalleryPage } from '../contracts/galleryProtocol';
 import { backendRequest } from './settings';
 import { backendLabel, expectedBackend } from './backendStatus';
 import * as commands from './commands';
@@ -24,6 +26,10 @@ export interface UnlearnLensApi {
   view: { children(node?: ViewNode): Promise<ViewNode[]>; item(node: ViewNode): vscode.TreeItem };
   /** The status bar item's text. */
   statusText(): string;
+  /** The dataset gallery: the page it shows, and its class and filter controls. */
+  gallery: { page(): GalleryPage | undefined; show(cls: number, filter?: GalleryFilter): Promise<GalleryPage | undefined>; estimate(keys: string[]): Promise<unknown> };
+  /** The notes at the end of manifest lines (forgotten, already misclassified rows). */
+  manifestNotes(uri: vscode.Uri): Array<{ line: number; text: string }>;
 }
 
 export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
@@ -36,7 +42,8 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     const model = await models.activeModel();
     return model ? (await models.runs(model)).find((r) => r.id === id) : undefined;
   });
-  const diagnostics = new ManifestDiagnostics(engine, models, log);
+  const inspector = new ModelInspector(engine, models, commands.heldOutForViews);
+  const diagnostics = new ManifestDiagnostics(engine, models, inspector, log);
   const lenses = new ErasureCodeLens(models);
   const tree = new UnlearnTree(models);
   // The status bar item shows at once, with the backend the setting resolves to; the model and
@@ -86,10 +93,13 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     onDidChangeBusy: queue.onDidChangeBusy,
     configuredDataset: commands.configuredDataset,
     chooseDataset: () => commands.chooseDataset(ctx),
+    inspector,
+    log,
   });
 
   context.subscriptions.push(
     output,
+    inspector,
     gallery,
     engine,
     models,
@@ -101,6 +111,8 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     status,
     vscode.window.registerTreeDataProvider('unlearnLens.models', tree),
     vscode.languages.registerCodeLensProvider(TRAINING_CODE_SELECTOR, lenses),
+    vscode.languages.registerCodeActionsProvider(TRAINING_CODE_SELECTOR, lenses, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+    vscode.commands.registerCommand('unlearnLens.loadActiveVersion', (uri?: vscode.Uri, line?: number, column?: number) => lenses.loadActiveVersion(uri, line, column)),
     queue.onDidChangeBusy(() => void updateStatus()),
     models.onDidChange(() => void updateStatus()),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -143,6 +155,8 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     busy: () => queue.busy,
     view: { children: (node) => tree.getChildren(node), item: (node) => tree.getTreeItem(node) },
     statusText: () => status.text,
+    gallery: { page: () => gallery.lastPage, show: (cls, filter) => gallery.show(cls, filter), estimate: (keys) => gallery.estimate(keys) },
+    manifestNotes: (uri) => diagnostics.notesOf(uri),
   };
 }
 

@@ -10,11 +10,17 @@ import * as vscode from 'vscode';
 import { listDataset, type GalleryListing } from '../engine/data/gallery';
 import type { RunRecord } from '../engine/jobs/request';
 import type { ForgetSelection } from '../contracts/protocol';
-import type { GalleryPage, GalleryThumb, GalleryToHost, HostToGallery } from '../contracts/galleryProtocol';
-import { recordClassName as className, type ModelStore } from './models';
+import type { GalleryFilter, GalleryPage, GalleryThumb, GalleryToHost, HostToGallery } from '../contracts/galleryProtocol';
+import type { ModelStore } from './models';
+import { instanceKey, type InstanceState } from '../shared/instanceState';
+import { estimateText, type ModelInspector } from './inspect';
 
 export const GALLERY_VIEW_TYPE = 'unlearnLens.gallery';
 export const GALLERY_PAGE_SIZE = 120;
+/** The misclassified filter asks the model about at most this many instances of the class shown. */
+export const GALLERY_PREDICT_LIMIT = 5000;
+/** Other training images per class the pre-flight estimate ranks a selected instance among. */
+const PREFLIGHT_MEMBERS_PER_CLASS = 50;
 
 export interface GalleryDeps {
   models: ModelStore;
@@ -26,17 +32,15 @@ export interface GalleryDeps {
   configuredDataset: () => string | undefined;
   /** The dataset to show when none is given: the configured one, or asked for. */
   chooseDataset: () => Promise<string | undefined>;
-}
-
-interface InstanceState {
-  state: 'forgotten' | 'remembered';
-  text: string;
+  /** The active model's predictions and pre-flight estimates (asked of the engine worker). */
+  inspector: ModelInspector;
+  log: (line: string) => void;
 }
 
 export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSerializer {
   private panel?: vscode.WebviewPanel;
   private listing?: GalleryListing;
-  private view = { cls: -1, page: 0 };
+  private view: { cls: number; page: number; filter: GalleryFilter } = { cls: -1, page: 0, filter: 'all' };
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -56,7 +60,7 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
     if (!chosen) return undefined;
     const listing = await listDataset(chosen);
     this.listing = listing;
-    this.view = { cls: -1, page: 0 };
+    this.view = { cls: -1, page: 0, filter: 'all' };
     if (this.panel) {
       this.panel.reveal();
       this.panel.webview.options = this.options();
@@ -106,8 +110,10 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
 
   private async receive(message: GalleryToHost): Promise<void> {
     if (message.type === 'show') {
-      this.view = { cls: message.cls, page: message.page };
+      this.view = { cls: message.cls, page: message.page, filter: message.filter ?? this.view.filter };
       await this.refresh();
+    } else if (message.type === 'estimate') {
+      await this.estimate(message.keys);
     } else if (message.type === 'reveal') {
       const file = this.fileOf(message.key);
       if (file) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(file));
@@ -141,21 +147,59 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
     return lines.length ? { kind: 'manifest', manifest: listing.source, lines } : undefined;
   }
 
-  /** What the runs of the active model's lineage did to each file: the last run that included it counts. */
-  private async states(): Promise<Map<string, InstanceState>> {
-    const states = new Map<string, InstanceState>();
-    for (const [file, runs] of await this.deps.models.instanceHistory()) {
-      const { run, label, before, after } = runs[runs.length - 1];
-      const forgotten = after !== label;
-      states.set(file, {
-        state: forgotten ? 'forgotten' : 'remembered',
-        text: forgotten ? `forgotten in run ${run.id}: now predicted ${className(run, after)}, was ${className(run, before)}` : `still predicted as ${className(run, label)} after run ${run.id}`,
-      });
-    }
-    return states;
+  /** The listing's item for a key. */
+  private itemOf(key: string): GalleryListing['items'][number] | undefined {
+    const listing = this.listing;
+    if (!listing) return undefined;
+    if (listing.kind === 'folders') return listing.items.find((i) => i.file === key);
+    const line = Number(key.replace(/^line:/, ''));
+    return listing.items.find((i) => i.line === line);
   }
 
-  /** Sends the current page (the class and page the webview asked for, clamped). */
+  private keyOf(item: GalleryListing['items'][number]): string {
+    return this.listing?.kind === 'folders' ? item.file : `line:${item.line}`;
+  }
+
+  /** The pre-flight estimate of the selected instances, on the active model, in the engine worker; resolves with what it sent. */
+  async estimate(keys: string[]): Promise<Extract<HostToGallery, { type: 'estimates' }> | undefined> {
+    const listing = this.listing;
+    if (!listing) return undefined;
+    const items = keys.map((k) => this.itemOf(k)).filter((i): i is NonNullable<typeof i> => i !== undefined);
+    const send = (m: Extract<HostToGallery, { type: 'estimates' }>) => {
+      this.post(m);
+      return m;
+    };
+    if (items.length === 0) return send({ type: 'estimates', items: [], summary: '' });
+    const classes = new Set(items.map((i) => i.label));
+    const selected = new Set(items.map((i) => instanceKey(i.file)));
+    const members = [...classes].flatMap((c) =>
+      listing.items
+        .filter((i) => i.label === c && !selected.has(instanceKey(i.file)))
+        .slice(0, PREFLIGHT_MEMBERS_PER_CLASS)
+        .map((i) => ({ file: i.file, label: i.label })),
+    );
+    try {
+      const estimates = await this.deps.inspector.preflight(
+        items.map((i) => ({ file: i.file, label: i.label })),
+        members,
+      );
+      const out = items.map((i) => {
+        const e = estimates.get(instanceKey(i.file)) ?? null;
+        return { key: this.keyOf(i), verdict: e?.verdict ?? null, title: e ? estimateText(e) : 'pre-flight: the image could not be read' };
+      });
+      const typical = out.filter((o) => o.verdict === 'typical').length;
+      const known = out.filter((o) => o.verdict !== null).length;
+      const summary = known
+        ? `Pre-flight estimate: ${typical} of ${known} selected look typical (a model trained without them would still classify them correctly; forcing them wrong costs accuracy — "as if never seen" matches retraining), ${known - typical} look memorised.`
+        : '';
+      return send({ type: 'estimates', items: out, summary });
+    } catch (e) {
+      this.deps.log(`pre-flight estimate failed: ${(e as Error).message}`);
+      return send({ type: 'estimates', items: [], summary: `Pre-flight estimate unavailable: ${(e as Error).message}` });
+    }
+  }
+
+  /** Sends the current page (the class, filter and page the webview asked for, clamped). */
   async refresh(): Promise<void> {
     const panel = this.panel;
     const listing = this.listing;
@@ -163,19 +207,63 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
     const counts = listing.classNames.map(() => 0);
     for (const item of listing.items) counts[item.label]++;
     const cls = this.view.cls >= 0 && this.view.cls < listing.classNames.length ? this.view.cls : -1;
-    const shown = cls < 0 ? listing.items : listing.items.filter((i) => i.label === cls);
+    const inClass = cls < 0 ? listing.items : listing.items.filter((i) => i.label === cls);
+    const filter = this.view.filter;
+    // The active model's predictions: for the whole class when filtering by them, else (below) for the page.
+    const limit = Math.min(inClass.length, GALLERY_PREDICT_LIMIT);
+    const predictions = new Map<string, number | null>();
+    const predict = async (files: string[]) => {
+      try {
+        for (const [k, v] of await this.deps.inspector.predict(files)) predictions.set(k, v);
+      } catch (e) {
+        this.deps.log(`gallery predictions failed: ${(e as Error).message}`);
+      }
+    };
+    if (filter !== 'all') await predict(inClass.slice(0, limit).map((i) => i.file));
+    const states = await this.deps.models.instanceStates(predictions);
+    const stateOf = (file: string): InstanceState | undefined => states.get(instanceKey(file));
+    const isMisclassified = (item: (typeof inClass)[number]) => {
+      const p = predictions.get(instanceKey(item.file));
+      return p !== undefined && p !== null && p !== item.label;
+    };
+    const matches: Record<GalleryFilter, (item: (typeof inClass)[number]) => boolean> = {
+      all: () => true,
+      forgotten: (i) => stateOf(i.file)?.status === 'forgotten',
+      'came-back': (i) => stateOf(i.file)?.status === 'came-back',
+      misclassified: isMisclassified,
+    };
+    const filterCounts = { all: inClass.length, forgotten: 0, 'came-back': 0, misclassified: 0 };
+    for (const i of inClass) {
+      const st = stateOf(i.file)?.status;
+      if (st === 'forgotten') filterCounts.forgotten++;
+      if (st === 'came-back') filterCounts['came-back']++;
+      if (isMisclassified(i)) filterCounts.misclassified++;
+    }
+    const shown = inClass.filter(matches[filter]);
     const pages = Math.max(1, Math.ceil(shown.length / GALLERY_PAGE_SIZE));
     const page = Math.min(Math.max(0, this.view.page), pages - 1);
-    const states = await this.states();
-    const items: GalleryThumb[] = shown.slice(page * GALLERY_PAGE_SIZE, (page + 1) * GALLERY_PAGE_SIZE).map((item) => {
-      const s = states.get(path.resolve(item.file));
+    const onPage = shown.slice(page * GALLERY_PAGE_SIZE, (page + 1) * GALLERY_PAGE_SIZE);
+    if (filter === 'all') {
+      await predict(onPage.map((i) => i.file));
+    }
+    const finalStates = filter === 'all' ? await this.deps.models.instanceStates(predictions) : states;
+    const items: GalleryThumb[] = onPage.map((item) => {
+      const s = finalStates.get(instanceKey(item.file));
+      const p = predictions.get(instanceKey(item.file));
+      const label = listing.classNames[item.label];
+      const predicted = p !== undefined && p !== null ? (listing.classNames[p] ?? String(p)) : undefined;
+      const misclassified = p !== undefined && p !== null && p !== item.label;
       const name = path.basename(item.file) + (item.line !== undefined ? ` (line ${item.line + 1})` : '');
+      const prediction = predicted === undefined ? '' : `\nthe active model predicts ${predicted}${misclassified ? ' (misclassified)' : ' (its label)'}`;
       return {
-        key: listing.kind === 'folders' ? item.file : `line:${item.line}`,
+        key: this.keyOf(item),
         src: panel.webview.asWebviewUri(vscode.Uri.file(item.file)).toString(),
         name,
-        ...(s ? { state: s.state } : {}),
-        title: `${vscode.workspace.asRelativePath(item.file)} — ${listing.classNames[item.label]}${s ? `\n${s.text}` : ''}`,
+        label,
+        ...(predicted !== undefined ? { predicted } : {}),
+        ...(misclassified ? { misclassified } : {}),
+        ...(s ? { state: s.status } : {}),
+        title: `${vscode.workspace.asRelativePath(item.file)} — labelled ${label}${prediction}${s ? `\n${s.text}` : ''}`,
       };
     });
     const message: GalleryPage = {
@@ -184,14 +272,28 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       classNames: listing.classNames,
       counts,
       cls,
+      filter,
+      filterCounts,
+      ...(filter !== 'all' && inClass.length > limit ? { filterLimit: limit } : {}),
       page,
       pages,
       items,
       skipped: listing.skipped,
       busy: this.deps.busy(),
     };
-    this.view = { cls, page };
+    this.view = { cls, page, filter };
+    this.lastPage = message;
     await panel.webview.postMessage(message);
+  }
+
+  /** The page last sent to the webview (what it shows). */
+  lastPage: GalleryPage | undefined;
+
+  /** Shows a class (-1: all) and filter, as the webview's controls do; resolves once the page is sent. */
+  async show(cls: number, filter: GalleryFilter = 'all'): Promise<GalleryPage | undefined> {
+    this.view = { cls, page: 0, filter };
+    await this.refresh();
+    return this.lastPage;
   }
 
   private html(webview: vscode.Webview): string {
@@ -209,6 +311,7 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
 <h1>Dataset <code id="dataset"></code></h1>
 <div class="bar">
 <label>Class <select id="class"></select></label>
+<label>Show <select id="filter"></select></label>
 <button id="prev" class="secondary" title="Previous page">‹</button><span id="pageinfo"></span><button id="next" class="secondary" title="Next page">›</button>
 <span class="spacer"></span>
 <span id="count" class="hint"></span>
@@ -216,6 +319,8 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
 <button id="unlearn" disabled>Unlearn Selected</button>
 </div>
 <p id="skipped" class="hint"></p>
+<p id="filterlimit" class="hint"></p>
+<p id="preflight" class="hint" aria-live="polite"></p>
 </header>
 <main id="grid" class="grid" aria-label="Training instances"></main>
 <script nonce="${nonce}" src="${script}"></script>

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseRunRecord, RunRecordError, type RunRecord } from '../contracts/runRecord';
 import { config, resolvePathSetting, storePathSetting } from './settings';
+import { instanceStates, type InstanceState } from '../shared/instanceState';
 
 export interface RunEntry {
   id: string;
@@ -125,36 +126,24 @@ export class ModelStore implements vscode.Disposable {
   }
 
   /**
-   * Per forget file (absolute path), what the runs of the active model's lineage did to it, oldest
-   * first: the manifest diagnostics and the dataset gallery read the same history.
+   * What the active version has done with each instance a run of its chain selected (by
+   * instanceKey): forgotten, came back, still remembered or already misclassified, with the run that
+   * says so. Every view reads this (src/shared/instanceState.ts); `now`: the active model's own
+   * predictions, when the caller has them.
    */
-  async instanceHistory(): Promise<Map<string, InstanceHistory[]>> {
-    const history = new Map<string, InstanceHistory[]>();
+  async instanceStates(now?: ReadonlyMap<string, number | null>): Promise<Map<string, InstanceState>> {
+    return instanceStates((await this.activeChain()).map((r) => r.record), now);
+  }
+
+  /** The runs that made the active model's active version, oldest first (none: the original is active). */
+  async activeChain(): Promise<RunEntry[]> {
     const model = await this.activeModel();
-    if (!model) return history;
-    for (const run of await this.lineage(model)) {
-      const f = run.record.forget;
-      f.ids.forEach((id, i) => {
-        const key = path.resolve(id);
-        const list = history.get(key) ?? [];
-        list.push({ run, label: f.labels[i], before: f.predictedBefore[i], after: f.predictedAfter[i] });
-        history.set(key, list);
-      });
-    }
-    return history;
+    return model ? this.lineage(model) : [];
   }
 
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
-}
-
-/** One run's effect on one forget instance. */
-export interface InstanceHistory {
-  run: RunEntry;
-  label: number;
-  before: number;
-  after: number;
 }
 
 /** A class index as its name in a run record. */

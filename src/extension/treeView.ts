@@ -8,11 +8,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { modelName, type ModelStore, type RunEntry } from './models';
-import { runRow } from '../shared/runView';
+import { runRow, plural } from '../shared/runView';
+import { chainSummary, chainSummaryText, instanceKey, instanceStates } from '../shared/instanceState';
 
 export type ViewNode =
   | { kind: 'model'; modelJson: string; active: boolean; runs: number }
-  | { kind: 'run'; modelJson: string; run: RunEntry; active: boolean }
+  /** `truth`: for a run of the active version's chain, what became of its instances since (src/shared/instanceState.ts). */
+  | { kind: 'run'; modelJson: string; run: RunEntry; active: boolean; truth?: string }
   | { kind: 'action'; modelJson: string; run: RunEntry; action: 'report' | 'restore' | 'reveal' };
 
 /**
@@ -65,7 +67,20 @@ export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Di
     if (node.kind === 'model') {
       const activeId = node.active ? this.models.activeVersionId() : undefined;
       const runs = await this.models.runs(node.modelJson);
-      return [...runs].reverse().map((run) => ({ kind: 'run', modelJson: node.modelJson, run, active: run.id === activeId }));
+      const chain = node.active ? await this.models.lineage(node.modelJson) : [];
+      const records = chain.map((r) => r.record);
+      const states = instanceStates(records);
+      // For runs of the active version's chain: what the active version still does with what they erased.
+      const truthOf = (run: RunEntry): string | undefined => {
+        if (!chain.some((r) => r.id === run.id)) return undefined;
+        if (run.id === activeId) return `The active version: ${chainSummaryText(chainSummary(records, states))}.`;
+        const mine = run.record.forget.ids.map((id) => states.get(instanceKey(id))).filter((s) => s && s.selectedIn === run.id);
+        const back = mine.filter((s) => s!.status === 'came-back');
+        return back.length
+          ? `In the active version, ${plural(back.length, 'instance', 'instances')} this run erased came back (${back.map((s) => `in run ${s!.cameBackIn ?? 'the active model'}`).filter((v, i, a) => a.indexOf(v) === i).join(', ')}).`
+          : undefined;
+      };
+      return [...runs].reverse().map((run) => ({ kind: 'run', modelJson: node.modelJson, run, active: run.id === activeId, ...(truthOf(run) ? { truth: truthOf(run) } : {}) }));
     }
     if (node.kind === 'run') {
       return (['report', 'restore', 'reveal'] as const).map((action) => ({ kind: 'action', modelJson: node.modelJson, run: node.run, action }));
@@ -89,7 +104,9 @@ export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Di
       const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.Collapsed);
       item.id = `${node.modelJson}#${node.run.id}`;
       item.description = row.description;
-      item.tooltip = new vscode.MarkdownString(row.tooltip.map((line, i) => (i === 0 ? `**${escapeMarkdown(line)}**` : escapeMarkdown(line))).join('\n\n'));
+      const lines = node.truth ? [...row.tooltip.slice(0, -1), node.truth, ...row.tooltip.slice(-1)] : row.tooltip;
+      item.tooltip = new vscode.MarkdownString(lines.map((line, i) => (i === 0 ? `**${escapeMarkdown(line)}**` : escapeMarkdown(line))).join('\n\n'));
+      if (node.truth && /came back/.test(node.truth) && !node.active) item.description = `${row.description} · came back`;
       item.iconPath = row.damaged
         ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
         : new vscode.ThemeIcon(node.active ? 'pass-filled' : 'history');
