@@ -16,7 +16,7 @@ import type { BackendChoice, Method, Preset, ResizeMode, UnlearnOptions, Unlearn
 import type { RunRecordOf } from './runRecord';
 
 export interface BackendInfo {
-  /** The name tfjs reports: 'wasm', 'cpu' or 'tensorflow'. */
+  /** The name tfjs reports: 'wasm', 'webgpu', 'cpu' or 'tensorflow'. */
   name: string;
   /** What was asked for, and where native packages were looked up (worker threads repeat it). */
   choice: BackendChoice;

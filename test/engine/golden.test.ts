@@ -4,7 +4,7 @@
  * and against the PyTorch twin (tools/reference/unlearn.py): the attack plan with the paper's
  * code's random start, a short attack from it, and the adversarial batch order.
  */
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ import { invertedImportance, masImportance } from '../../src/engine/core/importa
 import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from '../../src/engine/core/objectives';
 import { forwardOf, logits, trainableParameters } from '../../src/engine/core/modelState';
 import { Sgd } from '../../src/engine/core/optimizer';
-import { useBackend } from './helpers';
+import { assertNoGpuErrors, useBackend } from './helpers';
 
 interface Named {
   name: string;
@@ -33,6 +33,7 @@ interface Arr {
 const golden = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/golden.json'), 'utf8'));
 
 before(useBackend);
+after(assertNoGpuErrors);
 
 function model(weights: Named[] = golden.weights): tfTypes.LayersModel {
   const m = smallCnn(golden.architecture);
@@ -61,48 +62,50 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
 }
 
 const x = () => tensor(golden.x) as tfTypes.Tensor4D;
+/** Reads are asynchronous: the webgpu backend cannot read synchronously in Node. */
+const read = (t: tfTypes.Tensor): Promise<Float32Array> => t.data() as Promise<Float32Array>;
 const labels = (v: number[]) => tf.tensor1d(v, 'int32');
 
-test('logits in inference and training mode match PyTorch', () => {
+test('logits in inference and training mode match PyTorch', async () => {
   const m = model();
   assert.ok(forwardOf(m), 'the small CNN should run through the engine\'s own forward pass');
-  assertClose(logits(m, x(), false).dataSync(), golden.logits_eval.data, 'logits_eval');
-  assertClose(logits(m, x(), true).dataSync(), golden.logits_train.data, 'logits_train');
+  assertClose(await read(logits(m, x(), false)), golden.logits_eval.data, 'logits_eval');
+  assertClose(await read(logits(m, x(), true)), golden.logits_train.data, 'logits_train');
 });
 
-test('one targeted L2 PGD step, and ten, match PyTorch', () => {
+test('one targeted L2 PGD step, and ten, match PyTorch', async () => {
   const m = model();
   const delta0 = tensor(golden.delta0) as tfTypes.Tensor4D;
   const t = labels(golden.t);
   const { epsilon, alpha } = { epsilon: golden.config.eps, alpha: golden.config.alpha };
   const one = pgdStep(m, x(), delta0, t, epsilon, alpha);
-  assertClose(one.dataSync(), golden.pgd_delta.data, 'pgd_delta');
-  assertClose(tf.add(x(), one).dataSync(), golden.pgd_x_adv.data, 'pgd_x_adv');
+  assertClose(await read(one), golden.pgd_delta.data, 'pgd_delta');
+  assertClose(await read(tf.add(x(), one)), golden.pgd_x_adv.data, 'pgd_x_adv');
   let d = delta0;
   for (let i = 0; i < 10; i++) d = pgdStep(m, x(), d, t, epsilon, alpha);
-  assertClose(d.dataSync(), golden.pgd_delta_10.data, 'pgd_delta_10', 5e-4);
+  assertClose(await read(d), golden.pgd_delta_10.data, 'pgd_delta_10', 5e-4);
 });
 
-test('MAS importance and inverted weights match PyTorch, and leave the model unchanged', () => {
+test('MAS importance and inverted weights match PyTorch, and leave the model unchanged', async () => {
   const m = model();
-  const before = m.getWeights().map((w) => w.dataSync().slice());
+  const before = await Promise.all(m.getWeights().map(async (w) => (await read(w)).slice()));
   const { names, omega } = masImportance(m, x());
   const expected = golden.mas_importance as Named[];
   assert.deepEqual(names, expected.map((e) => e.name));
-  omega.forEach((o, i) => assertClose(o.dataSync(), expected[i].data, `Omega ${names[i]}`));
+  for (const [i, o] of omega.entries()) assertClose(await read(o), expected[i].data, `Omega ${names[i]}`);
   const w = invertedImportance(omega);
-  w.forEach((t, i) => assertClose(t.dataSync(), (golden.mas_weights as Named[])[i].data, `w ${names[i]}`, 5e-4));
-  m.getWeights().forEach((t, i) => assert.deepEqual(t.dataSync(), before[i], 'importance changed a weight (BatchNorm statistics?)'));
+  for (const [i, t] of w.entries()) assertClose(await read(t), (golden.mas_weights as Named[])[i].data, `w ${names[i]}`, 5e-4);
+  for (const [i, t] of m.getWeights().entries()) assert.deepEqual(await read(t), before[i], 'importance changed a weight (BatchNorm statistics?)');
 });
 
-test('inverted importance of a constant tensor is 1 (anchored), not NaN', () => {
+test('inverted importance of a constant tensor is 1 (anchored), not NaN', async () => {
   const [w] = invertedImportance([tf.fill([3], 0.7)]);
-  assert.deepEqual(Array.from(w.dataSync()), [1, 1, 1]);
+  assert.deepEqual(Array.from(await read(w)), [1, 1, 1]);
 });
 
-test('the losses match PyTorch', () => {
-  assertClose([forgetLoss(logits(model(), x(), true), labels(golden.y), false).dataSync()[0]], [golden.loss_naive], 'loss_naive');
-  assertClose([forgetLoss(logits(model(), x(), true), labels(golden.y_new), true).dataSync()[0]], [golden.loss_relabel], 'loss_relabel');
+test('the losses match PyTorch', async () => {
+  assertClose(await read(forgetLoss(logits(model(), x(), true), labels(golden.y), false)), [golden.loss_naive], 'loss_naive');
+  assertClose(await read(forgetLoss(logits(model(), x(), true), labels(golden.y_new), true)), [golden.loss_relabel], 'loss_relabel');
 
   const adv = (m: tfTypes.LayersModel) => {
     const xa = tensor(golden.pgd_x_adv);
@@ -112,31 +115,31 @@ test('the losses match PyTorch', () => {
     return { advCe, forgetCe, loss: pairedLoss(tf.neg(forgetCe) as tfTypes.Scalar, 2, advCe, 4) };
   };
   const plain = adv(model());
-  assertClose([plain.forgetCe.dataSync()[0], plain.advCe.dataSync()[0], plain.loss.dataSync()[0]], [golden.loss_adv_forget_ce, golden.loss_adv_adv_ce, golden.loss_adv], 'loss_adv');
+  assertClose([(await read(plain.forgetCe))[0], (await read(plain.advCe))[0], (await read(plain.loss))[0]], [golden.loss_adv_forget_ce, golden.loss_adv_adv_ce, golden.loss_adv], 'loss_adv');
 
   const perturbed = model(golden.theta_perturbed);
   const anchors = trainableParameters(model()).map((p) => tf.clone(p.variable));
   const w = (golden.mas_weights as Named[]).map((n) => tf.tensor(n.data, n.shape));
   const penalty = importancePenalty(trainableParameters(perturbed).map((p) => p.variable), anchors, w, golden.config.lambda);
-  assertClose([penalty.dataSync()[0]], [golden.loss_imp_penalty], 'loss_imp_penalty');
-  assertClose([tf.add(adv(perturbed).loss, penalty).dataSync()[0]], [golden.loss_adv_imp_at_perturbed], 'loss_adv_imp_at_perturbed');
+  assertClose(await read(penalty), [golden.loss_imp_penalty], 'loss_imp_penalty');
+  assertClose(await read(tf.add(adv(perturbed).loss, penalty)), [golden.loss_adv_imp_at_perturbed], 'loss_adv_imp_at_perturbed');
 });
 
-test('two SGD steps (momentum, weight decay, BatchNorm training) match torch.optim.SGD', () => {
+test('two SGD steps (momentum, weight decay, BatchNorm training) match torch.optim.SGD', async () => {
   const m = model();
   const vars = trainableParameters(m).map((p) => p.variable);
   const sgd = new Sgd(vars, golden.config.sgd.lr, golden.config.sgd.momentum, golden.config.sgd.weightDecay);
   const losses: number[] = [];
   for (let s = 0; s < golden.config.sgd.steps; s++) {
     const { value, grads } = tf.variableGrads(() => forgetLoss(logits(m, x(), true), labels(golden.y), false), vars);
-    losses.push(value.dataSync()[0]);
+    losses.push((await read(value))[0]);
     sgd.step(vars.map((v) => grads[v.name]));
   }
   assertClose(losses, golden.sgd_losses, 'sgd_losses');
   const expected = new Map((golden.sgd_weights_after as Named[]).map((n) => [n.name, n]));
   // Every weight, BatchNorm running statistics included (updated with the unbiased variance, as PyTorch).
   for (const w of m.weights) {
-    assertClose(w.read().dataSync(), expected.get(w.originalName)!.data, `after SGD: ${w.originalName}`);
+    assertClose(await read(w.read()), expected.get(w.originalName)!.data, `after SGD: ${w.originalName}`);
   }
   sgd.dispose();
 });

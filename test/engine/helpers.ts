@@ -4,15 +4,27 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { initBackend, tf } from '../../src/engine/runtime/backend';
+import { initBackend, tf, type BackendChoice } from '../../src/engine/runtime/backend';
+import { webGpuDeviceErrors } from '../../src/engine/runtime/webgpu';
 import { smallCnn } from '../../tools/zoo';
 import { captureArtifacts, saveModelAtomically } from '../../src/engine/data/modelIo';
 import { Rng } from '../../src/engine/core/rng';
 import type { ForgetSet } from '../../src/engine/core/unlearn';
 
+/** The backend UNLEARN_LENS_TEST_BACKEND names (default wasm). Asked for webgpu, never falls back. */
 export async function useBackend(): Promise<string> {
-  const choice = (process.env.UNLEARN_LENS_TEST_BACKEND ?? 'wasm') as 'wasm' | 'cpu';
-  return (await initBackend({ choice })).name;
+  const choice = (process.env.UNLEARN_LENS_TEST_BACKEND ?? 'wasm') as BackendChoice;
+  const { name } = await initBackend({ choice });
+  if (choice === 'webgpu' && (name !== 'webgpu' || tf.getBackend() !== 'webgpu')) {
+    throw new Error(`UNLEARN_LENS_TEST_BACKEND=webgpu, but the tests would run on ${tf.getBackend()}`);
+  }
+  return name;
+}
+
+/** For an after() hook: the GPU device reported no error (a failed GPU command does not throw). */
+export function assertNoGpuErrors(): void {
+  const errors = webGpuDeviceErrors();
+  if (errors.length) throw new Error(`the WebGPU device reported ${errors.length} error(s); the first: ${errors[0]}`);
 }
 
 export function tinyModel(seed = 1, shape: [number, number, number] = [8, 8, 1], numClasses = 3, width = 2): tfTypes.Sequential {

@@ -3,6 +3,8 @@
  *
  *   tfjs-node-gpu / tfjs-node  when the user has them (workspace node_modules or a configured path);
  *                              never a dependency of ours: their installers download libtensorflow.
+ *   webgpu                     a GPU through Dawn for Node (webgpu.ts); auto takes it only on real
+ *                              hardware, after tfjs-node-gpu and before tfjs-node.
  *   wasm                       the default: XNNPACK with SIMD, plus our training kernels.
  *   cpu                        pure JavaScript; correct everywhere, slow.
  */
@@ -12,6 +14,7 @@ import { createRequire } from 'node:module';
 import { bundledTf, tf, useNamespace, type Tf } from '../core/tf';
 import { registerWasmTrainingKernels } from './kernels/wasmConvGrads';
 import { registerBatchNormGradient } from './kernels/batchNormGrad';
+import { startWebGpu } from './webgpu';
 import { UserInputError } from '../../contracts/errors';
 import type { BackendChoice } from '../../contracts/options';
 import type { BackendInfo } from '../../contracts/protocol';
@@ -69,9 +72,22 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
   const searchPaths = options.searchPaths ?? [process.cwd()];
   if (active) return active;
 
-  if (choice === 'tfjs-node' || choice === 'tfjs-node-gpu' || choice === 'auto') {
-    const candidates: Array<'tfjs-node-gpu' | 'tfjs-node'> = choice === 'auto' ? ['tfjs-node-gpu', 'tfjs-node'] : [choice];
+  let noWebGpu: string | undefined;
+  if (choice === 'tfjs-node' || choice === 'tfjs-node-gpu' || choice === 'webgpu' || choice === 'auto') {
+    const candidates: Array<'tfjs-node-gpu' | 'webgpu' | 'tfjs-node'> = choice === 'auto' ? ['tfjs-node-gpu', 'webgpu', 'tfjs-node'] : [choice];
     for (const pkg of candidates) {
+      if (pkg === 'webgpu') {
+        useNamespace(bundledTf);
+        registerBatchNormGradient();
+        const gpu = await startWebGpu(bundledTf, searchPaths, choice === 'webgpu');
+        if (gpu.ok) {
+          const where = `${gpu.adapter.description || gpu.adapter.vendor || 'an adapter'}${gpu.adapter.software ? ', a software renderer: for correctness checks, slower than wasm' : ''}`;
+          active = { name: 'webgpu', choice: 'webgpu', searchPaths, description: `webgpu (Dawn from ${gpu.from}) on ${where}` };
+          return active;
+        }
+        noWebGpu = gpu.reason;
+        continue;
+      }
       const found = tryLoadNative(pkg, searchPaths);
       if (found) {
         useNamespace(found.ns);
@@ -80,6 +96,13 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
         active = { name: 'tensorflow', choice: pkg, searchPaths, description: `@tensorflow/${pkg} from ${found.from}` };
         return active;
       }
+    }
+    if (choice === 'webgpu') {
+      throw new UserInputError(
+        `The WebGPU backend could not start: ${noWebGpu}. It needs a GPU with a Vulkan (Linux), Metal (macOS) or ` +
+          `Direct3D 12 (Windows) driver and the npm package webgpu (Dawn for Node) in the workspace (npm install webgpu@0.6.2) ` +
+          `or in the folder of the setting unlearnLens.tfjsNodePath; or choose the built-in backend: --backend wasm (the setting unlearnLens.backend: wasm).`,
+      );
     }
     if (choice !== 'auto') {
       throw new UserInputError(
@@ -91,7 +114,8 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
   }
   const name = choice === 'cpu' ? 'cpu' : 'wasm';
   await initBundled(name);
-  active = { name, choice: name, searchPaths, description: name === 'wasm' ? 'wasm (XNNPACK, SIMD) with Unlearn Lens training kernels' : 'cpu (pure JavaScript)' };
+  const wasmDescription = `wasm (XNNPACK, SIMD) with Unlearn Lens training kernels${noWebGpu ? `; no WebGPU: ${noWebGpu}` : ''}`;
+  active = { name, choice: name, searchPaths, description: name === 'wasm' ? wasmDescription : 'cpu (pure JavaScript)' };
   return active;
 }
 
