@@ -14,6 +14,7 @@
  */
 import type { BackendChoice, Method, Preset, ResizeMode, UnlearnOptions, UnlearnOptionsInput } from './options';
 import type { RunRecordOf } from './runRecord';
+import type { ImportanceSummary, ModelSummary } from './inspect';
 
 export interface BackendInfo {
   /** The name tfjs reports: 'wasm', 'webgpu', 'cpu' or 'tensorflow'. */
@@ -70,9 +71,9 @@ export interface AdversarialPreview {
     predicted: number;
     /** ||delta||_2 in [0, 1] pixel units. */
     l2: number;
-    /** Pixels in 0..255, h*w*c. */
-    original: number[];
-    adversarial: number[];
+    /** Pixels in 0..255, h*w*c (bytes: a run's examples can be thousands). */
+    original: Uint8Array;
+    adversarial: Uint8Array;
   }>;
 }
 
@@ -190,7 +191,34 @@ export interface PreflightResult {
   instances: Array<{ file: string; verdict: 'typical' | 'memorised' | null; stillCorrect: number | null }>;
 }
 
-export type EngineRequest = UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob | PredictJob | PreflightJob;
+/** The model inspector: layers, shapes, parameters and weight statistics of a model as on disk (src/engine/jobs/modelInspector.ts). */
+export interface InspectJob {
+  kind: 'inspect';
+  backend: BackendRequest;
+  modelPath: string;
+}
+
+/** The model inspector: which weights the given images rely on (MAS importance), before unlearning. */
+export interface ImportanceJob {
+  kind: 'importance';
+  backend: BackendRequest;
+  modelPath: string;
+  images: string[];
+  resize: ResizeMode;
+}
+
+/** A run's adversarial examples made again for its report: the model it started from, its instances, its options (seed, attack). */
+export interface AdversarialJob {
+  kind: 'adversarial';
+  backend: BackendRequest;
+  modelPath: string;
+  instances: LabelledFile[];
+  /** The run's options as its record has them (resolved again in the engine: defaults for what an older record lacks). */
+  options: UnlearnOptionsInput;
+  resize: ResizeMode;
+}
+
+export type EngineRequest = UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob | PredictJob | PreflightJob | InspectJob | ImportanceJob | AdversarialJob;
 
 export interface ExperimentRow {
   k: number;
@@ -226,6 +254,9 @@ export interface EngineResults {
   predict: PredictResult;
   preflight: PreflightResult;
   backend: BackendInfo;
+  inspect: ModelSummary;
+  importance: ImportanceSummary;
+  adversarial: AdversarialPreview;
 }
 
 export type EngineProgress =

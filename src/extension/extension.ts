@@ -11,10 +11,13 @@ import { ManifestDiagnostics } from './diagnostics';
 import { ErasureCodeLens, TRAINING_CODE_SELECTOR } from './codeLens';
 import { isViewNode, UnlearnTree, type ViewNode } from './treeView';
 import { ReportPanels } from './report';
+import { INSPECTOR_VIEW_TYPE, ModelInspectorEditor } from './inspector';
+import type { UnlearnOptionsInput } from '../contracts/options';
+import type { AdversarialPreview } from '../contracts/protocol';
 import { DatasetGallery } from './gallery';
 import { ModelInspector } from './inspect';
 import type { GalleryFilter, GalleryPage } from '../contracts/galleryProtocol';
-import { backendRequest } from './settings';
+import { backendRequest, resizeMode } from './settings';
 import { backendLabel, expectedBackend } from './backendStatus';
 import * as commands from './commands';
 
@@ -26,6 +29,10 @@ export interface UnlearnLensApi {
   view: { children(node?: ViewNode): Promise<ViewNode[]>; item(node: ViewNode): vscode.TreeItem };
   /** The status bar item's text. */
   statusText(): string;
+  /** The model inspector (Open With… Unlearn Lens Model Inspector): ms from opening to its page in place, and the importance of chosen images. */
+  modelInspector: { renderedIn(file: string): number | undefined; importanceFor(file: string, images: string[]): Promise<{ tensors: unknown[] }> };
+  /** A run's adversarial examples: those this session holds (`fresh` false), or made again in the engine. */
+  adversarialExamples(runId: string, fresh: boolean): Promise<AdversarialPreview | undefined>;
   /** The dataset gallery: the page it shows, and its class and filter controls. */
   gallery: { page(): GalleryPage | undefined; show(cls: number, filter?: GalleryFilter): Promise<GalleryPage | undefined>; estimate(keys: string[]): Promise<unknown> };
   /** The notes at the end of manifest lines (forgotten, already misclassified rows). */
@@ -41,7 +48,18 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
   const reports = new ReportPanels(context.extensionUri, async (id) => {
     const model = await models.activeModel();
     return model ? (await models.runs(model)).find((r) => r.id === id) : undefined;
-  });
+  }, (run) =>
+    // After a reload: the run's adversarial examples made again in the engine worker.
+    engine.call({
+      kind: 'adversarial',
+      backend: backendRequest(),
+      modelPath: run.record.model.path,
+      instances: run.record.forget.ids.map((file, i) => ({ file, label: run.record.forget.labels[i] })),
+      options: run.record.options as UnlearnOptionsInput,
+      resize: resizeMode(),
+    }).result,
+  );
+  const modelInspector = new ModelInspectorEditor(context.extensionUri, engine, models, log);
   const inspector = new ModelInspector(engine, models, commands.heldOutForViews);
   const diagnostics = new ManifestDiagnostics(engine, models, inspector, log);
   const lenses = new ErasureCodeLens(models);
@@ -147,6 +165,17 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     vscode.commands.registerCommand('unlearnLens.restoreVersion', (id?: string | ViewNode) => commands.restoreVersion(ctx, id)),
     vscode.commands.registerCommand('unlearnLens.openReport', (id?: string | ViewNode) => commands.openReport(ctx, isViewNode(id) || typeof id === 'string' ? id : undefined)),
     vscode.commands.registerCommand('unlearnLens.showLog', () => output.show()),
+    modelInspector,
+    vscode.commands.registerCommand('unlearnLens.inspectModel', async (uri?: vscode.Uri) => {
+      // From the Explorer (a model.json) or the palette (the active model).
+      const file = uri instanceof vscode.Uri ? uri : await models.activeModel().then((m) => (m ? vscode.Uri.file(m) : undefined));
+      if (!file) {
+        void vscode.window.showInformationMessage('Unlearn: no model.json to inspect. Select one with Unlearn: Select Model….');
+        return false;
+      }
+      await vscode.commands.executeCommand('vscode.openWith', file, INSPECTOR_VIEW_TYPE);
+      return true;
+    }),
   );
   void updateStatus();
   log(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: views only'})`);
@@ -155,6 +184,14 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     busy: () => queue.busy,
     view: { children: (node) => tree.getChildren(node), item: (node) => tree.getTreeItem(node) },
     statusText: () => status.text,
+    modelInspector: { renderedIn: (file) => modelInspector.renderedIn(file), importanceFor: (file, images) => modelInspector.importanceFor(file, images) },
+    adversarialExamples: async (runId, fresh) => {
+      if (!fresh) return reports.previewOf(runId);
+      const model = await models.activeModel();
+      const run = model ? (await models.runs(model)).find((r) => r.id === runId) : undefined;
+      if (!run) throw new Error(`no run ${runId} for the active model`);
+      return reports.regenerateExamples(run, true);
+    },
     gallery: { page: () => gallery.lastPage, show: (cls, filter) => gallery.show(cls, filter), estimate: (keys) => gallery.estimate(keys) },
     manifestNotes: (uri) => diagnostics.notesOf(uri),
   };

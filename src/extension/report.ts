@@ -285,17 +285,22 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     }
   }
 
-  /** The run's adversarial examples made again (once at a time per run), kept for this session. */
-  regenerateExamples(run: RunEntry): Promise<AdversarialPreview> {
+  /** The examples this session holds for a run (made by its run or again), if any. */
+  previewOf(id: string): AdversarialPreview | undefined {
+    return this.previews.get(id);
+  }
+
+  /** The run's adversarial examples made again (once at a time per run), kept for this session; `fresh`: even when they are held. */
+  regenerateExamples(run: RunEntry, fresh = false): Promise<AdversarialPreview> {
     const known = this.previews.get(run.id);
-    if (known) return Promise.resolve(known);
+    if (known && !fresh) return Promise.resolve(known);
     if (!this.regenerate) return Promise.reject(new Error('the engine is not available'));
     let pending = this.regenerating.get(run.id);
     if (!pending) {
       pending = this.regenerate(run).then(
         (preview) => {
           this.regenerating.delete(run.id);
-          this.remember(run.id, preview);
+          if (!this.previews.has(run.id)) this.remember(run.id, preview);
           return preview;
         },
         (e) => {

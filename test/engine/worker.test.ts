@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { classFolderFixture } from './helpers';
 import type { GuardAnswer, GuardTrip } from '../../src/engine/core/guard';
-import type { EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../src/contracts/protocol';
+import type { AdversarialPreview, EngineProgress, EngineRequest, HostToWorker, RunRecord, WorkerToHost } from '../../src/contracts/protocol';
 
 // A worker cannot start from a .ts file directly: register tsx's CommonJS hook first, then load it.
 const workerSource = path.join(__dirname, '..', '..', 'src', 'engine', 'runtime', 'worker.ts');
@@ -71,9 +71,10 @@ test('an ADV run answers with an adversarial preview for the report, and its run
     options: { method: 'adv', maxEpochs: 2, attack: { steps: 3, examplesPerInstance: 2, epsilon: 1 } },
     resize: 'none',
   });
-  const record = (await result) as { result: { path: string }; preview?: { imageShape: number[]; examples: Array<{ instance: number; l2: number; original: number[]; adversarial: number[] }> } };
+  const record = (await result) as RunRecord;
   assert.deepEqual(record.preview?.imageShape, [8, 8, 1]);
-  assert.deepEqual(record.preview?.examples.map((e) => e.instance), [0, 1, 2]);
+  // All of them (2 per instance), by instance.
+  assert.deepEqual(record.preview?.examples.map((e) => e.instance), [0, 0, 1, 1, 2, 2]);
   for (const e of record.preview!.examples) {
     assert.equal(e.original.length, 64);
     assert.ok(e.l2 > 0 && e.l2 <= 1 + 1e-4, `inside the L2 ball of radius 1: ${e.l2}`);
@@ -81,6 +82,22 @@ test('an ADV run answers with an adversarial preview for the report, and its run
   const saved = fs.readFileSync(path.join(path.dirname(record.result.path), 'run.json'), 'utf8');
   assert.ok(!saved.includes('preview') && !saved.includes('"original"'), 'no adversarial pixels on disk');
   assert.equal(JSON.parse(saved).adversarial.examples, 6);
+  // After a reload the report asks for them again: the same attack from the model the run started from gives the same examples.
+  const again = (await call({
+    kind: 'adversarial',
+    backend,
+    modelPath: record.model.path,
+    instances: record.forget.ids.map((file, i) => ({ file, label: record.forget.labels[i] })),
+    options: record.options,
+    resize: 'none',
+  }).result) as AdversarialPreview;
+  assert.equal(again.examples.length, 6);
+  again.examples.forEach((e, i) => {
+    const was = record.preview!.examples[i];
+    assert.deepEqual([e.instance, e.target, e.predicted], [was.instance, was.target, was.predicted]);
+    assert.deepEqual(Array.from(e.adversarial), Array.from(was.adversarial), `example ${i}: the same pixels`);
+    assert.ok(Math.abs(e.l2 - was.l2) < 1e-6);
+  });
 });
 
 test('an error reply carries the UserInputError and its file', async () => {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { installCodeServer, installVsix, startCodeServer } from './codeServer.mjs';
 import { buildFixtureWorkspace } from './fixtureWorkspace.mjs';
+import { captureReportScreenshots } from './reportScreens.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cache = path.join(repo, '.cache');
@@ -184,14 +185,15 @@ async function runUiTest(browser, server, folder, ws) {
     const [rows, rects] = [await report.locator('.heatmap .unit-row').count(), await report.locator('.heatmap svg.strip rect').count()];
     if (rows !== record.layerChanges.length || rects !== cells) throw new Error(`heatmap: ${rows} rows / ${rects} cells, the run record has ${record.layerChanges.length} tensors / ${cells} cells`);
     console.log(`  ✓ UI: report heatmap has ${rows} weight tensors and ${rects} unit cells (${record.options.method}), as the run record`);
-    // ADV: each instance beside its adversarial example and the perturbation (in this session only: run.json holds no pixels).
+    // ADV: every adversarial example beside its instance and the perturbation, 12 a page (in this session only: run.json holds no pixels).
     const pixels = await report.locator('img.pixels').count();
     const decoded = await report.locator('img.pixels').evaluateAll((imgs) => imgs.filter((i) => i.complete && i.naturalWidth === 28).length);
-    if (pixels !== 3 * record.forget.ids.length || decoded !== pixels) throw new Error(`report: ${pixels} adversarial preview images (${decoded} decoded at 28 px), expected ${3 * record.forget.ids.length}`);
+    const onFirstPage = Math.min(12, record.adversarial.examples);
+    if (pixels !== 3 * onFirstPage || decoded !== pixels) throw new Error(`report: ${pixels} adversarial images (${decoded} decoded at 28 px), expected ${3 * onFirstPage} (${onFirstPage} examples of ${record.adversarial.examples})`);
     if (fs.readFileSync(path.join(versions, newest, 'run.json'), 'utf8').includes('"preview"')) throw new Error('run.json holds the adversarial preview');
     await report.locator('img.pixels').first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(work, 'ui-report-adversarial.png') });
-    console.log(`  ✓ UI: report shows ${record.forget.ids.length} instances beside their adversarial examples and perturbations (${pixels} images; none on disk)`);
+    console.log(`  ✓ UI: report shows ${onFirstPage} of ${record.adversarial.examples} adversarial examples beside their instances and perturbations (${pixels} images; none on disk)`);
     await page.screenshot({ path: path.join(work, 'ui-report.png') });
     console.log(`  ✓ UI: report webview shows the run ("${summary.replace(/\s+/g, ' ').trim()}")`);
     // The activity-bar view: models → runs.
@@ -399,6 +401,7 @@ async function main() {
       const pgd = results.measurements.eventLoopLagDuringPgd;
       if (pgd) console.log(`  extension-host event loop during a PGD attack (then cancelled): p50 ${pgd.p50.toFixed(1)} ms, p99 ${pgd.p99.toFixed(1)} ms, max ${pgd.max.toFixed(1)} ms over ${pgd.samples} ticks`);
       if (results.measurements.cancelMs !== undefined) console.log(`  cancel took effect ${results.measurements.cancelMs} ms after Cancel Run (during PGD); demo cancelled during set-up in ${results.measurements.demoCancelMs} ms`);
+      if (results.measurements.inspectorOpenMs) console.log(`  model inspector open time (ms from Open With to the page in place; total / inside the provider): ${Object.entries(results.measurements.inspectorOpenMs).map(([k, v]) => (typeof v === 'object' ? `${k} ${v.total} / ${v.inside}` : `${k} ${v}`)).join(', ')}`);
       console.log(`  extension tests: ${results.seconds.toFixed(1)} s`);
     } else {
       console.log('  (no results file: the extension tests did not run to the end)');
@@ -406,6 +409,14 @@ async function main() {
     if (code !== 0) failures++;
     step('UI test: Explorer right-click');
     if (!(await runUiTest(browser, server, ws.dir, ws))) failures++;
+    step('screenshots: the run report and the model inspector in the light and dark theme');
+    try {
+      const shots = await captureReportScreenshots(browser, server, ws, path.join(repo, 'test-results', 'screenshots'));
+      for (const f of shots) console.log(`  ✓ ${path.relative(repo, f)}`);
+    } catch (e) {
+      failures++;
+      console.log(`  ✗ report/inspector screenshots: ${e.stack ?? e}`);
+    }
   } finally {
     await browser?.close().catch(() => {});
     await server?.stop();

@@ -65,21 +65,20 @@ export type { SplitAccuracy } from '../../contracts/runRecord';
 
 
 
-/** The first adversarial example of each of the first `max` forget instances. */
-export function adversarialPreview(forget: ForgetSet, set: AdversarialSet, max = 8): AdversarialPreview {
+/** Every adversarial example beside the forget instance it came from, by instance (pixels as 0..255 bytes). */
+export function adversarialPreview(forget: ForgetSet, set: AdversarialSet): AdversarialPreview {
   const [h, w, c] = forget.imageShape;
   const size = h * w * c;
-  const bytes = (a: Float32Array) => Array.from(a, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
-  const examples: AdversarialPreview['examples'] = [];
-  for (let instance = 0; instance < Math.min(max, forget.labels.length); instance++) {
-    const j = set.sources.indexOf(instance);
-    if (j < 0) continue;
+  const bytes = (a: Float32Array) => Uint8Array.from(a, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+  const order = Array.from(set.sources.keys()).sort((a, b) => set.sources[a] - set.sources[b] || a - b);
+  const examples: AdversarialPreview['examples'] = order.map((j) => {
+    const instance = set.sources[j];
     const original = forget.images.subarray(instance * size, (instance + 1) * size);
     const adversarial = set.images.subarray(j * size, (j + 1) * size);
     let l2 = 0;
     for (let p = 0; p < size; p++) l2 += (adversarial[p] - original[p]) ** 2;
-    examples.push({ instance, target: set.targets[j], predicted: set.predicted[j], l2: Math.sqrt(l2), original: bytes(original), adversarial: bytes(adversarial) });
-  }
+    return { instance, target: set.targets[j], predicted: set.predicted[j], l2: Math.sqrt(l2), original: bytes(original), adversarial: bytes(adversarial) };
+  });
   return { imageShape: [h, w, c], examples };
 }
 

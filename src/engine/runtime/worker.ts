@@ -8,6 +8,7 @@ import { UserInputError } from '../../contracts/errors';
 import type { GuardAnswer, GuardTrip } from '../core/guard';
 import { runCheckManifest, runExperimentJob, runUnlearnJob, startBackend } from '../jobs/jobs';
 import { runPredict, runPreflight } from '../jobs/inspect';
+import { imageImportance, inspectModel, regenerateAdversarial } from '../jobs/modelInspector';
 import type { EngineErrorPayload, EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../contracts/protocol';
 
 const port = parentPort;
@@ -67,6 +68,16 @@ async function handle(id: number, request: EngineRequest): Promise<void> {
         break;
       case 'preflight':
         result = await runPreflight(request, controller.signal);
+        break;
+      case 'inspect':
+        result = await inspectModel(request.modelPath, startBackend(request.backend));
+        break;
+      case 'importance':
+        await startBackend(request.backend);
+        result = await imageImportance(request.modelPath, request.images, request.resize, controller.signal);
+        break;
+      case 'adversarial':
+        result = await regenerateAdversarial(request, controller.signal);
         break;
       case 'backend':
         result = await startBackend(request.backend);

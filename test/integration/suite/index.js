@@ -446,6 +446,9 @@ test('a user error (image of the wrong size) is reported, not thrown', async () 
   assert.equal(result, undefined);
 });
 
+// The run report and the model inspector (test/integration/suite/report.js).
+require('./report').register(test, measurements);
+
 exports.run = async function run() {
   const results = [];
   let failed = 0;
