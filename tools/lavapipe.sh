@@ -26,21 +26,41 @@ say() { echo "lavapipe: $*" >&2; }
 
 if [ ! -f "$libdir/libvulkan_lvp.so" ]; then
   command -v apt-get >/dev/null || { say "apt-get not found: this script needs Debian or a derivative."; exit 1; }
-  mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/debs"
+  mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/debs" "$cache/sources.list.d"
   # bookworm too, so that apt can resolve the backported packages' dependencies.
   printf 'deb %s bookworm main\ndeb %s %s main\n' "$mirror" "$mirror" "$suite" >"$cache/sources.list"
   apt_opts=(
-    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=-"
+    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=$cache/sources.list.d"
     -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::Archives=$cache/archives"
     -o "APT::Sandbox::User=root" -o "APT::Get::List-Cleanup=0"
   )
   say "fetching the package lists of $suite into $cache (private; the system's apt state is not touched)"
   apt-get "${apt_opts[@]}" -qq update >&2
-  # lavapipe itself, and the libdrm it was built against (newer than bookworm's 2.4.114).
-  packages=(mesa-vulkan-drivers/"$suite" libdrm2/"$suite" libdrm-amdgpu1/"$suite")
-  # The Vulkan loader too, when the machine has none.
-  if ! ldconfig -p | grep 'libvulkan\.so\.1 ' >/dev/null; then packages+=(libvulkan1); fi
+  # lavapipe itself, and the libdrm it was built against (newer than bookworm's 2.4.114); the
+  # backports' version of each when there is one.
+  apt_opts+=(-o "APT::Default-Release=$suite")
+  packages=(mesa-vulkan-drivers libdrm2 libdrm-amdgpu1)
+  # And what they need that this machine lacks (LLVM, the Vulkan loader, …), three levels deep.
+  installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+  depends() { apt-cache "${apt_opts[@]}" depends --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "$1" | awk '$1 ~ /^\|?(Pre)?Depends:$/ && $2 !~ /^</ {print $2}'; }
+  wanted=" ${packages[*]} "
+  level=("${packages[@]}")
+  for _ in 1 2 3; do
+    next=()
+    for p in "${level[@]}"; do
+      for d in $(depends "$p"); do
+        case "$wanted" in *" $d "*) continue ;; esac
+        installed "$d" && continue
+        wanted+="$d "
+        next+=("$d")
+      done
+    done
+    [ ${#next[@]} -eq 0 ] && break
+    packages+=("${next[@]}")
+    level=("${next[@]}")
+  done
   rm -f "$cache/debs"/*.deb
+  say "downloading ${packages[*]}"
   (cd "$cache/debs" && apt-get "${apt_opts[@]}" -qq download "${packages[@]}" >&2)
   rm -rf "$unpacked"
   for deb in "$cache/debs"/*.deb; do
@@ -48,10 +68,9 @@ if [ ! -f "$libdir/libvulkan_lvp.so" ]; then
     dpkg -x "$deb" "$unpacked"
   done
   [ -f "$libdir/libvulkan_lvp.so" ] || { say "no libvulkan_lvp.so in the unpacked packages under $unpacked"; exit 1; }
-  # lavapipe needs LLVM's shared library at the version it was built against.
   missing="$(LD_LIBRARY_PATH="$libdir" ldd "$libdir/libvulkan_lvp.so" | awk '/not found/ {print $1}')"
   if [ -n "$missing" ]; then
-    say "libvulkan_lvp.so needs libraries this machine lacks: $missing (install them with apt-get, e.g. libllvm15)"
+    say "libvulkan_lvp.so needs libraries that are neither on this machine nor unpacked: $missing"
     exit 1
   fi
 fi
