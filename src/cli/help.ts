@@ -22,7 +22,8 @@ unlearn-lens <command> --help lists the options of a command.
 `;
 
 const EMBEDDED_OPTIONS = `  --model NAME     embedded model (default ${DEFAULT_MODEL})
-  --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node(-gpu) if installed, else wasm)
+  --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node-gpu, a GPU through
+                   WebGPU, tfjs-node, else wasm; webgpu forces WebGPU)
   --max-epochs N   cap on unlearning epochs (default 1000)`;
 
 const GRID_OPTIONS = `  --methods LIST   comma list of ${EXPERIMENT_METHODS.join(', ')} (default: the paper's four;

@@ -2,7 +2,8 @@
  * Which backend the status bar names before the engine has started: the setting resolved the way
  * the engine resolves it (src/engine/runtime/backend.ts), without loading anything. `auto` with neither
  * native package in reach is wasm for certain; a native package found is named, and confirmed (or
- * corrected) once the engine has loaded it. Free of `vscode`, so that it is unit-tested.
+ * corrected) once the engine has loaded it. Dawn for Node (`webgpu`) in reach makes wasm a guess: the
+ * engine takes WebGPU only if it finds a real GPU. Free of `vscode`, so that it is unit-tested.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -15,11 +16,11 @@ export interface ExpectedBackend {
   certain: boolean;
 }
 
-/** Whether `@tensorflow/<pkg>` resolves from one of the folders (its files are not loaded). */
-export function nativePackageFound(pkg: 'tfjs-node' | 'tfjs-node-gpu', searchPaths: readonly string[]): boolean {
+/** Whether `@tensorflow/<pkg>` (or Dawn for Node, `webgpu`) resolves from one of the folders (its files are not loaded). */
+export function nativePackageFound(pkg: 'tfjs-node' | 'tfjs-node-gpu' | 'webgpu', searchPaths: readonly string[]): boolean {
   return searchPaths.some((dir) => {
     try {
-      createRequire(path.join(path.resolve(dir), 'noop.js')).resolve(`@tensorflow/${pkg}`);
+      createRequire(path.join(path.resolve(dir), 'noop.js')).resolve(pkg === 'webgpu' ? pkg : `@tensorflow/${pkg}`);
       return true;
     } catch {
       return false;
@@ -34,13 +35,15 @@ export function expectedBackend(request: BackendRequest): ExpectedBackend {
       return { name: request.choice, certain: true };
     case 'tfjs-node':
     case 'tfjs-node-gpu':
+    case 'webgpu':
       return { name: request.choice, certain: false };
     default: {
       const native = (['tfjs-node-gpu', 'tfjs-node'] as const).find((pkg) => nativePackageFound(pkg, request.searchPaths));
-      return native ? { name: native, certain: false } : { name: 'wasm', certain: true };
+      if (native) return { name: native, certain: false };
+      return { name: 'wasm', certain: !nativePackageFound('webgpu', request.searchPaths) };
     }
   }
 }
 
-/** The backend the engine runs on, as the status bar names it: tfjs-node-gpu, tfjs-node, wasm or cpu. */
+/** The backend the engine runs on, as the status bar names it: tfjs-node-gpu, tfjs-node, webgpu, wasm or cpu. */
 export const backendLabel = (info: Pick<BackendInfo, 'choice' | 'name'>): string => (info.choice === 'auto' ? info.name : info.choice);

@@ -88,6 +88,14 @@ test('the status bar names the backend before the engine starts: wasm for certai
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', main: 'index.js' }));
   fs.writeFileSync(path.join(pkg, 'index.js'), 'throw new Error("never loaded by the prediction");\n');
   assert.deepEqual(expectedBackend({ choice: 'auto', searchPaths: [empty, withNative] }), { name: 'tfjs-node', certain: false });
+  assert.deepEqual(expectedBackend({ choice: 'webgpu', searchPaths: [empty] }), { name: 'webgpu', certain: false });
+  // Dawn for Node in reach: auto may take a GPU, so wasm is only expected.
+  const withDawn = fs.mkdtempSync(path.join(os.tmpdir(), 'backend-dawn-'));
+  fs.mkdirSync(path.join(withDawn, 'node_modules', 'webgpu'), { recursive: true });
+  fs.writeFileSync(path.join(withDawn, 'node_modules', 'webgpu', 'package.json'), JSON.stringify({ name: 'webgpu', main: 'index.js' }));
+  fs.writeFileSync(path.join(withDawn, 'node_modules', 'webgpu', 'index.js'), 'throw new Error("never loaded by the prediction");\n');
+  assert.deepEqual(expectedBackend({ choice: 'auto', searchPaths: [empty, withDawn] }), { name: 'wasm', certain: false });
+  assert.equal(backendLabel({ choice: 'webgpu', name: 'webgpu' }), 'webgpu');
   assert.equal(backendLabel({ choice: 'tfjs-node-gpu', name: 'tensorflow' }), 'tfjs-node-gpu');
   assert.equal(backendLabel({ choice: 'wasm', name: 'wasm' }), 'wasm');
 });
