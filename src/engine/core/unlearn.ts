@@ -302,7 +302,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
               const batch = anchorLoader.next();
               const xr = tf.tensor4d(gather(anchor.images, size, batch), [batch.length, ...imageShape]);
               const pr = tf.tensor2d(gather(anchor.probs, anchor.classes, batch), [batch.length, anchor.classes]);
-              loss = tf.add(loss, anchorLoss(logits(model, xr, false), pr)) as tfTypes.Scalar;
+              loss = tf.add(loss, tf.mul(anchorLoss(logits(model, xr, false), pr), options.anchorWeight)) as tfTypes.Scalar;
             }
             if (penaltyWeights) loss = tf.add(loss, importancePenalty(variables, theta0, penaltyWeights, options.lambda)) as tfTypes.Scalar;
             return loss;
