@@ -5,8 +5,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { classFolderFixture } from './helpers';
 import { initBackend } from '../../src/engine/runtime/backend';
-import { imageImportance, inspectModel, weightStats } from '../../src/engine/jobs/modelInspector';
-import { loadModel } from '../../src/engine/data/modelIo';
+import { imageImportance, inspectModel, statsFromArtifacts, weightStats } from '../../src/engine/jobs/modelInspector';
+import { loadModel, readModelArtifacts } from '../../src/engine/data/modelIo';
 import { tf } from '../../src/engine/core/tf';
 
 test('weight statistics: mean, population std, min, max, share of exact zeros', () => {
@@ -41,6 +41,11 @@ test('a model summary: every layer with its output shape and parameters, statist
     assert.ok(Math.abs(reported.stats.mean - values.reduce((a, b) => a + b, 0) / values.length) < 1e-6);
     assert.equal(reported.stats.max, Math.max(...values));
     assert.equal(reported.stats.min, Math.min(...values));
+    // Read from the bytes on disk (no tensor read-back): one entry per weight, the same figures.
+    const onDisk = statsFromArtifacts(await readModelArtifacts(model))!;
+    assert.deepEqual([...onDisk.keys()].sort(), m.weights.map((x) => x.originalName).sort());
+    assert.deepEqual(onDisk.get(w.originalName), reported.stats);
+    assert.equal(statsFromArtifacts({ ...(await readModelArtifacts(model)), weightSpecs: [{ name: 'q', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: 0 } }] }), undefined, 'quantized: read from the model instead');
     assert.equal(summary.contract.ok, true);
     assert.match(summary.contract.ok ? summary.contract.text : '', /input 8×8×1/);
   } finally {

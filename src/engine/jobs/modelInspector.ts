@@ -52,11 +52,31 @@ const shapeOf = (layer: tfTypes.layers.Layer): LayerSummary['outputShape'] => {
   }
 };
 
-/** `backendReady`: the backend starting meanwhile (reading the files does not need it). */
+/**
+ * Statistics of every weight straight from the bytes on disk (no tensor, no backend), by name;
+ * undefined when a weight is stored quantized or not as float32 (then they are read from the model).
+ */
+export function statsFromArtifacts(artifacts: tfTypes.io.ModelArtifacts): Map<string, WeightStats> | undefined {
+  const data = artifacts.weightData;
+  if (!(data instanceof ArrayBuffer) || !artifacts.weightSpecs) return undefined;
+  const stats = new Map<string, WeightStats>();
+  let offset = 0;
+  for (const spec of artifacts.weightSpecs) {
+    if (spec.dtype !== 'float32' || spec.quantization) return undefined;
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if (offset + 4 * n > data.byteLength) return undefined;
+    stats.set(spec.name, weightStats(new Float32Array(data, offset, n)));
+    offset += 4 * n;
+  }
+  return stats;
+}
+
+/** `backendReady`: the backend starting meanwhile (reading the files and the statistics do not need it). */
 export async function inspectModel(modelPath: string, backendReady?: Promise<unknown>): Promise<ModelSummary> {
   const file = path.resolve(modelPath);
   const t0 = performance.now();
-  const [artifacts] = await Promise.all([readModelArtifacts(file), backendReady]);
+  const read = readModelArtifacts(file).then((a) => ({ artifacts: a, onDisk: statsFromArtifacts(a) }));
+  const [{ artifacts, onDisk }] = await Promise.all([read, backendReady]);
   // As on disk (a trailing softmax kept): the inspector shows the model the user has.
   const model = await modelFromArtifacts(artifacts, file);
   const t1 = performance.now();
@@ -75,8 +95,8 @@ export async function inspectModel(modelPath: string, backendReady?: Promise<unk
     for (const layer of model.layers) {
       const weights = [];
       for (const w of layer.weights) {
-        const values = await w.read().data();
-        weights.push({ name: w.originalName, shape: [...w.shape] as number[], trainable: trainable.has(w.originalName), stats: weightStats(values as Float32Array) });
+        const stats = onDisk?.get(w.originalName) ?? weightStats((await w.read().data()) as Float32Array);
+        weights.push({ name: w.originalName, shape: [...w.shape] as number[], trainable: trainable.has(w.originalName), stats });
       }
       layers.push({ name: layer.name, className: layer.getClassName(), outputShape: shapeOf(layer), parameters: layer.countParams(), weights });
     }
