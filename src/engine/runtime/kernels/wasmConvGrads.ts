@@ -16,9 +16,15 @@
  *
  * Kernels work on TensorInfo and call other wasm kernels directly, so nothing passes through the
  * engine and no tensor is tracked twice; every intermediate is released with disposeData.
+ *
+ * The filter gradient, the input gradients' inner stride-1 convolution and the forward Conv2D /
+ * FusedConv2D run on the project's SIMD kernels (simdConv.ts, native/conv.c) when they can bind
+ * to the backend's memory: same sums in the same order as the XNNPACK convolutions written out
+ * here (which remain the fallback), so the same results, 2-4x faster for the filter gradient.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { bundledTf } from '../../core/tf';
+import { convolution, filterGradient, simdKernels, type WasmBackend } from './simdConv';
 
 type Backend = tf.KernelBackend & {
   disposeData(dataId: object, force?: boolean): boolean;
@@ -60,6 +66,20 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvGradAttrs)
   );
 }
 
+/**
+ * A stride-1 convolution with explicit padding (the input gradients' inner conv): the project's
+ * SIMD kernel when it can run, else XNNPACK's Conv2D. Both sum in the same order (equal results).
+ */
+function stride1Conv(backend: Backend, x: tf.TensorInfo, filter: tf.TensorInfo, pad: Pad2D): tf.TensorInfo {
+  const simd = simdKernels(backend);
+  if (!simd) return run('Conv2D', backend, { x, filter }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
+  const [n, h, w, ci] = x.shape;
+  const [kh, kw, , co] = filter.shape;
+  const [, [top, bottom], [left, right]] = pad;
+  const shape = { n, h, w, ci, oh: h + top + bottom - kh + 1, ow: w + left + right - kw + 1, co, kh, kw, sh: 1, sw: 1, dh: 1, dw: 1, pt: top, pl: left };
+  return convolution(simd, backend as unknown as WasmBackend, x, filter, null, shape);
+}
+
 /** Gradient of conv2d with respect to its filter, for any stride and padding. */
 export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = args.backend as Backend;
@@ -74,6 +94,12 @@ export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
   const bottom = kh + (oh - 1) * sh - h - top;
   const right = kw + (ow - 1) * sw - w - left;
 
+  const simd = simdKernels(backend);
+  if (simd) {
+    const [n, , , ci] = x.shape;
+    const co = dy.shape[3];
+    return filterGradient(simd, backend as unknown as WasmBackend, x, dy, { n, h, w, ci, oh, ow, co, kh, kw, sh, sw, pt: top, pl: left });
+  }
   const temps: tf.TensorInfo[] = [];
   try {
     let xT = run('Transpose', backend, { x }, { perm: [3, 1, 2, 0] }); // [ci, H, W, n]
@@ -132,7 +158,7 @@ export function conv2dBackpropInputDilated(args: { inputs: tf.NamedTensorInfoMap
     const swapped = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, co, ci]
     temps.push(swapped);
     const pad: Pad2D = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
-    return run('Conv2D', backend, { x: grad, filter: swapped }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
+    return stride1Conv(backend, grad, swapped, pad);
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }
@@ -238,7 +264,7 @@ export function conv2dBackpropInputPolyphase(args: { inputs: tf.NamedTensorInfoM
     const combined = phaseFilter(backend, filter, sh, sw, ay.taps, ax.taps);
     temps.push(combined);
     const pad: Pad2D = [[0, 0], [ay.padBefore, ay.padAfter], [ax.padBefore, ax.padAfter], [0, 0]];
-    const phases = run('Conv2D', backend, { x: src, filter: combined }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
+    const phases = stride1Conv(backend, src, combined, pad);
     temps.push(phases); // [n, rowsH, rowsW, sh*sw*ci], channel (rh*sw + rw)*ci + c
     // [n*rowsH, rowsW, sh, sw*ci] -> [n*rowsH, sh, rowsW, sw*ci] = [n, rowsH*sh, rowsW*sw, ci]
     const split = run('Reshape', backend, { x: phases }, { shape: [n * ay.rows, ax.rows, sh, sw * ci] });
@@ -262,11 +288,48 @@ export function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backe
   return conv2dBackpropInputDilated(args);
 }
 
+interface ConvForwardAttrs extends ConvGradAttrs {
+  dilations: number | [number, number];
+  activation?: string;
+}
+
+/**
+ * Conv2D / FusedConv2D (bias, ReLU) through the project's SIMD kernel; `stock` (XNNPACK) for what
+ * it does not cover: NCHW, dilation, other activations, a PReLU or a bias that is not one value
+ * per channel, and inputs of fewer than 4 channels (a first layer, where XNNPACK is faster).
+ * The sums are XNNPACK's, in its order: the results are the same either way.
+ */
+function convForward(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo {
+  const backend = args.backend as Backend;
+  const attrs = args.attrs as unknown as ConvForwardAttrs;
+  const { x, filter, bias, preluActivationWeights } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  const activation = attrs.activation ?? 'linear';
+  const simd = simdKernels(backend);
+  const co = filter.shape[3];
+  const plain = attrs.dataFormat !== 'NCHW' && (activation === 'linear' || activation === 'relu') && !preluActivationWeights && (!bias || bias.shape.reduce((a, b) => a * b, 1) === co);
+  if (!simd || !plain || x.shape.length !== 4 || x.shape[3] < 4) return stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const info = bundledTf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad as 'valid', attrs.dimRoundingMode, false, 'channelsLast');
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  const shape = { n: info.batchSize, h: info.inHeight, w: info.inWidth, ci: info.inChannels, oh: info.outHeight, ow: info.outWidth, co, kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth, dh: 1, dw: 1, pt: info.padInfo.top, pl: info.padInfo.left };
+  return convolution(simd, backend as unknown as WasmBackend, x, filter, bias ?? null, shape, activation === 'relu');
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
+
+/** Replaces a registered wasm kernel by `wrap(stock)`, keeping its set-up. */
+function override(name: string, wrap: (stock: tf.KernelFunc) => (args: KernelArgs) => tf.TensorInfo): void {
+  const stock = bundledTf.getKernel(name, 'wasm');
+  if (!stock) return;
+  bundledTf.unregisterKernel(name, 'wasm');
+  bundledTf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: wrap(stock.kernelFunc) as unknown as tf.KernelFunc });
+}
+
 let registered = false;
 
 /**
- * Registers the project's training kernels on the wasm backend (idempotent). The stock
- * Conv2DBackpropInput is kept for NCHW, which Layers models in NHWC never use.
+ * Registers the project's training kernels on the wasm backend (idempotent), and its SIMD
+ * forward convolution. The stock Conv2DBackpropInput is kept for NCHW, which Layers models in NHWC
+ * never use; the stock Conv2D / FusedConv2D for what convForward does not cover.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
@@ -274,16 +337,8 @@ export function registerWasmTrainingKernels(): void {
   if (!bundledTf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     bundledTf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc });
   }
-  const stock = bundledTf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (stock) {
-    const stockFunc = stock.kernelFunc;
-    bundledTf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    bundledTf.registerKernel({
-      kernelName: 'Conv2DBackpropInput',
-      backendName: 'wasm',
-      setupFunc: stock.setupFunc,
-      kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }) =>
-        (args.attrs as unknown as ConvGradAttrs).dataFormat === 'NCHW' ? stockFunc(args as Parameters<tf.KernelFunc>[0]) : conv2dBackpropInput(args)) as unknown as tf.KernelFunc,
-    });
-  }
+  override('Conv2DBackpropInput', (stock) => (args) =>
+    (args.attrs as unknown as ConvGradAttrs).dataFormat === 'NCHW' ? (stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo) : conv2dBackpropInput(args));
+  override('Conv2D', (stock) => (args) => convForward(args, stock));
+  override('FusedConv2D', (stock) => (args) => convForward(args, stock));
 }

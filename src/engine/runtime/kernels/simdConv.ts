@@ -1,0 +1,160 @@
+/**
+ * The project's own convolution kernels (native/conv.c, 128-bit WebAssembly SIMD), run inside the
+ * wasm backend's memory: the module imports the backend's WebAssembly.Memory, so tensors are read
+ * and written where they lie, with no copy in or out. Scratch buffers come from the backend's
+ * malloc and are freed before returning.
+ *
+ * Every output is accumulated in the order XNNPACK's convolution uses for the same sum, with a
+ * separate multiply and add, so the results equal the XNNPACK-based kernels' (wasmConvGrads.ts)
+ * bit for bit (test/engine/kernels.test.ts checks it). What changes is speed: the filter gradient
+ * no longer goes through an XNNPACK convolution whose "filter" is the whole output gradient
+ * (repacked on every call), and the forward convolution skips XNNPACK's operator set-up.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { CONV_WASM_BASE64 } from './native/convWasm';
+
+interface ConvExports {
+  swap_outer(src: number, dst: number, a: number, b: number, c: number): void;
+  conv2d_filter_grad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, swapped: number): void;
+  conv2d(x: number, f: number, bias: number, y: number, zero: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, relu: number): void;
+}
+
+/** What the kernels use of tfjs-backend-wasm's BackendWasm (4.22): its heap, malloc and tensor table. */
+export type WasmBackend = tf.KernelBackend & {
+  wasm: { asm?: { memory?: unknown }; _malloc(bytes: number): number; _free(ptr: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+};
+
+/** The few WebAssembly constructors used here (the project compiles without the DOM's types). */
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => { buffer: ArrayBufferLike };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | undefined;
+const instances = new WeakMap<object, ConvExports | null>();
+let enabled = true;
+
+/** Calls into the module so far, by kernel (tests check that the SIMD path really ran). */
+export const simdCalls = { filterGradient: 0, convolution: 0 };
+
+/** Turns the SIMD kernels off (the XNNPACK-based ones run instead) or on; for tests and comparisons. */
+export function useSimdConv(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * The kernels bound to this backend's memory, or null when they cannot be (a tfjs-backend-wasm
+ * whose memory is not reachable or is shared): the callers then use the XNNPACK-based kernels.
+ */
+export function simdKernels(backend: tf.KernelBackend): ConvExports | null {
+  if (!enabled) return null;
+  const b = backend as WasmBackend;
+  const known = instances.get(b);
+  if (known !== undefined) return known;
+  let exports: ConvExports | null = null;
+  const memory = b.wasm?.asm?.memory;
+  if (memory instanceof Wasm.Memory && !(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)) {
+    compiled ??= new Wasm.Module(Buffer.from(CONV_WASM_BASE64, 'base64'));
+    exports = new Wasm.Instance(compiled, { env: { memory } }).exports as ConvExports;
+  }
+  instances.set(b, exports);
+  return exports;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+export function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
+  const entry = backend.dataIdMap.get(t.dataId);
+  if (!entry) throw new Error('A tensor given to a wasm kernel has no data on the wasm backend.');
+  return entry.memoryOffset;
+}
+
+/** Runs `body` with `bytes` of scratch from the backend's malloc, freed afterwards. */
+function withScratch<T>(backend: WasmBackend, sizes: number[], body: (...ptrs: number[]) => T): T {
+  const ptrs: number[] = [];
+  try {
+    for (const bytes of sizes) {
+      const p = backend.wasm._malloc(Math.max(bytes, 16));
+      if (!p) throw new Error(`The wasm heap could not allocate ${bytes} bytes of scratch.`);
+      ptrs.push(p);
+    }
+    return body(...ptrs);
+  } finally {
+    for (const p of ptrs) backend.wasm._free(p);
+  }
+}
+
+export interface FilterGradShape {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+}
+
+/**
+ * dW [kh, kw, ci, co] of a convolution (NHWC, dilation 1, any stride and padding). For a filter
+ * wider than 1x1, x and dy are first copied with images innermost ([h, w, n, c]), so that the
+ * kh*kw passes over them read contiguous memory; a 1x1 filter reads them once, in place.
+ */
+export function filterGradient(kernels: ConvExports, backend: WasmBackend, x: tf.TensorInfo, dy: tf.TensorInfo, s: FilterGradShape): tf.TensorInfo {
+  simdCalls.filterGradient++;
+  const out = backend.makeOutput([s.kh, s.kw, s.ci, s.co], 'float32');
+  const args = [s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.kh, s.kw, s.sh, s.sw, s.pt, s.pl] as const;
+  if (s.kh * s.kw === 1) {
+    kernels.conv2d_filter_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), ...args, 0);
+    return out;
+  }
+  withScratch(backend, [s.n * s.h * s.w * s.ci * 4, s.n * s.oh * s.ow * s.co * 4], (xt, dyt) => {
+    kernels.swap_outer(offsetOf(backend, x), xt, s.n, s.h * s.w, s.ci);
+    kernels.swap_outer(offsetOf(backend, dy), dyt, s.n, s.oh * s.ow, s.co);
+    kernels.conv2d_filter_grad(xt, dyt, offsetOf(backend, out), ...args, 1);
+  });
+  return out;
+}
+
+export interface ConvShape {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  /** Padding before the first row and column; may be negative (rows skipped). */
+  pt: number;
+  pl: number;
+}
+
+/**
+ * y [n, oh, ow, co] = conv(x, filter [kh, kw, ci, co]) (+ bias) (then ReLU). The output size is
+ * given: rows and columns past the input (padding after) read as zeros.
+ */
+export function convolution(kernels: ConvExports, backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, s: ConvShape, relu = false): tf.TensorInfo {
+  simdCalls.convolution++;
+  const out = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
+  if (s.n * s.oh * s.ow * s.co === 0) return out;
+  // ci zeros, then one byte per (tap, block of 8 output channels): see conv.c.
+  withScratch(backend, [s.ci * 4 + s.kh * s.kw * Math.ceil(s.co / 8)], (scratch) => {
+    kernels.conv2d(offsetOf(backend, x), offsetOf(backend, filter), bias ? offsetOf(backend, bias) : 0, offsetOf(backend, out), scratch, s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.kh, s.kw, s.sh, s.sw, s.dh, s.dw, s.pt, s.pl, relu ? 1 : 0);
+  });
+  return out;
+}

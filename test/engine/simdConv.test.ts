@@ -1,0 +1,149 @@
+/**
+ * The project's SIMD convolution kernels (src/engine/runtime/kernels/native/conv.c): bit for bit
+ * the results of the XNNPACK-based kernels they replace, over the shapes of the default ResNet-8
+ * and of kernels.test.ts; close to the cpu backend for the forward convolution with bias and ReLU;
+ * no tensor left behind; and the committed module is what conv.c builds into.
+ */
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { bundledTf as tf } from '../../src/engine/core/tf';
+import { switchBundledBackend } from '../../src/engine/runtime/backend';
+import { simdCalls, simdKernels, useSimdConv } from '../../src/engine/runtime/kernels/simdConv';
+import { Rng } from '../../src/engine/core/rng';
+
+before(() => switchBundledBackend('wasm'));
+after(() => useSimdConv(true));
+
+type Pad = 'same' | 'valid' | number;
+interface Case {
+  input: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  pad: Pad;
+}
+
+// The default model's convolutions (fmnist-resnet8-w16-aug) at batch 3, then odd ones: channel
+// counts that are not multiples of 4 or 8, non-square inputs and strides, explicit padding.
+const cases: Case[] = [
+  { input: [3, 28, 28, 1], filter: [3, 3, 1, 16], strides: [1, 1], pad: 'same' },
+  { input: [3, 28, 28, 16], filter: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
+  { input: [3, 28, 28, 16], filter: [3, 3, 16, 32], strides: [2, 2], pad: 'same' },
+  { input: [3, 28, 28, 16], filter: [1, 1, 16, 32], strides: [2, 2], pad: 'same' },
+  { input: [3, 14, 14, 32], filter: [3, 3, 32, 32], strides: [1, 1], pad: 'same' },
+  { input: [3, 14, 14, 32], filter: [3, 3, 32, 64], strides: [2, 2], pad: 'same' },
+  { input: [3, 14, 14, 32], filter: [1, 1, 32, 64], strides: [2, 2], pad: 'same' },
+  { input: [3, 7, 7, 64], filter: [3, 3, 64, 64], strides: [1, 1], pad: 'same' },
+  { input: [2, 9, 8, 5], filter: [3, 3, 5, 7], strides: [1, 1], pad: 'valid' },
+  { input: [2, 10, 11, 6], filter: [5, 4, 6, 9], strides: [2, 1], pad: 'same' },
+  { input: [1, 7, 9, 12], filter: [2, 3, 12, 20], strides: [3, 2], pad: 'valid' },
+  { input: [2, 7, 7, 8], filter: [3, 3, 8, 12], strides: [2, 2], pad: 1 },
+  { input: [1, 5, 6, 4], filter: [3, 3, 4, 3], strides: [1, 2], pad: 'same' },
+];
+
+const describe = (c: Case) => `x ${c.input.join('x')}, w ${c.filter.join('x')}, strides ${c.strides}, pad ${c.pad}`;
+
+function random(shape: number[], rng: Rng): Float32Array {
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+}
+
+interface Outputs {
+  y: Float32Array;
+  fused: Float32Array;
+  dx: Float32Array;
+  dw: Float32Array;
+}
+
+/** Forward (plain, and fused with bias + ReLU), and both gradients, on the active backend. */
+function run(c: Case, x: Float32Array, w: Float32Array, b: Float32Array, dyData: Float32Array): Outputs {
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, c.input);
+    const wt = tf.tensor4d(w, c.filter);
+    const bias = tf.tensor1d(b);
+    const pad = c.pad as 'same';
+    const y = tf.conv2d(xt, wt, c.strides, pad);
+    const fused = tf.fused.conv2d({ x: xt, filter: wt, strides: c.strides, pad, bias, activation: 'relu' });
+    const dy = tf.tensor(dyData, y.shape);
+    const [dx, dw] = tf.grads((a: tfTypes.Tensor, f: tfTypes.Tensor) => tf.conv2d(a as tfTypes.Tensor4D, f as tfTypes.Tensor4D, c.strides, pad))([xt, wt], dy);
+    return { y: y.dataSync() as Float32Array, fused: fused.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  });
+}
+
+function inputs(c: Case): { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array } {
+  const rng = new Rng(c.input.reduce((a, v) => a * 31 + v, 17) + c.filter.reduce((a, v) => a * 7 + v, 1));
+  const info = tf.backend_util.computeConv2DInfo(c.input, c.filter, c.strides, 1, c.pad as 'same', undefined, false, 'channelsLast');
+  return { x: random(c.input, rng), w: random(c.filter, rng), b: random([c.filter[3]], rng), dy: random(info.outShape, rng) };
+}
+
+/** Indices where two float arrays differ in any bit. */
+function differingBits(a: Float32Array, b: Float32Array): number {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  let n = 0;
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) n++;
+  return n;
+}
+
+test('the SIMD module binds to the wasm backend', async () => {
+  await tf.setBackend('wasm');
+  assert.ok(simdKernels(tf.backend()), 'the SIMD kernels could not bind to the wasm backend\'s memory');
+});
+
+for (const c of cases) {
+  test(`SIMD kernels equal the XNNPACK-based ones bit for bit: ${describe(c)}`, async () => {
+    await tf.setBackend('wasm');
+    const d = inputs(c);
+    useSimdConv(false);
+    const calls = { ...simdCalls };
+    const xnn = run(c, d.x, d.w, d.b, d.dy);
+    assert.deepEqual(simdCalls, calls, 'the SIMD kernels ran while turned off');
+    useSimdConv(true);
+    const simd = run(c, d.x, d.w, d.b, d.dy);
+    // Filter gradient once; convolutions: the input gradient, and (unless < 4 input channels) the
+    // forward, fused and the forward inside tf.grads.
+    assert.equal(simdCalls.filterGradient - calls.filterGradient, 1, 'the filter gradient did not run through the SIMD kernel');
+    assert.equal(simdCalls.convolution - calls.convolution, c.input[3] < 4 ? 1 : 4, 'a convolution did not run through the SIMD kernel');
+    for (const k of ['y', 'fused', 'dx', 'dw'] as const) {
+      assert.equal(simd[k].length, xnn[k].length, `${k}: length`);
+      assert.equal(differingBits(simd[k], xnn[k]), 0, `${k}: ${differingBits(simd[k], xnn[k])} of ${xnn[k].length} values differ`);
+    }
+  });
+}
+
+test('the SIMD forward convolution (plain, and with bias and ReLU) matches the cpu backend', async () => {
+  for (const c of [cases[1], cases[2], cases[9], cases[10], cases[11]]) {
+    const d = inputs(c);
+    await tf.setBackend('cpu');
+    const cpu = run(c, d.x, d.w, d.b, d.dy);
+    await tf.setBackend('wasm');
+    const simd = run(c, d.x, d.w, d.b, d.dy);
+    for (const k of ['y', 'fused'] as const) {
+      let worst = 0;
+      for (let i = 0; i < cpu[k].length; i++) worst = Math.max(worst, Math.abs(simd[k][i] - cpu[k][i]) / Math.max(1, Math.abs(cpu[k][i])));
+      assert.ok(worst < 1e-4, `${k} differs by ${worst}: ${describe(c)}`);
+    }
+  }
+});
+
+test('the SIMD kernels leave no tensor or buffer behind', async () => {
+  await tf.setBackend('wasm');
+  const c = cases[5];
+  const d = inputs(c);
+  run(c, d.x, d.w, d.b, d.dy);
+  const before = tf.memory();
+  for (let i = 0; i < 3; i++) run(c, d.x, d.w, d.b, d.dy);
+  const after = tf.memory();
+  assert.equal(after.numTensors, before.numTensors);
+  assert.equal(after.numDataBuffers, before.numDataBuffers);
+  assert.equal(after.numBytes, before.numBytes);
+});
+
+const hasClang = spawnSync('clang', ['--version']).status === 0 && spawnSync('wasm-ld', ['--version']).status === 0;
+
+test('convWasm.ts is what conv.c builds into (clang + lld)', { skip: hasClang ? false : 'clang and lld are not installed (apt-get install -y clang lld); CI installs them' }, () => {
+  const script = path.join(__dirname, '../../src/engine/runtime/kernels/native/build.mjs');
+  const out = execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
+  assert.match(out, /matches conv\.c/);
+});
