@@ -10,6 +10,7 @@ import type { RunRecord } from '../engine/jobs/request';
 import { isImageFile } from '../engine/data/imageFolder';
 import { isManifestFile } from '../engine/data/manifest';
 import { datasetRootOf, defaultTestData } from '../engine/data/selection';
+import { heldOutChoices, trainingChoices } from '../shared/datasetPick';
 import type { ExperimentSummary, ForgetSelection } from '../contracts/protocol';
 import type { EngineError } from './engineClient';
 import { modelName, versionsDirFor, type ModelStore } from './models';
@@ -202,27 +203,30 @@ async function askExperiment(ctx: CommandContext, preferred?: string): Promise<E
   const models = preferred ? [preferred, ...found.filter((m) => path.resolve(m) !== path.resolve(preferred))] : found;
   const workspaceModels = models.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m }));
   const embedded = { label: 'Embedded Fashion-MNIST CNN', description: 'shipped with Unlearn Lens, with its data', value: 'embedded' };
-  const modelPick = await vscode.window.showQuickPick(preferred ? [...workspaceModels, embedded] : [embedded, ...workspaceModels], { title: 'Run Experiment (1/5): model' });
+  const modelPick = await vscode.window.showQuickPick(preferred ? [...workspaceModels, embedded] : [embedded, ...workspaceModels], { title: 'Run Experiment (1/6): model' });
   if (!modelPick) return undefined;
   let trainData: string | undefined;
   let testData: string | undefined;
   if (modelPick.value !== 'embedded') {
     const datasets = await findDatasets();
-    const train = await vscode.window.showQuickPick(datasets.map((d) => ({ label: vscode.workspace.asRelativePath(d), value: d })), { title: 'Run Experiment (2/5): training data (class folders or manifest)' });
+    const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const item = (d: string) => ({ label: vscode.workspace.asRelativePath(d), description: isManifestFile(d) ? 'manifest' : 'class folders', value: d });
+    // Never the workspace root or a held-out folder as training data (src/shared/datasetPick.ts).
+    const train = await vscode.window.showQuickPick(trainingChoices(datasets, roots).map(item), { title: 'Run Experiment (2/6): training data (class folders or manifest)' });
     if (!train) return undefined;
     trainData = train.value;
-    const test = await vscode.window.showQuickPick(datasets.map((d) => ({ label: vscode.workspace.asRelativePath(d), value: d })), { title: 'Run Experiment (2/5): held-out test data' });
+    const test = await vscode.window.showQuickPick(heldOutChoices(datasets, roots, train.value).map(item), { title: 'Run Experiment (3/6): held-out test data' });
     if (!test) return undefined;
     testData = test.value;
   }
   const methodPicks = await vscode.window.showQuickPick(
     EXPERIMENT_METHODS.map((m) => ({ label: m, picked: m !== 'oracle', ...(m === 'oracle' ? { description: 'also trains on the remaining training data (not in the paper\'s setting)' } : {}) })),
-    { title: 'Run Experiment (3/5): methods', canPickMany: true },
+    { title: `Run Experiment (${modelPick.value === 'embedded' ? '2/4' : '4/6'}): methods`, canPickMany: true },
   );
   if (!methodPicks?.length) return undefined;
-  const ks = await vscode.window.showInputBox({ title: 'Run Experiment (4/5): k values (instances to forget)', value: '16', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
+  const ks = await vscode.window.showInputBox({ title: `Run Experiment (${modelPick.value === 'embedded' ? '3/4' : '5/6'}): k values (instances to forget)`, value: '16', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
   if (!ks) return undefined;
-  const seeds = await vscode.window.showInputBox({ title: 'Run Experiment (5/5): seeds', value: '0', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
+  const seeds = await vscode.window.showInputBox({ title: `Run Experiment (${modelPick.value === 'embedded' ? '4/4' : '6/6'}): seeds`, value: '0', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
   if (!seeds) return undefined;
   return { model: modelPick.value, trainData, testData, methods: methodPicks.map((p) => p.label as Method), ks: parseNumbers(ks), seeds: parseNumbers(seeds) };
 }
