@@ -1,5 +1,4 @@
-/** Plain-text tables and percentages for the terminal. */
-export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)} %`;
+/** Plain-text tables and status lines for the terminal. */
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

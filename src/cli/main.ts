@@ -15,10 +15,11 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/runt
 import { embeddedDefault, embeddedModels, loadEmbeddedData, DEFAULT_MODEL } from '../engine/data/assets';
 import { loadModel } from '../engine/data/modelIo';
 import { resolveWorkers } from '../engine/runtime/attackPool';
-import { chooseForgetIndices, runExperiment, type ExperimentResult } from '../engine/jobs/experiment';
-import { DEFAULT_GUARD, EXPERIMENT_METHODS, METHODS, PRESETS, type Method, type Preset } from '../contracts/options';
+import { chooseForgetIndices, runExperimentGrid, type ExperimentResult } from '../engine/jobs/experiment';
+import { DEFAULT_GUARD, EXPERIMENT_METHODS, METHODS, PRESETS, usesAdversarial, type Method, type Preset } from '../contracts/options';
 import { CancelledError, UserInputError } from '../contracts/errors';
-import { pct, StatusLine, table } from './format';
+import { StatusLine, table } from './format';
+import { pct } from '../shared/percent';
 import * as bench from '../engine/jobs/bench';
 import { runUnlearnCommand } from './unlearn';
 import { asksForHelp, commandHelp, USAGE } from './help';
@@ -198,43 +199,45 @@ async function main(argv: string[]): Promise<number> {
     const { train, test } = await loadEmbeddedData(assets.dataDir);
     // Left to itself, the demo also runs the objective "as if never seen" beside the paper's.
     const plan = command === 'demo' && !values.methods && !values.preset ? demoPlan(assets.name) : undefined;
-    for (const k of ks) {
-      for (const seed of seeds) {
-        const result = await runExperiment({
-          loaded,
-          modelName: assets.name,
-          train,
-          test,
-          k,
-          seed,
-          methods,
-          presets,
-          ...(plan ? { plan } : {}),
-          backend: backend.name,
-          options: maxEpochs ? { maxEpochs } : undefined,
-          concurrency: jobs,
-          references: findReferences(assets.name, k, seed),
-          signal: controller.signal,
-          onRun: (run, before) => {
-            status.clear();
-            const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
-            console.error(
-              `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${plural(run.steps, 'step')}, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
-            );
-          },
-          onProgress: (method, p, preset) => {
-            const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
-            if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
-            else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
-            else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
-            else status.update(`${where}: evaluating`, true);
-          },
-        });
-        status.clear();
-        printResult(result);
-        results.push(result);
-      }
-    }
+    const grid = await runExperimentGrid(
+      {
+        loaded,
+        modelName: assets.name,
+        train,
+        test,
+        methods,
+        presets,
+        ...(plan ? { plan } : {}),
+        backend: backend.name,
+        options: maxEpochs ? { maxEpochs } : undefined,
+        concurrency: jobs,
+        signal: controller.signal,
+      },
+      ks,
+      seeds,
+      {
+        references: (k, seed) => findReferences(assets.name, k, seed),
+        onRun: (k, seed, run, before) => {
+          status.clear();
+          const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
+          console.error(
+            `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${plural(run.steps, 'step')}, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
+          );
+        },
+        onProgress: (k, seed, method, p, preset) => {
+          const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
+          if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
+          else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
+          else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
+          else status.update(`${where}: evaluating`, true);
+        },
+        onResult: (result) => {
+          status.clear();
+          printResult(result);
+        },
+      },
+    );
+    results.push(...grid);
     loaded.model.dispose();
   }
   if (values.json) {
@@ -311,7 +314,7 @@ async function runBench(args: string[]): Promise<number> {
     if (referenceError) console.error(`reference: not run: ${referenceError} Reporting the engine alone.`);
   }
   const scaling: bench.PgdScaling[] = [];
-  if (usesAdversarialMethod(config.method)) {
+  if (usesAdversarial(config.method)) {
     scaling.push({ workers: workers[0], seconds: engine.seconds.pgd, max_abs_diff: 0 });
     for (const w of workers.slice(1)) {
       console.error(`engine: PGD alone with ${w} worker(s)…`);
@@ -353,8 +356,6 @@ async function runBench(args: string[]): Promise<number> {
   }
   return 0;
 }
-
-const usesAdversarialMethod = (m: string): boolean => m === 'adv' || m === 'adv+imp';
 
 function printBench(r: bench.BenchReport): void {
   const e = r.engine;

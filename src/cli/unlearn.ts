@@ -14,12 +14,13 @@ import { NothingToForgetError, UserInputError } from '../contracts/errors';
 import { checkOutputFile, modelShardPaths, writeFileAtomically, type ProtectedPath } from '../engine/data/outputFiles';
 import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
 import { runUnlearnJob } from '../engine/jobs/jobs';
-import { FORGET_TERMS, GUARD_ACTIONS, METHODS, OBJECTIVE_NAMES, PRESETS, type ObjectiveName, type ForgetTerm, type GuardAction, type Method, type Preset, type UnlearnOptionsInput } from '../contracts/options';
-import { versionsDirFor } from '../engine/jobs/request';
+import { FORGET_TERMS, GUARD_ACTIONS, METHODS, OBJECTIVE_NAMES, parseRelabel, PRESETS, type ObjectiveName, type ForgetTerm, type GuardAction, type Method, type Preset, type RelabelChoice, type UnlearnOptionsInput } from '../contracts/options';
+import { versionsDirFor } from '../contracts/runRecord';
 import type { ResizeMode } from '../engine/data/imageFolder';
-import type { ForgetSelection, RelabelChoice } from '../contracts/protocol';
+import type { ForgetSelection } from '../contracts/protocol';
 import { auditText, describeProgress, GUARD_CHOICES, guardQuestion, runSummary } from '../shared/runSummary';
-import { pct, StatusLine } from './format';
+import { StatusLine } from './format';
+import { pct } from '../shared/percent';
 import { modelContractText } from '../contracts/modelContract';
 
 export const UNLEARN_USAGE = `Usage:
@@ -61,12 +62,15 @@ Forgets the given training instances and saves the result as a new version besid
 `;
 
 /** --relabel: "nearest", or class names / indices separated by commas. */
-export function parseRelabel(value: string | undefined): RelabelChoice | undefined {
+function relabelFlag(value: string | undefined): RelabelChoice | undefined {
   if (value === undefined) return undefined;
-  if (value.trim() === 'nearest') return { kind: 'nearest' };
-  const classes = value.split(',').map((s) => s.trim());
-  if (classes.length === 0 || classes.some((c) => c === '')) throw new UserInputError(`--relabel takes nearest, a class, or a comma list of classes (got "${value}").`);
-  return { kind: 'classes', classes };
+  try {
+    const choice = parseRelabel(value);
+    if (choice) return choice;
+  } catch {
+    // An empty entry: the same message as an empty value.
+  }
+  throw new UserInputError(`--relabel takes nearest, a class, or a comma list of classes (got "${value}").`);
 }
 
 /** Most manifest lines one request may name (a bound, so a typo cannot ask for billions). */
@@ -198,7 +202,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
     if (!Number.isInteger(maxEpochs) || maxEpochs < 1) throw new UserInputError(`--max-epochs takes a whole number >= 1 (got "${values['max-epochs']}").`);
   }
   const options: UnlearnOptionsInput = { method, ...(maxEpochs ? { maxEpochs } : {}), ...(forgetTerm ? { forgetTerm } : {}), ...(guardAction ? { guard: { action: guardAction } } : {}) };
-  const relabel = parseRelabel(values.relabel);
+  const relabel = relabelFlag(values.relabel);
   const objective = oneOf(values.objective, OBJECTIVE_NAMES, 'objective') as ObjectiveName | undefined;
   if (objective === 'relabel' && !relabel) throw new UserInputError('--objective relabel needs the new labels: --relabel nearest, --relabel CLASS, or --relabel C1,C2,... (one per instance).');
   if (objective && objective !== 'relabel' && relabel) throw new UserInputError(`--relabel goes with --objective relabel, not ${objective}.`);

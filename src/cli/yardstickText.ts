@@ -3,7 +3,8 @@
  */
 import type { ExperimentResult } from '../engine/jobs/experiment';
 import type { Yardstick } from '../engine/jobs/yardstick';
-import { pct, table } from './format';
+import { table } from './format';
+import { pct } from '../shared/percent';
 
 /** The pre-flight estimate: how many instances a model retrained without them would still get right. */
 export function preflightText(r: Pick<ExperimentResult, 'preflight'>): string {

@@ -3,7 +3,7 @@
  * (The reference passed positional lists that drifted out of sync; here nothing is positional.)
  */
 /**
- * The paper's methods, and `oracle` (MISSION.md step 6): the negative gradient paired with
+ * The paper's methods, and `oracle` (a yardstick beside them): the negative gradient paired with
  * cross-entropy on a batch of the remaining training data — only when the user has that data, so
  * an experiment's extra, not a default.
  */
@@ -31,7 +31,7 @@ export const OBJECTIVE_TITLES: Record<ObjectiveName, string> = {
 };
 
 /**
- * The forget term (MISSION.md step 1 and the bounded variants of issue 4):
+ * The forget term (the paper's, and bounded variants):
  * - `negative-ce`: -CE(f(x_f), y_f), unbounded (the paper);
  * - `remembered-ce`: -CE only on instances still predicted as their label;
  * - `margin`: hinge on the true-class margin, max(0, z_y - max_{j!=y} z_j + stopMargin);
@@ -73,7 +73,7 @@ export interface AttackOptions {
    * Where PGD starts. `uniform-image` (the paper's code, advertorch's L2 PGD): a uniform random
    * image in [0, 1] minus x, projected onto the eps-ball (so ||delta|| = eps whenever that image is
    * farther than eps) and clipped to the image box. `in-ball`: uniform inside the eps-ball, then
-   * clipped to the box (this engine before issue 14).
+   * clipped to the box.
    */
   randomStart: RandomStart;
 }
@@ -235,3 +235,23 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'webgp
 
 /** How images whose size differs from the model's input are fitted to it. */
 export type ResizeMode = 'none' | 'nearest' | 'bilinear';
+
+/** Relabel instead of misclassify: the new labels by class, or each instance's nearest other class. */
+export type RelabelChoice =
+  /** The class the model ranks next after the instance's label. */
+  | { kind: 'nearest' }
+  /** Class names or indices: one for every instance, or one per instance in selection order. */
+  | { kind: 'classes'; classes: string[] };
+
+/**
+ * The relabel flag or setting: empty = none (misclassify), "nearest", or class names / indices
+ * separated by commas. Throws a RangeError on an empty entry.
+ */
+export function parseRelabel(text: string): RelabelChoice | undefined {
+  const value = text.trim();
+  if (!value) return undefined;
+  if (value === 'nearest') return { kind: 'nearest' };
+  const classes = value.split(',').map((s) => s.trim());
+  if (classes.some((c) => c === '')) throw new RangeError(`takes nearest, a class, or a comma list of classes (got "${text}").`);
+  return { kind: 'classes', classes };
+}

@@ -12,7 +12,7 @@
  * Every request gets exactly one result or error with its id. A cancelled request answers with an
  * error whose name is 'CancelledError'. Only types are shared: this file has no runtime code.
  */
-import type { BackendChoice, Method, Preset, ResizeMode, UnlearnOptions, UnlearnOptionsInput } from './options';
+import type { BackendChoice, Method, Preset, RelabelChoice, ResizeMode, UnlearnOptions, UnlearnOptionsInput } from './options';
 import type { RunRecordOf } from './runRecord';
 import type { ImportanceSummary, ModelSummary } from './inspect';
 
@@ -110,17 +110,11 @@ export interface UnlearnJob {
   resize: ResizeMode;
   /** A labelled held-out set (class-folder dataset or manifest) to measure collateral damage on. */
   testData?: string;
-  /** Relabel instead of misclassify (MISSION.md step 5): new labels by class, or the nearest other class of each instance. */
+  /** Relabel instead of misclassify (the paper's variant): new labels by class, or the nearest other class of each instance. */
   relabel?: RelabelChoice;
   /** Read images that resolve outside the dataset folder (manifest rows with ../ or absolute paths, symlinks); default: refuse them. */
   allowOutside?: boolean;
 }
-
-export type RelabelChoice =
-  /** The class the model ranks next after the instance's label. */
-  | { kind: 'nearest' }
-  /** Class names or indices: one for every instance, or one per instance in selection order. */
-  | { kind: 'classes'; classes: string[] };
 
 export interface ExperimentJob {
   kind: 'experiment';

@@ -16,6 +16,11 @@ import * as path from 'node:path';
 import { isModelContract, type ModelContract } from './modelContract';
 
 export const RUN_RECORD_FORMAT = 'unlearn-lens-run';
+
+/** Where the versions of a model live: beside its folder, `<model folder>.versions`. */
+export function versionsDirFor(modelJson: string): string {
+  return `${path.dirname(path.resolve(modelJson))}.versions`;
+}
 export const RUN_RECORD_VERSION = 2;
 /** The tag of version 1 records (absolute paths, no `version` field). */
 export const RUN_RECORD_FORMAT_V1 = 'unlearn-lens-run/1';

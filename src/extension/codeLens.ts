@@ -15,6 +15,7 @@ import * as vscode from 'vscode';
 import type { ModelStore, RunEntry } from './models';
 import { candidatePaths, findModelCalls, namesModel, rewriteModelPath, type ModelCall } from '../shared/modelPaths';
 import { chainSummary, chainSummaryText, instanceStates } from '../shared/instanceState';
+import { pctOr } from '../shared/percent';
 
 /** A line that may hold a model load or save (a cheap first test before parsing). */
 export const MODEL_IO_PATTERN = /\b(loadLayersModel|loadGraphModel|load_model)\s*\(|\.save\s*\(/;
@@ -28,7 +29,7 @@ export const TRAINING_CODE_SELECTOR: vscode.DocumentSelector = [
 ];
 
 export const LOAD_ACTIVE_TITLE = 'Load the active version';
-const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(100 * x).toFixed(1)} %`);
+const pct = (x: number | undefined): string => pctOr(x, '?');
 
 /** What a call's path names, among the active model's files. */
 type Target =

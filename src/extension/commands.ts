@@ -13,9 +13,11 @@ import { datasetRootOf, defaultTestData } from '../engine/data/selection';
 import { heldOutChoices, trainingChoices } from '../shared/datasetPick';
 import type { ExperimentSummary, ForgetSelection } from '../contracts/protocol';
 import type { EngineError } from './engineClient';
-import { modelName, versionsDirFor, type ModelStore } from './models';
+import { modelName, type ModelStore } from './models';
+import { versionsDirFor } from '../contracts/runRecord';
 import type { RunQueue } from './runQueue';
 import { runSummary } from '../shared/runSummary';
+import { pct, percentValue } from '../shared/percent';
 import { damageHeadline, damageOf, runRow } from '../shared/runView';
 import { isViewNode, type ViewNode } from './treeView';
 import { backendRequest, config, preset, relabelChoice, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
@@ -112,8 +114,8 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
   const count = selection.kind === 'files' ? selection.paths.length : selection.lines.length;
   const what = selection.kind === 'files' ? `${count} selected item${count === 1 ? '' : 's'}` : `${count} manifest line${count === 1 ? '' : 's'}`;
   const options = unlearnOptions();
-  const relabel = relabelChoice();
   try {
+    const relabel = relabelChoice();
     const testData = await testDataFor(selection);
     const record = await ctx.queue.enqueue(
       `forget ${what} (${options.method}) in ${modelName(model)}`,
@@ -134,7 +136,7 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
       (done) => ctx.models.setActiveVersion(done.id),
     );
     ctx.reports.remember(record.id, record.preview);
-    ctx.log(`run ${record.id}: forget ${(100 * record.before.forget).toFixed(1)} % → ${(100 * record.after.forget).toFixed(1)} %, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
+    ctx.log(`run ${record.id}: forget ${pct(record.before.forget)} → ${pct(record.after.forget)}, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
     await ctx.refreshViews();
     await notifyRun(ctx, model, record);
     return record;
@@ -232,7 +234,6 @@ async function askExperiment(ctx: CommandContext, preferred?: string): Promise<E
 }
 
 export function experimentTable(summary: ExperimentSummary): { markdown: string; csv: string } {
-  const pct = (x: number) => (100 * x).toFixed(1);
   const lines = [
     `# Unlearning experiment: ${summary.model} on ${summary.dataset}`,
     '',
@@ -240,7 +241,7 @@ export function experimentTable(summary: ExperimentSummary): { markdown: string;
     '',
     '| k | seed | method | forget % | retain % | test % | MIA % | steps | seconds | stopped |',
     '|---|---|---|---|---|---|---|---|---|---|',
-    ...summary.rows.map((r) => `| ${r.k} | ${r.seed} | ${r.method} | ${pct(r.forget)} | ${pct(r.retain)} | ${pct(r.test)} | ${r.audit === undefined ? '–' : pct(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`),
+    ...summary.rows.map((r) => `| ${r.k} | ${r.seed} | ${r.method} | ${percentValue(r.forget)} | ${percentValue(r.retain)} | ${percentValue(r.test)} | ${r.audit === undefined ? '–' : percentValue(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`),
   ];
   const csv = ['k,seed,method,forget,retain,test,mia,steps,seconds,stopped', ...summary.rows.map((r) => [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.audit ?? '', r.steps, r.seconds.toFixed(3), r.stopped].join(','))].join('\n');
   return { markdown: lines.join('\n') + '\n', csv: csv + '\n' };

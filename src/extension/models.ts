@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseRunRecord, RunRecordError, type RunRecord } from '../contracts/runRecord';
+import { parseRunRecord, RunRecordError, versionsDirFor, type RunRecord } from '../contracts/runRecord';
 import { config, resolvePathSetting, storePathSetting } from './settings';
 import { instanceStates, type InstanceState } from '../shared/instanceState';
 
@@ -17,7 +17,6 @@ export interface RunEntry {
   record: RunRecord;
 }
 
-export const versionsDirFor = (modelJson: string): string => `${path.dirname(path.resolve(modelJson))}.versions`;
 export const modelName = (modelJson: string): string => path.basename(path.dirname(modelJson));
 
 export class ModelStore implements vscode.Disposable {

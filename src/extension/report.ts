@@ -20,9 +20,8 @@ import { barChartSvg } from '../shared/barChart';
 import { pageOf, pageText } from '../shared/paging';
 import { auditText, earlierText } from '../shared/runSummary';
 import { instanceName, plural } from '../shared/runView';
+import { pctOr as pct } from '../shared/percent';
 import { perturbation, pngDataUri } from '../shared/pixels';
-
-const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
 
 /** Adversarial examples shown per page. */
 export const ADVERSARIAL_PAGE_SIZE = 12;

@@ -8,6 +8,7 @@ import type { EngineRequest, EngineResults } from '../contracts/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
 import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
 import { describeProgress, GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
+import { pct } from '../shared/percent';
 
 interface QueuedRun {
   title: string;
@@ -119,7 +120,7 @@ export class RunQueue implements vscode.Disposable {
   /** A tripped guard with action `ask`: a modal question; closing it answers `stop`. */
   private async askGuard(trip: GuardTrip): Promise<GuardAnswer> {
     const { message, detail } = guardQuestion(trip);
-    this.log(`  guard tripped at step ${trip.step} (agreement ${(100 * trip.agreement).toFixed(1)} %): asking`);
+    this.log(`  guard tripped at step ${trip.step} (agreement ${pct(trip.agreement)}): asking`);
     const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: `${detail} Closing this dialog stops.` }, GUARD_CHOICES.stop, GUARD_CHOICES.continue);
     const answer: GuardAnswer = choice === GUARD_CHOICES.continue ? 'continue' : 'stop';
     this.log(`  guard: ${answer}`);

@@ -5,9 +5,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/runtime/backend';
-import type { AdversarialOrder, ForgetTerm, GuardAction, Method, ObjectiveName, Preset, RandomStart, UnlearnOptionsInput } from '../contracts/options';
+import { parseRelabel, type AdversarialOrder, type ForgetTerm, type GuardAction, type Method, type ObjectiveName, type Preset, type RandomStart, type RelabelChoice, type UnlearnOptionsInput } from '../contracts/options';
 import type { ResizeMode } from '../engine/data/imageFolder';
-import type { BackendRequest, RelabelChoice } from '../contracts/protocol';
+import type { BackendRequest } from '../contracts/protocol';
 
 export const SECTION = 'unlearnLens';
 
@@ -96,10 +96,11 @@ export function unlearnOptions(): UnlearnOptionsInput {
 
 /** `unlearnLens.relabel`: empty (misclassify, the paper), "nearest", or class names separated by commas. */
 export function relabelChoice(): RelabelChoice | undefined {
-  const value = config().get<string>('relabel', '').trim();
-  if (!value) return undefined;
-  if (value === 'nearest') return { kind: 'nearest' };
-  return { kind: 'classes', classes: value.split(',').map((s) => s.trim()).filter(Boolean) };
+  try {
+    return parseRelabel(config().get<string>('relabel', ''));
+  } catch (e) {
+    throw new Error(`The setting unlearnLens.relabel ${(e as Error).message}`);
+  }
 }
 
 export function preset(): Preset {

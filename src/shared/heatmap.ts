@@ -14,6 +14,7 @@
 import type { LayerChange } from '../engine/core/metrics';
 import { escapeHtml as escape } from './html';
 import { binOf, SCALE_BINS, tickText } from './scale';
+import { pct } from './percent';
 
 /** Widest strip, in CSS pixels; a cell is at most 10 px wide and at least 1. */
 const STRIP_WIDTH = 480;
@@ -182,7 +183,7 @@ export function unitHeatmapHtml(changes: readonly LayerChange[]): string {
   const shareText =
     share === undefined
       ? ''
-      : `<p class="share">The tenth of units the forget set relies on most took <strong>${(100 * share).toFixed(1)} %</strong> of the squared weight change (an even spread would give them about 10 %).</p>`;
+      : `<p class="share">The tenth of units the forget set relies on most took <strong>${pct(share)}</strong> of the squared weight change (an even spread would give them about 10 %).</p>`;
   return `${legend}${shareText}${heatmapHtml(
     rows.map((c) => ({ name: c.name, change: c.units, ...(c.importance ? { importance: c.importance } : {}) })),
     { id: 'hm-change', changeUnit: '‖Δθ‖ per unit' },

@@ -9,6 +9,7 @@ import type { ImportanceSummary, ModelSummary, WeightStats } from '../contracts/
 import { escapeHtml as escape } from './html';
 import { heatmapHtml } from './heatmap';
 import { forgottenNames, instanceName } from './runView';
+import { pctOr } from './percent';
 
 const num = (n: number): string => n.toLocaleString('en-US');
 const shape = (s: ReadonlyArray<number | null> | ReadonlyArray<ReadonlyArray<number | null>>): string => {
@@ -25,7 +26,7 @@ export function statText(v: number): string {
 }
 
 const statCells = (s: WeightStats) =>
-  `<td class="num">${statText(s.mean)}</td><td class="num">${statText(s.std)}</td><td class="num">${statText(s.min)}</td><td class="num">${statText(s.max)}</td><td class="num">${(100 * s.zeros).toFixed(1)} %</td>`;
+  `<td class="num">${statText(s.mean)}</td><td class="num">${statText(s.std)}</td><td class="num">${statText(s.min)}</td><td class="num">${statText(s.max)}</td><td class="num">${pct(s.zeros)}</td>`;
 
 /** The summary line and the layer table. */
 export function modelSummaryHtml(m: ModelSummary): string {
@@ -78,7 +79,7 @@ export interface VersionRow {
   active: boolean;
 }
 
-const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
+const pct = (x: number | undefined): string => pctOr(x);
 
 export function versionsHtml(versions: readonly VersionRow[], original: string, openedIsOriginal: boolean): string {
   if (versions.length === 0) {

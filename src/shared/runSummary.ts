@@ -7,10 +7,10 @@ import type { GuardTrip } from '../engine/core/guard';
 import type { RunRecord } from '../engine/jobs/request';
 import type { EngineProgress } from '../contracts/protocol';
 import { plural } from './runView';
+import { pct } from './percent';
 
 type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> & Partial<Pick<RunRecord['options'], 'objective'>> };
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
 /** Continual runs: what became of the instances earlier runs in the chain erased. */
 export function earlierText(e: RunRecord['earlier'] | undefined): string {

@@ -3,13 +3,14 @@
  * Runs view): whether it damaged the model, when it ran, and what it forgot. Free of `vscode`, so
  * that every wording is unit-tested.
  */
+import { pct, pctOr } from './percent';
+
 /** A test-accuracy drop of this much or more (a fraction: 0.05 = 5 points) counts as damage. */
 export const DAMAGE_TEST_DROP = 0.05;
 
 /** "1 step", "2 steps". */
 export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const points = (delta: number): string => `${delta < 0 ? '−' : '+'}${Math.abs(100 * delta).toFixed(1)} points`;
 
 /** The parts of a run record (src/engine/jobs/request.ts) these views read; any version of the record has them. */
@@ -91,22 +92,20 @@ type RunTextInput = RunFigures & {
   seconds: { total: number };
 };
 
-const maybePct = (x: number | undefined): string => (x === undefined ? '–' : pct(x));
-
 /** A run as one row of the Models and Runs view: label, description and the tooltip's lines. */
 export function runRow(record: RunTextInput, active: boolean, now: Date = new Date()): { label: string; description: string; tooltip: string[]; damaged: boolean } {
   const damage = damageOf(record);
   const k = record.forget.ids.length;
   const label = `${record.options.method}, k = ${k} · ${relativeTime(record.createdAt, now)}`;
   const delta = damage.testDelta === undefined ? '' : ` (${points(damage.testDelta)})`;
-  const description = `${active ? 'active · ' : ''}${damage.reasons.length ? 'damaged · ' : ''}${forgottenNames(record.forget.ids)} · test ${maybePct(record.before.test)} → ${maybePct(record.after.test)}`;
+  const description = `${active ? 'active · ' : ''}${damage.reasons.length ? 'damaged · ' : ''}${forgottenNames(record.forget.ids)} · test ${pctOr(record.before.test)} → ${pctOr(record.after.test)}`;
   const names = record.forget.ids.slice(0, 10).map(instanceName);
   const tooltip = [
     `${record.options.method}, k = ${k}${active ? ' (the active version)' : ''}`,
     `${new Date(record.createdAt).toLocaleString()} · version ${record.id}`,
     `Forgot: ${names.join(', ')}${k > names.length ? ` and ${k - names.length} more` : ''}`,
-    `Forget accuracy (goal 0 %): ${maybePct(record.before.forget)} → ${maybePct(record.after.forget)}`,
-    `Test accuracy (held-out data): ${maybePct(record.before.test)} → ${maybePct(record.after.test)}${delta}`,
+    `Forget accuracy (goal 0 %): ${pctOr(record.before.forget)} → ${pctOr(record.after.forget)}`,
+    `Test accuracy (held-out data): ${pctOr(record.before.test)} → ${pctOr(record.after.test)}${delta}`,
     `${plural(record.steps, 'step')}, ${record.stopped === 'max-epochs' ? 'stopped at the epoch cap' : record.stopped === 'guard' ? 'stopped by the guard' : record.stopped === 'diverged' ? 'diverged' : 'every instance forgotten'}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
     ...damage.reasons.map((r) => `Damage: ${r}.`),
     'Click to open the report.',

@@ -1,4 +1,4 @@
-"""The issue-4 experiment grid through the PyTorch reference (tools/reference/unlearn.py).
+"""The experiment grid of docs/grid.md through the PyTorch reference (tools/reference/unlearn.py).
 
     /usr/bin/python3 tools/reference/grid.py [--out docs/grid-results.jsonl] [--threads 2]
         [--cells k16,k16-more,k64,k128,k1,variants] [--max-epochs-bounded N]

@@ -1,4 +1,4 @@
-"""Issue 4's experiment grid on a SHIPPED model, on the CPU: the paper preset and each forget-term
+"""The options grid (docs/grid.md) on a SHIPPED model, on the CPU: the paper preset and each forget-term
 option, k in {1, 16, 64, 128} x seeds 0-2, through the PyTorch twin of the engine (unlearn.py `run`,
 in process). Cells run in priority order (the paper preset first, then the options); each finished
 run is appended at once to the JSONL, so a grid cut short keeps what it did, and a rerun skips the

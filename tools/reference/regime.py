@@ -1,4 +1,4 @@
-"""Issue 4's regime search, on a GPU machine: which pre-trained model lets the paper's method forget
+"""The regime search (docs/regime.md), on a GPU machine: which pre-trained model lets the paper's method forget
 without wrecking the model? Trains candidate architectures on the shipped Fashion-MNIST subset, then
 runs the PyTorch twin of the engine (unlearn.py `run`, in process) over a prioritised grid, until a
 wall-clock budget is spent. Every finished run is appended to <out>/regime.jsonl at once, so a run cut

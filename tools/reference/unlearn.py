@@ -1,4 +1,4 @@
-"""PyTorch reference of one unlearning request (MISSION.md, "The algorithm"), for `unlearn-lens bench`.
+"""PyTorch reference of one unlearning request (the engine's algorithm), for `unlearn-lens bench`.
 
     /usr/bin/python3 tools/reference/unlearn.py --model models/fmnist-cnn16/model.json \
         --data-dir data/fashion-mnist-subset --forget-indices 12,345,6789 [--method adv+imp] \
@@ -23,7 +23,7 @@ floating-point arithmetic. `--rng torch` draws them from torch's generator inste
 The PGD random start (`--random-start`, the engine's attack.randomStart): `uniform-image` (default, the
 paper's code: advertorch's L2 PGD with rand_init) is a uniform random image u in [0, 1] minus x,
 scaled onto the eps-ball when farther than eps, then clipped to the box; `in-ball` is uniform inside
-the eps-ball (the engine before issue 14). The adversarial batch order (`--adversarial-order`, the
+the eps-ball. The adversarial batch order (`--adversarial-order`, the
 engine's adversarialOrder): `fixed` (default, the paper's code) cuts the set, laid out
 repetition-major (example e = r*k + i), into consecutive batches and cycles them in that order every
 epoch; `shuffled` reshuffles every epoch.
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--lambda", dest="lam", type=float, default=1.0)
     ap.add_argument("--max-epochs", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    # Issue 4 options, mirroring src/contracts/options.ts / objectives.ts / unlearn.ts exactly.
+    # The bounded-forget options, mirroring src/contracts/options.ts / objectives.ts / unlearn.ts exactly.
     ap.add_argument("--forget-term", default="negative-ce", choices=["negative-ce", "remembered-ce", "margin", "nearest-ce"])
     ap.add_argument("--forget-statistics", default="batch", choices=["batch", "running"],
                     help="BatchNorm statistics of the forget-batch forward: the batch's (paper) or the running ones (eval-mode BN for that forward only)")

@@ -1,5 +1,5 @@
 /**
- * ADV: targeted L2 PGD from the original model in inference mode (MISSION.md, step 2).
+ * ADV: targeted L2 PGD from the original model in inference mode (the paper's ADV).
  *
  * For each forget instance, N_adv examples: target t drawn uniformly from the classes != y, a random
  * start (`randomStart`; by default the paper's code's, advertorch's L2 PGD: a uniform random image

@@ -1,5 +1,5 @@
 /**
- * The membership-inference audit (MISSION.md, metrics beyond the paper): can an attacker who sees
+ * The membership-inference audit (a metric beyond the paper's): can an attacker who sees
  * only per-sample losses tell the forget instances from data the model never trained on? A
  * logistic regression on the log cross-entropy of each instance, forget (member) vs held-out
  * (non-member), balanced, scored by stratified cross-validation. 0.5: it cannot tell them apart;

@@ -1,5 +1,5 @@
 /**
- * The collateral-damage guard (issue 4): agreement of the model's predictions with the original
+ * The collateral-damage guard: agreement of the model's predictions with the original
  * model's on a probe, checked as the run goes. The probe has parts — the adversarial examples, and
  * images the caller has (held-out or remaining data) — and the guard's agreement is the lowest of
  * the parts': ADV trains toward the original's predictions on its adversarial examples, so they

@@ -1,5 +1,5 @@
 /**
- * IMP: which weights the forget set relies on (MAS, computed on D_f only; MISSION.md step 3).
+ * IMP: which weights the forget set relies on (MAS, computed on D_f only, as in the paper).
  *
  *   Omega = | d/d theta  mean_i ||f(x_i)||_2 |      (train-mode BatchNorm, as the reference)
  *   w     = 1 - (Omega - min Omega) / (max Omega - min Omega)     per parameter tensor

@@ -17,6 +17,17 @@ export async function accuracy(model: tfTypes.LayersModel, images: Float32Array,
 
 export const datasetAccuracy = (model: tfTypes.LayersModel, d: Dataset): Promise<number> => accuracy(model, d.images, d.labels, d.imageShape);
 
+/** Accuracy on the three splits a run is judged by. */
+export interface Accuracies {
+  forget: number;
+  retain: number;
+  test: number;
+}
+
+export async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset): Promise<Accuracies> {
+  return { forget: await datasetAccuracy(model, forget), retain: await datasetAccuracy(model, retain), test: await datasetAccuracy(model, test) };
+}
+
 export interface LayerChange {
   /** Weight name, e.g. `conv2/kernel`. */
   name: string;

@@ -5,6 +5,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { compileForward, type ForwardFn } from './forward';
+import { maskOwnClass } from './objectives';
 
 export interface Parameter {
   /** The weight's name in the model, e.g. `conv1/kernel`. */
@@ -61,7 +62,7 @@ export async function nearestOtherClasses(model: tfTypes.LayersModel, images: Fl
   const nearest = tf.tidy(() => {
     const z = logits(model, asImages(images, labels.length, shape), false, true);
     const own = tf.oneHot(tf.tensor1d(labels, 'int32'), z.shape[1]!);
-    return tf.argMax(tf.add(z, tf.mul(own, -1e9)), 1);
+    return tf.argMax(maskOwnClass(z, own), 1);
   });
   const out = Array.from(await nearest.data());
   nearest.dispose();

@@ -1,5 +1,5 @@
 /**
- * The losses of the method, named after the maths (MISSION.md, "The algorithm").
+ * The losses of the method, named after the maths (Cha et al., AAAI 2024).
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
@@ -25,16 +25,21 @@ export function forgetLoss(logits: Tensor, labels: Tensor, relabel: boolean): Sc
   return relabel ? ce : (tf.neg(ce) as Scalar);
 }
 
+/** The logits with each example's own class (one-hot) pushed out of reach, so max/argMax give the best other class. */
+export function maskOwnClass(logits: Tensor, oneHot: Tensor): Tensor {
+  return tf.add(logits, tf.mul(oneHot, -1e9));
+}
+
 /** z_y and the largest other logit, per example. */
 function trueAndBestOther(logits: Tensor, labels: Tensor): { trueLogit: Tensor; bestOther: Tensor; bestOtherClass: Tensor } {
   const oneHot = tf.oneHot(labels.toInt() as tfTypes.Tensor1D, logits.shape[1]!);
   const trueLogit = tf.sum(tf.mul(oneHot, logits), 1);
-  const others = tf.add(logits, tf.mul(oneHot, -1e9));
+  const others = maskOwnClass(logits, oneHot);
   return { trueLogit, bestOther: tf.max(others, 1), bestOtherClass: tf.argMax(others, 1) };
 }
 
 /**
- * The bounded forget terms of issue 4 (see options.ts, ForgetTerm). All are means over the batch,
+ * The bounded forget terms (see options.ts, ForgetTerm): alternatives to the paper's unbounded -CE. All are means over the batch,
  * so a batch weight in the paired ADV loss means the same as for -CE.
  */
 export function boundedForgetLoss(kind: 'remembered-ce' | 'margin' | 'nearest-ce', logits: Tensor, labels: Tensor, margin: number): Scalar {

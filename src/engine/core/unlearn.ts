@@ -1,5 +1,5 @@
 /**
- * The unlearning loop (MISSION.md, "The algorithm"): negative gradient, ADV, IMP and ADV+IMP,
+ * The unlearning loop (Cha et al., AAAI 2024): negative gradient, ADV, IMP and ADV+IMP,
  * SGD with momentum and weight decay, BatchNorm training, stopping after the first step at which
  * the forget set is fully forgotten (checked in inference mode), capped at maxEpochs.
  *
@@ -8,10 +8,11 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { Rng } from './rng';
+import { gatherRows } from '../data/dataset';
 import type { AdversarialSet } from './attack';
 import { parallelTargetedL2Pgd } from '../runtime/attackPool';
 import { invertedImportance, masImportance } from './importance';
-import { boundedForgetLoss, crossEntropy, crossEntropyPerExample, forgetLoss, importancePenalty, pairedLoss } from './objectives';
+import { boundedForgetLoss, crossEntropy, crossEntropyPerExample, forgetLoss, importancePenalty, maskOwnClass, pairedLoss } from './objectives';
 import { logits, snapshot, trainableParameters } from './modelState';
 import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type GuardTrip } from './guard';
 
@@ -109,16 +110,10 @@ function probeParts(adversarial: AdversarialSet | undefined, extra: Float32Array
     const count = adversarial.targets.length;
     const take = Math.min(count, GUARD_ADVERSARIAL_SAMPLE);
     const picks = Array.from({ length: take }, (_, j) => Math.floor((j * count) / take));
-    parts.push(gather(adversarial.images, size, picks));
+    parts.push(gatherRows(adversarial.images, size, picks));
   }
   if (extra) parts.push(extra);
   return parts;
-}
-
-function gather(images: Float32Array, size: number, indices: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(indices.length * size);
-  for (let j = 0; j < indices.length; j++) out.set(images.subarray(indices[j] * size, (indices[j] + 1) * size), j * size);
-  return out;
 }
 
 /**
@@ -126,6 +121,41 @@ function gather(images: Float32Array, size: number, indices: ArrayLike<number>):
  * with shuffle=True). Not shuffled: consecutive batches in index order, the same every pass (a
  * DataLoader with shuffle=False; the last batch may be short); draws nothing from `rng`.
  */
+/** The tensors one step's loss is made of; the caller owns them (a tidy around the step). */
+export interface StepTerms {
+  /** The forget batch and its goal labels (the true labels; relabel: the new ones). */
+  xf: tfTypes.Tensor4D;
+  yf: tfTypes.Tensor1D;
+  /** "As if never seen": each forget instance's target loss. */
+  targets?: tfTypes.Tensor1D;
+  /** The paired batch: adversarial examples and their targets (ADV), or remaining data (oracle). */
+  xa?: tfTypes.Tensor4D;
+  ta?: tfTypes.Tensor1D;
+  /** Other images and the pre-trained model's class probabilities on them. */
+  anchor?: { images: tfTypes.Tensor4D; probs: tfTypes.Tensor2D };
+  /** The inverted-importance penalty (IMP): the starting weights and each weight's penalty weight. */
+  penalty?: { theta0: tfTypes.Tensor[]; weights: tfTypes.Tensor[] };
+}
+
+/**
+ * The loss of one unlearning step: the forget term, averaged with the paired batch's CE when there
+ * is one, plus the anchor and the importance penalty. Call inside tf.variableGrads.
+ */
+export function stepLoss(model: tfTypes.LayersModel, variables: tfTypes.Variable[], options: UnlearnOptions, t: StepTerms): tfTypes.Scalar {
+  // Adversarial batch first, then the forget batch: separate forwards, as the reference.
+  const adversarialCe = t.xa && t.ta ? crossEntropy(logits(model, t.xa, true), t.ta) : undefined;
+  const forgetLogits = logits(model, t.xf, options.forgetStatistics === 'batch');
+  const forgetTerm = t.targets
+    ? unseenLoss(crossEntropyPerExample(forgetLogits, t.yf), t.targets)
+    : options.forgetTerm === 'negative-ce'
+      ? forgetLoss(forgetLogits, t.yf, options.objective.kind === 'relabel')
+      : boundedForgetLoss(options.forgetTerm, forgetLogits, t.yf, options.stopMargin);
+  let loss = adversarialCe ? pairedLoss(forgetTerm, t.xf.shape[0], adversarialCe, t.xa!.shape[0]) : forgetTerm;
+  if (t.anchor) loss = tf.add(loss, tf.mul(anchorLoss(logits(model, t.anchor.images, false), t.anchor.probs), options.anchorWeight)) as tfTypes.Scalar;
+  if (t.penalty) loss = tf.add(loss, importancePenalty(variables, t.penalty.theta0, t.penalty.weights, options.lambda)) as tfTypes.Scalar;
+  return loss;
+}
+
 export class Loader {
   private order: number[] = [];
   private position = 0;
@@ -239,7 +269,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
       const count = tf.tidy(() => {
         const z = logits(model, forgetX, false, true);
         const oneHot = tf.oneHot(tf.tensor1d(goal, 'int32'), forget.numClasses);
-        const margin = tf.sub(tf.sum(tf.mul(oneHot, z), 1), tf.max(tf.add(z, tf.mul(oneHot, -1e9)), 1));
+        const margin = tf.sub(tf.sum(tf.mul(oneHot, z), 1), tf.max(maskOwnClass(z, oneHot), 1));
         return tf.sum(tf.cast(tf.greater(margin, -options.stopMargin), 'int32'));
       });
       const n = (await count.data())[0];
@@ -274,39 +304,31 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         throwIfAborted(ctx.signal);
         const forgetBatch = forgetLoader.next();
         const proposed = tf.tidy(() => {
-          const xf = tf.tensor4d(gather(forget.images, size, forgetBatch), [forgetBatch.length, ...imageShape]);
+          const xf = tf.tensor4d(gatherRows(forget.images, size, forgetBatch), [forgetBatch.length, ...imageShape]);
           const yf = tf.tensor1d(forgetBatch.map((i) => goal[i]), 'int32');
           let xa: tfTypes.Tensor4D | undefined;
           let ta: tfTypes.Tensor1D | undefined;
           if (advLoader && adversarial) {
             const advBatch = advLoader.next();
-            xa = tf.tensor4d(gather(adversarial.images, size, advBatch), [advBatch.length, ...imageShape]);
+            xa = tf.tensor4d(gatherRows(adversarial.images, size, advBatch), [advBatch.length, ...imageShape]);
             ta = tf.tensor1d(advBatch.map((i) => adversarial!.targets[i]), 'int32');
           } else if (retainLoader && retain) {
             // Oracle: the paired batch is remaining training data with its own labels.
             const retainBatch = retainLoader.next();
-            xa = tf.tensor4d(gather(retain.images, size, retainBatch), [retainBatch.length, ...imageShape]);
+            xa = tf.tensor4d(gatherRows(retain.images, size, retainBatch), [retainBatch.length, ...imageShape]);
             ta = tf.tensor1d(retainBatch.map((i) => retain.labels[i]), 'int32');
           }
-          const { value, grads } = tf.variableGrads(() => {
-            // Adversarial batch first, then the forget batch: separate forwards, as the reference.
-            const adversarialCe = xa && ta ? crossEntropy(logits(model, xa, true), ta) : undefined;
-            const forgetLogits = logits(model, xf, options.forgetStatistics === 'batch');
-            const forgetTerm = targetsT
-              ? unseenLoss(crossEntropyPerExample(forgetLogits, yf), tf.gather(targetsT, tf.tensor1d(forgetBatch, 'int32')))
-              : options.forgetTerm === 'negative-ce'
-                ? forgetLoss(forgetLogits, yf, relabel)
-                : boundedForgetLoss(options.forgetTerm, forgetLogits, yf, options.stopMargin);
-            let loss = adversarialCe ? pairedLoss(forgetTerm, forgetBatch.length, adversarialCe, xa!.shape[0]) : forgetTerm;
-            if (anchorLoader && anchor) {
-              const batch = anchorLoader.next();
-              const xr = tf.tensor4d(gather(anchor.images, size, batch), [batch.length, ...imageShape]);
-              const pr = tf.tensor2d(gather(anchor.probs, anchor.classes, batch), [batch.length, anchor.classes]);
-              loss = tf.add(loss, tf.mul(anchorLoss(logits(model, xr, false), pr), options.anchorWeight)) as tfTypes.Scalar;
-            }
-            if (penaltyWeights) loss = tf.add(loss, importancePenalty(variables, theta0, penaltyWeights, options.lambda)) as tfTypes.Scalar;
-            return loss;
-          }, variables);
+          const targets = targetsT ? (tf.gather(targetsT, tf.tensor1d(forgetBatch, 'int32')) as tfTypes.Tensor1D) : undefined;
+          let anchorBatch: StepTerms['anchor'];
+          if (anchorLoader && anchor) {
+            const batch = anchorLoader.next();
+            anchorBatch = {
+              images: tf.tensor4d(gatherRows(anchor.images, size, batch), [batch.length, ...imageShape]),
+              probs: tf.tensor2d(gatherRows(anchor.probs, anchor.classes, batch), [batch.length, anchor.classes]),
+            };
+          }
+          const penalty = penaltyWeights ? { theta0, weights: penaltyWeights } : undefined;
+          const { value, grads } = tf.variableGrads(() => stepLoss(model, variables, options, { xf, yf, targets, xa, ta, anchor: anchorBatch, penalty }), variables);
           const update = optimizer.propose(variables.map((v) => grads[v.name] ?? tf.zerosLike(v)));
           // One read gives the loss and whether the step keeps every weight finite (0) or not (NaN).
           return { update, check: tf.stack([value, nonFiniteProbe(update.values)]) };

@@ -16,6 +16,13 @@ export interface Dataset {
 export const datasetSize = (d: Dataset): number => d.labels.length;
 export const imageSize = (d: Dataset): number => d.imageShape[0] * d.imageShape[1] * d.imageShape[2];
 
+/** Rows of `rowSize` values (images, probability vectors) at `indices`, copied, in that order. */
+export function gatherRows(values: Float32Array, rowSize: number, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * rowSize);
+  for (let j = 0; j < indices.length; j++) out.set(values.subarray(indices[j] * rowSize, (indices[j] + 1) * rowSize), j * rowSize);
+  return out;
+}
+
 /** The instances at `indices`, copied, in that order. */
 export function subset(d: Dataset, indices: readonly number[], name = d.name): Dataset {
   const size = imageSize(d);

@@ -15,14 +15,13 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../core/tf';
-import { complement, subset, type Dataset } from '../data/dataset';
-import { datasetAccuracy, accuracy } from '../core/metrics';
+import { complement, gatherRows, subset, type Dataset } from '../data/dataset';
+import { accuracies, accuracy, type Accuracies } from '../core/metrics';
 import { modelFromArtifacts, type LoadedModel } from '../data/modelIo';
-import { makeAdversarialSet, unlearn, type ForgetSet, type UnlearnResult } from '../core/unlearn';
+import { makeAdversarialSet, stepLoss, unlearn, type ForgetSet, type UnlearnResult } from '../core/unlearn';
 import { examplesPerInstance, resolveOptions, usesAdversarial, type Method, type UnlearnOptions } from '../../contracts/options';
 import { chooseForgetIndices } from './experiment';
 import { attackSuccess, pgdStep, type AdversarialSet } from '../core/attack';
-import { crossEntropy, forgetLoss, importancePenalty, pairedLoss } from '../core/objectives';
 import { logits, predictClasses, snapshot, trainableParameters } from '../core/modelState';
 import { invertedImportance, masImportance } from '../core/importance';
 import { Sgd } from '../core/optimizer';
@@ -34,12 +33,6 @@ export interface PhaseSeconds {
   unlearn: number;
   eval: number;
   total: number;
-}
-
-export interface Accuracies {
-  forget: number;
-  retain: number;
-  test: number;
 }
 
 export interface BenchSide {
@@ -145,10 +138,6 @@ const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 
 export function benchOptions(config: BenchConfig, workers = config.workers[0]): UnlearnOptions {
   return resolveOptions({ method: config.method, seed: config.seed, maxEpochs: config.maxEpochs, attack: { steps: config.pgdSteps, workers } });
-}
-
-async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset): Promise<Accuracies> {
-  return { forget: await datasetAccuracy(model, forget), retain: await datasetAccuracy(model, retain), test: await datasetAccuracy(model, test) };
 }
 
 export interface EngineRun {
@@ -283,12 +272,6 @@ export function compareSides(engine: BenchSide, reference: BenchSide | null): Pi
   };
 }
 
-function gather(images: Float32Array, size: number, indices: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(indices.length * size);
-  for (let j = 0; j < indices.length; j++) out.set(images.subarray(indices[j] * size, (indices[j] + 1) * size), j * size);
-  return out;
-}
-
 type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
 function summarise(what: string, wallMs: number, info: ProfileInfo): StepProfile {
@@ -341,7 +324,7 @@ export async function profileEngine(loaded: LoadedModel, forget: ForgetSet, adve
   try {
     if (adversarial) {
       const n = Math.min(options.attack.chunkSize, adversarial.targets.length);
-      const x = tf.tensor4d(gather(forget.images, size, adversarial.sources.subarray(0, n)), [n, ...imageShape]);
+      const x = tf.tensor4d(gatherRows(forget.images, size, adversarial.sources.subarray(0, n)), [n, ...imageShape]);
       const delta = tf.tidy(() => tf.sub(tf.tensor4d(adversarial.images.subarray(0, n * size), [n, ...imageShape]), x)) as tfTypes.Tensor4D;
       const t = tf.tensor1d(adversarial.targets.subarray(0, n), 'int32');
       const step = () => pgdStep(model, x, delta, t, options.attack.epsilon, options.attack.stepSize);
@@ -366,12 +349,7 @@ export async function profileEngine(loaded: LoadedModel, forget: ForgetSet, adve
     const ta = adversarial ? tf.tensor1d(adversarial.targets.subarray(0, ba), 'int32') : undefined;
     const sgdStep = () =>
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => {
-          const adversarialCe = xa && ta ? crossEntropy(logits(model, xa, true), ta) : undefined;
-          const forgetTerm = forgetLoss(logits(model, xf, true), yf, false);
-          const loss = adversarialCe ? pairedLoss(forgetTerm, bf, adversarialCe, ba) : forgetTerm;
-          return tf.add(loss, importancePenalty(variables, theta0, weights, options.lambda)) as tfTypes.Scalar;
-        }, variables);
+        const { value, grads } = tf.variableGrads(() => stepLoss(model, variables, options, { xf, yf, xa, ta, penalty: { theta0, weights } }), variables);
         optimizer.step(variables.map((v) => grads[v.name] ?? tf.zerosLike(v)));
         return value;
       });

@@ -12,7 +12,8 @@ import { makeAdversarialSet, type ForgetSet, type GuardReport, type StopReason, 
 import { resolveOptions, usesAdversarial, usesRetainData, type Method, type Preset, type UnlearnOptionsInput } from '../../contracts/options';
 import type { AdversarialSet } from '../core/attack';
 import { throwIfAborted } from '../../contracts/errors';
-import { runMethodTask, type Accuracies, type MethodTaskInput, type MethodTaskResult } from './methodTask';
+import { runMethodTask, type MethodTaskInput, type MethodTaskResult } from './methodTask';
+import type { Accuracies } from '../core/metrics';
 import { resolveWorkers } from '../runtime/attackPool';
 import { runMethodTasks } from '../runtime/methodPool';
 import { auditHeldOut, auditModel, type MembershipAudit } from '../core/audit';
@@ -21,7 +22,6 @@ import { loadModel } from '../data/modelIo';
 import { unseenTargets, type UnseenTargets } from '../core/unseen';
 import { rocAuc } from './yardstick';
 
-export type { Accuracies } from './methodTask';
 
 export interface MethodRun extends Accuracies {
   method: Method;
@@ -210,4 +210,39 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     runs,
     ...(yardstick ? { yardstick } : {}),
   };
+}
+
+/** What a grid of experiments reports as it goes, per (k, seed). */
+export interface GridHooks {
+  /** Retrained references for this forget set, where there are some. */
+  references?: (k: number, seed: number) => RetrainedReferences | undefined;
+  onRun?: (k: number, seed: number, run: MethodRun, before: Accuracies) => void;
+  onProgress?: (k: number, seed: number, ...progress: Parameters<NonNullable<ExperimentRequest['onProgress']>>) => void;
+  /** Each experiment's result as soon as it is there. */
+  onResult?: (result: ExperimentResult) => void;
+}
+
+/** One experiment per k and seed (k-major), on the same model and data. */
+export async function runExperimentGrid(
+  base: Omit<ExperimentRequest, 'k' | 'seed' | 'references' | 'onRun' | 'onProgress'>,
+  ks: readonly number[],
+  seeds: readonly number[],
+  hooks: GridHooks = {},
+): Promise<ExperimentResult[]> {
+  const results: ExperimentResult[] = [];
+  for (const k of ks) {
+    for (const seed of seeds) {
+      const result = await runExperiment({
+        ...base,
+        k,
+        seed,
+        references: hooks.references?.(k, seed),
+        ...(hooks.onRun ? { onRun: (run: MethodRun, before: Accuracies) => hooks.onRun!(k, seed, run, before) } : {}),
+        ...(hooks.onProgress ? { onProgress: (...p: Parameters<NonNullable<ExperimentRequest['onProgress']>>) => hooks.onProgress!(k, seed, ...p) } : {}),
+      });
+      hooks.onResult?.(result);
+      results.push(result);
+    }
+  }
+  return results;
 }

@@ -10,13 +10,14 @@ import { CancelledError, UserInputError } from '../../contracts/errors';
 import { loadModel, prepareVersionsFolder, readModelArtifacts } from '../data/modelIo';
 import { runUnlearnRequest, type EarlierInstances, type RunRecord } from './request';
 import { earlierErasures } from './continual';
-import { runExperiment } from './experiment';
+import { runExperimentGrid } from './experiment';
 import { embeddedDefault, loadEmbeddedData } from '../data/assets';
 import { loadImageFolder, loadSelectedImages, readImage, type ImageInstances, type ImageLoadOptions } from '../data/imageFolder';
 import { checkManifest, isManifestFile, labelIndex, loadManifestRows, manifestClassNames, readManifest } from '../data/manifest';
 import type { Dataset } from '../data/dataset';
 import type { GuardAnswer, GuardTrip } from '../core/guard';
-import type { BackendRequest, RelabelChoice, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../../contracts/protocol';
+import type { RelabelChoice } from '../../contracts/options';
+import type { BackendRequest, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../../contracts/protocol';
 
 export async function startBackend(req: BackendRequest) {
   return initBackend({ choice: req.choice, searchPaths: req.searchPaths });
@@ -113,7 +114,7 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
   if (k > LARGE_SELECTION) warn(`${k} instances selected: more than ${LARGE_SELECTION}, far beyond the paper's setting (up to 128); every step visits all of them, so this run will take long and cost the model much of its accuracy. Cancel (Ctrl+C) writes nothing.`);
   const earlier = await loadEarlierErasures(job.modelPath, imageOptions, forget.files);
   // Relabel by class is resolved here (names → indices); "nearest" by the request, from the model it loads.
-  const options = job.relabel?.kind === 'classes' ? { ...job.options, objective: { kind: 'relabel' as const, labels: newLabels(job.relabel, forget) } } : job.options;
+  const relabel = job.relabel?.kind === 'classes' ? newLabels(job.relabel, forget) : job.relabel?.kind === 'nearest' ? ('nearest' as const) : undefined;
   const onlyTestRows = job.selection.kind === 'manifest' && job.testData === job.selection.manifest;
   const test = job.testData ? await loadLabelledData(job.testData, imageOptions, 'test', onlyTestRows) : undefined;
   const trainSource = job.selection.kind === 'files' ? (job.selection.datasetRoot ?? path.dirname(path.dirname(forget.files[0]))) : job.selection.manifest;
@@ -130,13 +131,13 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
       forgetIds: forget.files,
       classNames: forget.classNames,
       test,
-      options,
+      options: job.options,
       preset: job.preset,
       signal,
       onProgress: progress,
       onGuardTrip,
       earlier,
-      relabelNearest: job.relabel?.kind === 'nearest',
+      ...(relabel ? { relabel } : {}),
       onWarning: warn,
       classOrderHint: await classOrderHint(job, trainSource, forget.classNames),
     });
@@ -219,27 +220,27 @@ export async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, 
   const loaded = await loadModel(modelPath);
   const summary: ExperimentSummary = { model: modelName, dataset: train.name, backend: backend.description, rows: [] };
   try {
-    for (const k of job.ks) {
-      for (const seed of job.seeds) {
-        const result = await runExperiment({
-          loaded,
-          modelName,
-          train,
-          test,
-          k,
-          seed,
-          methods: job.methods,
-          backend: backend.name,
-          options: job.options,
-          ...(job.preset ? { presets: [job.preset] } : {}),
-          // Methods side by side, one worker thread per core (same results as in order).
-          concurrency: 'auto',
-          signal,
-          onProgress: (method, inner) => progress({ phase: 'experiment', method, k, seed, inner }),
-        });
-        summary.rows.push({ k, seed, method: 'before', ...result.before, steps: 0, seconds: 0, stopped: '', ...(result.auditBefore ? { audit: result.auditBefore.accuracy } : {}) });
-        for (const run of result.runs) summary.rows.push({ k, seed, method: run.method, forget: run.forget, retain: run.retain, test: run.test, steps: run.steps, seconds: run.seconds, stopped: run.stopped, ...(run.audit ? { audit: run.audit.accuracy } : {}) });
-      }
+    const results = await runExperimentGrid(
+      {
+        loaded,
+        modelName,
+        train,
+        test,
+        methods: job.methods,
+        backend: backend.name,
+        options: job.options,
+        ...(job.preset ? { presets: [job.preset] } : {}),
+        // Methods side by side, one worker thread per core (same results as in order).
+        concurrency: 'auto',
+        signal,
+      },
+      job.ks,
+      job.seeds,
+      { onProgress: (k, seed, method, inner) => progress({ phase: 'experiment', method, k, seed, inner }) },
+    );
+    for (const { k, seed, before, auditBefore, runs } of results) {
+      summary.rows.push({ k, seed, method: 'before', ...before, steps: 0, seconds: 0, stopped: '', ...(auditBefore ? { audit: auditBefore.accuracy } : {}) });
+      for (const run of runs) summary.rows.push({ k, seed, method: run.method, forget: run.forget, retain: run.retain, test: run.test, steps: run.steps, seconds: run.seconds, stopped: run.stopped, ...(run.audit ? { audit: run.audit.accuracy } : {}) });
     }
   } finally {
     loaded.model.dispose();

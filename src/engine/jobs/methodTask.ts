@@ -6,7 +6,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset';
-import { datasetAccuracy } from '../core/metrics';
+import type { Accuracies } from '../core/metrics';
 import { modelFromArtifacts } from '../data/modelIo';
 import type { AdversarialSet } from '../core/attack';
 import { unlearn, type ForgetSet, type UnlearnProgress, type UnlearnResult } from '../core/unlearn';
@@ -15,12 +15,6 @@ import { throwIfAborted } from '../../contracts/errors';
 import { auditModel, type MembershipAudit } from '../core/audit';
 import { readModel, type ModelReading } from './yardstick';
 import type { UnseenReference } from '../core/unseen';
-
-export interface Accuracies {
-  forget: number;
-  retain: number;
-  test: number;
-}
 
 export interface MethodTaskInput {
   artifacts: tfTypes.io.ModelArtifacts;
@@ -44,14 +38,6 @@ export interface MethodTaskResult {
   audit?: MembershipAudit;
   /** Predictions and membership AUC after, for the gap to a retrained model. */
   reading: ModelReading;
-}
-
-export async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset, signal?: AbortSignal): Promise<Accuracies> {
-  const forgetAccuracy = await datasetAccuracy(model, forget);
-  throwIfAborted(signal);
-  const retainAccuracy = await datasetAccuracy(model, retain);
-  throwIfAborted(signal);
-  return { forget: forgetAccuracy, retain: retainAccuracy, test: await datasetAccuracy(model, test) };
 }
 
 export async function runMethodTask(

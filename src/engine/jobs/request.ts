@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import { artifactsToSave, captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from '../data/modelIo';
-import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, RunRecordError, serializeRunRecord, type SplitAccuracy } from '../../contracts/runRecord';
+import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, RunRecordError, serializeRunRecord, versionsDirFor, type SplitAccuracy } from '../../contracts/runRecord';
 import { unlearn, type ForgetSet, type GuardAnswer, type GuardTrip, type UnlearnProgress } from '../core/unlearn';
 import { resolveOptions, type Preset, type UnlearnOptionsInput } from '../../contracts/options';
 import { accuracy } from '../core/metrics';
@@ -20,6 +20,7 @@ import { attackSuccess, type AdversarialSet } from '../core/attack';
 import { unseenTargets } from '../core/unseen';
 import { auditHeldOut, auditModel } from '../core/audit';
 import type { AdversarialPreview, RunRecord } from '../../contracts/protocol';
+import { pct } from '../../shared/percent';
 
 export type { AdversarialPreview, RunRecord };
 
@@ -43,8 +44,11 @@ export interface UnlearnRequest {
   onProgress?: (p: UnlearnProgress | { phase: 'evaluate' | 'save' }) => void;
   /** With guard action `ask`: the answer to a tripped guard (none: stop and roll back). */
   onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
-  /** Relabel each instance to the class the model being unlearned ranks next for it (overrides `options.objective`). */
-  relabelNearest?: boolean;
+  /**
+   * Relabel instead of misclassify (overrides `options.objective`): the new class of each instance,
+   * or `nearest`: the class the model being unlearned ranks next for it.
+   */
+  relabel?: number[] | 'nearest';
   /** Continual: instances earlier runs in the model's chain erased, to check they stay forgotten. */
   earlier?: EarlierInstances;
   /** Something the user should know that does not stop the run (e.g. accuracy that suggests a wrong class order). */
@@ -103,11 +107,6 @@ export function runId(method: string, date = new Date()): string {
   return `${date.toISOString().replace(/[:.]/g, '-').replace('Z', '')}-${method.replace('+', '-')}`;
 }
 
-export function versionsDirFor(modelPath: string): string {
-  const dir = path.dirname(path.resolve(modelPath));
-  return `${dir}.versions`;
-}
-
 async function measure(model: Parameters<typeof accuracy>[0], forget: ForgetSet, retain?: Dataset, test?: Dataset): Promise<SplitAccuracy> {
   return {
     forget: await accuracy(model, forget.images, forget.labels, forget.imageShape),
@@ -118,7 +117,6 @@ async function measure(model: Parameters<typeof accuracy>[0], forget: ForgetSet,
 
 export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord> {
   if (req.forgetIds.length !== req.forget.labels.length) throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
-  let options = resolveOptions(req.options, req.preset);
   const loaded = await loadModel(req.modelPath);
   const model = loaded.model;
   try {
@@ -130,10 +128,9 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     if (outputs !== req.forget.numClasses) {
       throw new UserInputError(`The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`, loaded.file);
     }
-    if (req.relabelNearest) {
-      const labels = await nearestOtherClasses(model, req.forget.images, req.forget.labels, req.forget.imageShape);
-      options = resolveOptions({ ...req.options, objective: { kind: 'relabel', labels } }, req.preset);
-    }
+    // The one place a request's options are resolved: "nearest" needs the loaded model.
+    const labels = req.relabel === 'nearest' ? await nearestOtherClasses(model, req.forget.images, req.forget.labels, req.forget.imageShape) : req.relabel;
+    const options = resolveOptions(labels ? { ...req.options, objective: { kind: 'relabel', labels } } : req.options, req.preset);
     req.onProgress?.({ phase: 'evaluate' });
     const predictedBefore = await predictClasses(model, req.forget.images, req.forget.imageShape);
     if (options.objective.kind === 'misclassify' && predictedBefore.every((p, i) => p !== req.forget.labels[i])) {
@@ -143,7 +140,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     // Far below what a trained model gets: most likely the classes are numbered in another order than the model's.
     const chance = 1 / req.forget.numClasses;
     if (req.test && before.test !== undefined && req.test.labels.length >= 2 * req.forget.numClasses && before.test < Math.min(2 * chance, 0.5)) {
-      req.onWarning?.(`the model gets only ${(100 * before.test).toFixed(1)} % of the test data right (chance: ${(100 * chance).toFixed(1)} %). The class order probably does not match the model's.${req.classOrderHint ? ` ${req.classOrderHint}` : ''}`);
+      req.onWarning?.(`the model gets only ${pct(before.test)} of the test data right (chance: ${pct(chance)}). The class order probably does not match the model's.${req.classOrderHint ? ` ${req.classOrderHint}` : ''}`);
     }
     // The cost, told before the run: would a model trained without these instances still get them right?
     if (options.objective.kind !== 'unseen') {
