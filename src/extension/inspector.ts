@@ -77,8 +77,6 @@ interface OpenInspector {
   /** When resolveCustomEditor started and when the page said it was in place (ms since the epoch). */
   started: number;
   rendered?: number;
-  /** Why the model could not be shown (the page says it too). */
-  error?: string;
 }
 
 export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider, vscode.Disposable {
@@ -153,7 +151,6 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
       );
     } catch (e) {
       const message = (e as Error).message;
-      entry.error = message;
       this.log(`model inspector: ${file}: ${message}`);
       panel.webview.html = this.page(panel.webview, title, `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>`, 'error');
     }
@@ -200,12 +197,9 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
     return this.showImportance(entry, images, (m) => void entry.panel.webview.postMessage(m));
   }
 
-  /** ms from opening to the page in place, for an open inspector of `file` (undefined until then); throws why it could not be shown. */
+  /** ms from opening to the page in place, for an open inspector of `file` (undefined until then). */
   renderedIn(file: string): number | undefined {
-    const entries = [...this.open].filter((e) => path.resolve(e.file) === path.resolve(file));
-    const failed = entries.find((e) => e.error !== undefined);
-    if (failed) throw new Error(`the inspector of ${file} shows an error: ${failed.error}`);
-    const entry = entries.find((e) => e.rendered !== undefined);
+    const entry = [...this.open].find((e) => path.resolve(e.file) === path.resolve(file) && e.rendered !== undefined);
     return entry ? entry.rendered! - entry.started : undefined;
   }
 
