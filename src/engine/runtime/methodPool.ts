@@ -1,15 +1,14 @@
 /**
- * The methods of an experiment in parallel: each runs in a worker thread (pgdWorker.ts) with its
- * own backend and model copy, from the same pre-trained weights, forget set, adversarial set and
+ * The methods of an experiment in parallel on the warm pool's threads (workerPool.ts): each runs
+ * with its own model copy, from the same pre-trained weights, forget set, adversarial set and
  * seed, so every result is the one a sequential run gives. Methods with adversarial examples go
  * first (they take longest). Cancelling terminates the threads at once.
  */
-import { Worker } from 'node:worker_threads';
 import { activeBackend } from './backend';
-import { workerEntry } from './attackPool';
-import { CancelledError, throwIfAborted } from '../../contracts/errors';
+import { computePool } from './workerPool';
+import { throwIfAborted } from '../../contracts/errors';
 import type { MethodTaskInput, MethodTaskResult } from '../jobs/methodTask';
-import type { MethodWorkerInput, MethodWorkerMessage } from './pgdWorker';
+import type { MethodTask, MethodWorkerMessage } from './pgdWorker';
 import type { UnlearnProgress } from '../core/unlearn';
 
 /** Runs `tasks` on up to `concurrency` threads; `onDone` sees each result as it finishes; resolves in task order. */
@@ -23,52 +22,37 @@ export async function runMethodTasks(
 ): Promise<MethodTaskResult[]> {
   const backend = activeBackend();
   if (!backend) throw new Error('No backend is initialised.');
-  const entry = workerEntry();
+  const pool = computePool(backend.choice, backend.searchPaths);
   const results = new Array<MethodTaskResult>(tasks.length);
-  const threads = new Set<Worker>();
   const queue = [...order];
-  const onAbort = () => threads.forEach((t) => void t.terminate());
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const runOne = (index: number): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const data: MethodWorkerInput = { backend: backend.choice, searchPaths: backend.searchPaths, method: tasks[index] };
-      const thread = new Worker(entry.file, { workerData: data, eval: entry.eval });
-      threads.add(thread);
-      let settled = false;
-      thread.on('message', (m: MethodWorkerMessage) => {
-        if (m.kind === 'progress') onProgress?.(index, m.progress);
-        else if (m.kind === 'done') {
-          settled = true;
-          results[index] = m.outcome;
-          void thread.terminate();
-          onDone?.(index, m.outcome);
-          resolve();
-        } else {
-          settled = true;
-          reject(new Error(m.message));
-        }
-      });
-      thread.on('error', (e) => {
-        settled = true;
-        reject(e);
-      });
-      thread.on('exit', (code) => {
-        threads.delete(thread);
-        if (!settled) reject(signal?.aborted ? new CancelledError() : new Error(`A method worker exited with code ${code}.`));
-      });
-    });
+  // The first failure stops the other methods (their threads are terminated) and is reported.
+  const inner = new AbortController();
+  const forward = () => inner.abort();
+  signal?.addEventListener('abort', forward, { once: true });
+  const runOne = async (index: number): Promise<void> => {
+    const task: MethodTask = { kind: 'method', method: tasks[index] };
+    const onMessage = (m: MethodWorkerMessage) => {
+      if (m.kind === 'progress') onProgress?.(index, m.progress);
+    };
+    let done: MethodWorkerMessage;
+    try {
+      done = await pool.run<MethodWorkerMessage>(task, onMessage, inner.signal);
+    } catch (e) {
+      inner.abort();
+      throw e;
+    }
+    if (done.kind !== 'done') throw new Error('A method worker sent no result.');
+    results[index] = done.outcome;
+    onDone?.(index, done.outcome);
+  };
   try {
     await Promise.all(
       Array.from({ length: Math.max(1, Math.min(concurrency, tasks.length)) }, async () => {
-        for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-          throwIfAborted(signal);
-          await runOne(index);
-        }
+        for (let index = queue.shift(); index !== undefined && !inner.signal.aborted; index = queue.shift()) await runOne(index);
       }),
     );
   } finally {
-    signal?.removeEventListener('abort', onAbort);
-    await Promise.all([...threads].map((t) => t.terminate()));
+    signal?.removeEventListener('abort', forward);
   }
   throwIfAborted(signal);
   return results;
