@@ -153,6 +153,11 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
         );
       }
     }
+    if (options.anchor && options.objective.kind !== 'unseen' && !(req.retain ?? req.test)?.labels.length) {
+      req.onWarning?.(
+        'the anchored preset keeps the model\'s predictions on other images of the dataset, but this run has none (no training or test data beside the selected images), so it runs as the next-class push alone. Point it at the dataset the images belong to, or add held-out data, to keep the rest of the model.',
+      );
+    }
     // The audit's held-out side: a seeded sample of the test data, as many as there are forget instances.
     const heldOut = auditHeldOut(req.test, req.forget.labels.length, options.seed);
     const audit = async () => (heldOut ? auditModel(model, req.forget, heldOut, options.seed) : undefined);
@@ -163,7 +168,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const probeSource = req.retain ?? req.test;
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
     // "As if never seen": the held-out data sets the target losses, the other training data (else the held-out data) is the anchor.
-    const unseenReference = options.objective.kind === 'unseen' ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
+    const unseenReference = options.objective.kind === 'unseen' || options.anchor ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
     const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip, ...(unseenReference ? { unseenReference } : {}) });
     req.onProgress?.({ phase: 'evaluate' });
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
