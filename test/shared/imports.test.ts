@@ -1,7 +1,7 @@
 /**
- * The shape of the source tree, as plain checks: no module imports itself back at run time (type-only
- * imports vanish when compiled and are left out), and src/contracts imports nothing of the engine,
- * the extension or VS Code.
+ * The shape of the source tree, as plain checks: no module imports itself back, neither at run time
+ * nor through type-only imports, and src/contracts imports nothing of the engine, the extension or
+ * VS Code.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -62,6 +62,10 @@ test('no import cycle at run time', () => {
   assert.deepEqual(importCycles(true), []);
 });
 
+test('no import cycle through type-only imports either', () => {
+  assert.deepEqual(importCycles(false), []);
+});
+
 test('the cycle check sees a cycle when there is one, and tells type-only imports apart', () => {
   const a = path.join(src, 'engine', 'core', 'unlearn.ts');
   assert.ok(relativeImports(a, "import { unlearn } from './unlearn';", true).includes(a));
@@ -77,5 +81,15 @@ test('src/contracts imports nothing from the engine, the extension or VS Code', 
     for (const m of text.matchAll(/from\s+'([^']+)'/g)) {
       assert.ok(!/^(vscode|@tensorflow\/)/.test(m[1]) && !/\.\.\/(engine|extension)(\/|$)/.test(m[1]), `${path.relative(src, file)} imports ${m[1]}`);
     }
+  }
+});
+
+test('src/engine/core (the maths) imports nothing of the engine runtime, its jobs, the extension or VS Code', () => {
+  for (const file of sourceFiles(path.join(src, 'engine', 'core'))) {
+    for (const dep of relativeImports(file, fs.readFileSync(file, 'utf8'))) {
+      const where = path.relative(src, dep);
+      assert.ok(!/^(engine[/\\](runtime|jobs)|extension|cli)[/\\]/.test(where), `${path.relative(src, file)} imports ${where}`);
+    }
+    assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /from\s+'vscode'/, `${path.relative(src, file)} imports vscode`);
   }
 });

@@ -3,7 +3,8 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
-import { predictClasses } from './modelState';
+import { asImages, logits, predictClasses } from './modelState';
+import { crossEntropyPerExample } from './objectives';
 import type { Dataset } from '../data/dataset';
 
 /** Fraction of `labels` the model predicts (inference mode). 0 for an empty set. */
@@ -26,6 +27,43 @@ export interface Accuracies {
 
 export async function accuracies(model: tfTypes.LayersModel, forget: Dataset, retain: Dataset, test: Dataset): Promise<Accuracies> {
   return { forget: await datasetAccuracy(model, forget), retain: await datasetAccuracy(model, retain), test: await datasetAccuracy(model, test) };
+}
+
+/** Predictions and per-sample losses of one model on one split. */
+export interface SplitReading {
+  predictions: Int32Array;
+  losses: Float32Array;
+}
+
+/** One pass over `d`: predicted classes and cross-entropy of each instance. */
+export async function readSplit(model: tfTypes.LayersModel, d: Pick<Dataset, 'images' | 'labels' | 'imageShape'>, chunk = 512): Promise<SplitReading> {
+  const shape = d.imageShape;
+  const size = shape[0] * shape[1] * shape[2];
+  const n = d.labels.length;
+  const predictions = new Int32Array(n);
+  const losses = new Float32Array(n);
+  for (let start = 0; start < n; start += chunk) {
+    const m = Math.min(chunk, n - start);
+    const both = tf.tidy(() => {
+      const z = logits(model, asImages(d.images.subarray(start * size, (start + m) * size), m, shape), false, true);
+      const loss = crossEntropyPerExample(z, tf.tensor1d(d.labels.subarray(start, start + m), 'int32'));
+      return tf.stack([tf.cast(tf.argMax(z, 1), 'float32'), loss]);
+    });
+    const values = await both.data();
+    both.dispose();
+    for (let i = 0; i < m; i++) {
+      predictions[start + i] = values[i];
+      losses[start + i] = values[m + i];
+    }
+  }
+  return { predictions, losses };
+}
+
+export function accuracyOf(predictions: Int32Array, labels: Int32Array): number {
+  if (labels.length === 0) return 0;
+  let hits = 0;
+  for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) hits++;
+  return hits / labels.length;
 }
 
 export interface LayerChange {

@@ -9,8 +9,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { Rng } from './rng';
 import { gatherRows } from '../data/dataset';
-import type { AdversarialSet } from './attack';
-import { parallelTargetedL2Pgd } from '../runtime/attackPool';
+import { targetedL2Pgd, type AdversarialSet, type AttackInput, type AttackProgress } from './attack';
 import { invertedImportance, masImportance } from './importance';
 import { boundedForgetLoss, crossEntropy, crossEntropyPerExample, forgetLoss, importancePenalty, maskOwnClass, pairedLoss } from './objectives';
 import { logits, snapshot, trainableParameters } from './modelState';
@@ -18,7 +17,7 @@ import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type Gua
 
 export type { GuardAnswer, GuardReport, GuardTrip } from './guard';
 import { Sgd, nonFiniteProbe } from './optimizer';
-import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type UnlearnOptions } from '../../contracts/options';
+import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type AttackOptions, type UnlearnOptions } from '../../contracts/options';
 import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
 import { anchorLoss, classProbabilities, UNSEEN_ANCHOR_BATCH, UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
@@ -68,7 +67,22 @@ export interface UnlearnContext {
   unseenReference?: UnseenReference;
   /** With guard action `ask`: whether to stop and roll back or carry on (none: stop). The time it takes is not counted in the run's seconds. */
   onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>;
+  /** Runs the attack when there is no `adversarial` set: in this thread by default; runtime/attackPool.ts splits it over worker threads. */
+  attack?: AttackRunner;
 }
+
+/** Makes an adversarial set; `workers` is a hint a runner without threads ignores (the set is the same either way). */
+export type AttackRunner = (
+  model: tfTypes.LayersModel,
+  input: AttackInput,
+  options: AttackOptions,
+  rng: Rng,
+  workers: number | 'auto',
+  signal?: AbortSignal,
+  onProgress?: (p: AttackProgress) => void,
+) => Promise<AdversarialSet>;
+
+const attackInThisThread: AttackRunner = (model, input, options, rng, _workers, signal, onProgress) => targetedL2Pgd(model, input, options, rng, signal, onProgress);
 
 const GUARD_ADVERSARIAL_SAMPLE = 512;
 
@@ -92,7 +106,7 @@ export function validateForgetSet(forget: ForgetSet, options: UnlearnOptions): v
 
 /** The adversarial set for a forget set, from the original model (inference mode). */
 export function makeAdversarialSet(model: tfTypes.LayersModel, forget: ForgetSet, options: UnlearnOptions, ctx: UnlearnContext = {}): Promise<AdversarialSet> {
-  return parallelTargetedL2Pgd(
+  return (ctx.attack ?? attackInThisThread)(
     model,
     { images: forget.images, labels: forget.labels, imageShape: forget.imageShape, numClasses: forget.numClasses, examplesPerInstance: examplesPerInstance(options.attack, forget.numClasses) },
     options.attack,

@@ -20,7 +20,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
-import { readSplit } from '../jobs/yardstick';
+import { readSplit } from './metrics';
 import { logits } from './modelState';
 
 /** Per-class groups need at least this many losses; smaller ones fall back to all classes. */

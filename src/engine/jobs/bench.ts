@@ -26,6 +26,7 @@ import { logits, predictClasses, snapshot, trainableParameters } from '../core/m
 import { invertedImportance, masImportance } from '../core/importance';
 import { Sgd } from '../core/optimizer';
 import { packageRoot } from '../data/assets';
+import { parallelTargetedL2Pgd } from '../runtime/attackPool';
 
 export interface PhaseSeconds {
   pgd: number;
@@ -157,7 +158,7 @@ export async function runEngineRequest(loaded: LoadedModel, train: Dataset, test
   try {
     const before = await accuracies(model, forgetData, retain, test);
     const started = performance.now();
-    const result = await unlearn(model, forget, options);
+    const result = await unlearn(model, forget, options, { attack: parallelTargetedL2Pgd });
     const t0 = performance.now();
     const after = await accuracies(model, forgetData, retain, test);
     const evalSeconds = (performance.now() - t0) / 1000;
@@ -192,7 +193,7 @@ export async function timePgd(loaded: LoadedModel, forget: ForgetSet, config: Be
   const model = await modelFromArtifacts(loaded.artifacts, loaded.file);
   try {
     const t0 = performance.now();
-    const adv = await makeAdversarialSet(model, forget, benchOptions(config, workers));
+    const adv = await makeAdversarialSet(model, forget, benchOptions(config, workers), { attack: parallelTargetedL2Pgd });
     const seconds = (performance.now() - t0) / 1000;
     let diff = 0;
     if (reference) for (let i = 0; i < adv.images.length; i++) diff = Math.max(diff, Math.abs(adv.images[i] - reference.images[i]));
@@ -396,7 +397,7 @@ export async function memoryCheck(loaded: LoadedModel, train: Dataset, requests:
     const before = tf.memory().numTensors;
     const model = await modelFromArtifacts(loaded.artifacts, loaded.file);
     try {
-      await unlearn(model, forget, options);
+      await unlearn(model, forget, options, { attack: parallelTargetedL2Pgd });
       await accuracy(model, forget.images, forget.labels, forget.imageShape);
     } finally {
       model.dispose();

@@ -14,7 +14,7 @@ import type { AdversarialSet } from '../core/attack';
 import { throwIfAborted } from '../../contracts/errors';
 import { runMethodTask, type MethodTaskInput, type MethodTaskResult } from './methodTask';
 import type { Accuracies } from '../core/metrics';
-import { resolveWorkers } from '../runtime/attackPool';
+import { parallelTargetedL2Pgd, resolveWorkers } from '../runtime/attackPool';
 import { runMethodTasks } from '../runtime/methodPool';
 import { auditHeldOut, auditModel, type MembershipAudit } from '../core/audit';
 import { measureYardstick, readModel, type ModelReading, type RetrainedReferences, type Yardstick } from './yardstick';
@@ -130,7 +130,11 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   if (first) {
     throwIfAborted(req.signal);
     const t0 = performance.now();
-    adversarial = await makeAdversarialSet(req.loaded.model, forget, first.options, { signal: req.signal, onProgress: (p) => req.onProgress?.(first.method, p, first.preset) });
+    adversarial = await makeAdversarialSet(req.loaded.model, forget, first.options, {
+      signal: req.signal,
+      onProgress: (p) => req.onProgress?.(first.method, p, first.preset),
+      attack: parallelTargetedL2Pgd,
+    });
     attackSeconds = (performance.now() - t0) / 1000;
   }
   // The oracle trains on the remaining training data, except the guard's probe (so the guard stays a proxy it never trained on).

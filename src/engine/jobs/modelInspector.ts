@@ -18,6 +18,7 @@ import { checkModelContract, checkShapes, checkTopology, modelContractText, Mode
 import type { ImportanceSummary, LayerSummary, ModelSummary, WeightStats } from '../../contracts/inspect';
 import type { AdversarialJob, AdversarialPreview } from '../../contracts/protocol';
 import { makeAdversarialSet } from '../core/unlearn';
+import { parallelTargetedL2Pgd } from '../runtime/attackPool';
 import { resolveOptions } from '../../contracts/options';
 import { adversarialPreview } from './request';
 import { startBackend } from './jobs';
@@ -178,7 +179,7 @@ export async function regenerateAdversarial(job: AdversarialJob, signal?: AbortS
       }
     }
     const forget = { images, labels: Int32Array.from(job.instances.map((i) => i.label)), imageShape, numClasses: loaded.model.outputs[0].shape[1] ?? 0 };
-    const set = await makeAdversarialSet(loaded.model, forget, resolveOptions(job.options), { signal });
+    const set = await makeAdversarialSet(loaded.model, forget, resolveOptions(job.options), { signal, attack: parallelTargetedL2Pgd });
     return adversarialPreview(forget, set);
   } finally {
     loaded.model.dispose();

@@ -16,6 +16,7 @@ import { nearestOtherClasses, predictClasses } from '../core/modelState';
 import { NothingToForgetError, throwIfAborted, UserInputError } from '../../contracts/errors';
 import type { Dataset } from '../data/dataset';
 import { activeBackend } from '../runtime/backend';
+import { parallelTargetedL2Pgd } from '../runtime/attackPool';
 import { attackSuccess, type AdversarialSet } from '../core/attack';
 import { unseenTargets } from '../core/unseen';
 import { auditHeldOut, auditModel } from '../core/audit';
@@ -169,7 +170,14 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
     // "As if never seen": the held-out data sets the target losses, the other training data (else the held-out data) is the anchor.
     const unseenReference = options.objective.kind === 'unseen' || options.anchor ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
-    const result = await unlearn(model, req.forget, options, { signal: req.signal, onProgress: req.onProgress, probe, onGuardTrip: req.onGuardTrip, ...(unseenReference ? { unseenReference } : {}) });
+    const result = await unlearn(model, req.forget, options, {
+      signal: req.signal,
+      onProgress: req.onProgress,
+      probe,
+      onGuardTrip: req.onGuardTrip,
+      attack: parallelTargetedL2Pgd,
+      ...(unseenReference ? { unseenReference } : {}),
+    });
     req.onProgress?.({ phase: 'evaluate' });
     const predictedAfter = await predictClasses(model, req.forget.images, req.forget.imageShape);
     const after = await measure(model, req.forget, req.retain, req.test);

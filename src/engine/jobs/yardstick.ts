@@ -15,49 +15,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { tf } from '../core/tf';
-import { asImages, logits } from '../core/modelState';
-import { crossEntropyPerExample } from '../core/objectives';
 import { Rng } from '../core/rng';
+import { accuracyOf, readSplit } from '../core/metrics';
 import type { Dataset } from '../data/dataset';
 import { packageRoot } from '../data/assets';
-
-/** Predictions and per-sample losses of one model on one split. */
-export interface SplitReading {
-  predictions: Int32Array;
-  losses: Float32Array;
-}
-
-/** One pass over `d`: predicted classes and cross-entropy of each instance. */
-export async function readSplit(model: tfTypes.LayersModel, d: Pick<Dataset, 'images' | 'labels' | 'imageShape'>, chunk = 512): Promise<SplitReading> {
-  const shape = d.imageShape;
-  const size = shape[0] * shape[1] * shape[2];
-  const n = d.labels.length;
-  const predictions = new Int32Array(n);
-  const losses = new Float32Array(n);
-  for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const both = tf.tidy(() => {
-      const z = logits(model, asImages(d.images.subarray(start * size, (start + m) * size), m, shape), false, true);
-      const loss = crossEntropyPerExample(z, tf.tensor1d(d.labels.subarray(start, start + m), 'int32'));
-      return tf.stack([tf.cast(tf.argMax(z, 1), 'float32'), loss]);
-    });
-    const values = await both.data();
-    both.dispose();
-    for (let i = 0; i < m; i++) {
-      predictions[start + i] = values[i];
-      losses[start + i] = values[m + i];
-    }
-  }
-  return { predictions, losses };
-}
-
-export function accuracyOf(predictions: Int32Array, labels: Int32Array): number {
-  if (labels.length === 0) return 0;
-  let hits = 0;
-  for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) hits++;
-  return hits / labels.length;
-}
 
 /** Share of positions where two prediction lists agree. */
 export function agreement(a: Int32Array, b: Int32Array): number {
