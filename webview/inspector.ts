@@ -27,7 +27,19 @@ document.addEventListener('click', (e) => {
 
 window.addEventListener('message', (e: MessageEvent<HostToInspector>) => {
   const m = e.data;
-  if (m.type === 'importance') {
+  if (m.type === 'page') {
+    const content = document.getElementById('content');
+    if (content) content.innerHTML = m.html;
+    document.body.dataset.state = 'summary';
+    // Once the browser has laid it out (the next frame; a hidden page gets no frames, hence the timer): the page is in place.
+    let told = false;
+    const tell = () => {
+      if (!told) vscode.postMessage({ type: 'rendered' });
+      told = true;
+    };
+    requestAnimationFrame(tell);
+    setTimeout(tell, 250);
+  } else if (m.type === 'importance') {
     const section = document.getElementById('importance-result');
     if (section) section.innerHTML = m.html;
   } else if (m.type === 'status') {
@@ -36,4 +48,4 @@ window.addEventListener('message', (e: MessageEvent<HostToInspector>) => {
 });
 
 installHeatmapReadout();
-if (document.body.dataset.state === 'summary') vscode.postMessage({ type: 'rendered' });
+vscode.postMessage({ type: 'ready' });

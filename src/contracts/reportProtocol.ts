@@ -14,11 +14,13 @@ export type HostToReport = { type: 'adversarial'; html: string } | { type: 'stat
 /**
  * The model inspector's webview (webview/inspector.ts) and the host (src/extension/inspector.ts).
  *
- *   webview → host   { type: 'rendered' }        the page is in place (the open time ends here)
+ *   webview → host   { type: 'ready' }           the page's script is listening
+ *                    { type: 'rendered' }        the model's page is in place (the open time ends here)
  *                    { type: 'chooseImages' }    pick images and show which weights they rely on
- *   host → webview   { type: 'importance', html }   the importance section's new content
+ *   host → webview   { type: 'page', html }         the page's content (the model, or why it cannot be shown)
+ *                    { type: 'importance', html }   the importance section's new content
  *                    { type: 'status', text, busy }
  */
-export type InspectorToHost = { type: 'rendered' } | { type: 'chooseImages' };
+export type InspectorToHost = { type: 'ready' } | { type: 'rendered' } | { type: 'chooseImages' };
 
-export type HostToInspector = { type: 'importance'; html: string } | { type: 'status'; text: string; busy: boolean };
+export type HostToInspector = { type: 'page'; html: string } | { type: 'importance'; html: string } | { type: 'status'; text: string; busy: boolean };

@@ -77,6 +77,11 @@ interface OpenInspector {
   /** When resolveCustomEditor started and when the page said it was in place (ms since the epoch). */
   started: number;
   rendered?: number;
+  /** When the engine answered and when the page's script was ready (ms since the epoch). */
+  engine?: number;
+  ready?: number;
+  /** Why the model could not be shown (the page says it too). */
+  error?: string;
 }
 
 export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider, vscode.Disposable {
@@ -110,7 +115,7 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
 <link rel="stylesheet" href="${css}">
 <script nonce="${nonce}" src="${script}" defer></script>
 <title>${escape(title)}</title></head>
-<body data-state="${state}">${body}</body></html>`;
+<body data-state="${state}"><div id="content">${body}</div></body></html>`;
   }
 
   async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
@@ -121,13 +126,19 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
     const title = `Model Inspector: ${path.basename(path.dirname(file))}`;
     const heading = `<h1>${escape(path.basename(path.dirname(file)))}/${escape(path.basename(file))}</h1><p class="summary"><code>${escape(file)}</code></p>`;
+    // The page loads once, while the engine reads the model; its content then arrives as a message.
     panel.webview.html = this.page(panel.webview, title, `${heading}<p id="loading">Reading the model in the engine…</p>`, 'loading');
     const post = (m: HostToInspector) => void panel.webview.postMessage(m);
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
     panel.webview.onDidReceiveMessage((m: InspectorToHost) => {
-      if (m.type === 'rendered' && entry.rendered === undefined) {
+      if (m.type === 'ready') {
+        entry.ready ??= Date.now();
+        markReady();
+      } else if (m.type === 'rendered' && entry.rendered === undefined) {
         entry.rendered = Date.now();
         const ms = entry.rendered - entry.started;
-        this.log(`model inspector: ${file} shown in ${ms} ms`);
+        this.log(`model inspector: ${file} shown in ${ms} ms (engine ${(entry.engine ?? entry.rendered) - entry.started} ms, page ready ${(entry.ready ?? entry.rendered) - entry.started} ms)`);
         this.renderedEvent.fire({ file, ms });
       } else if (m.type === 'chooseImages') {
         void this.chooseImages(entry, post);
@@ -136,6 +147,7 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
     try {
       const original = originalModelOf(file);
       const [summary, runs] = await Promise.all([this.engine.call({ kind: 'inspect', backend: backendRequest(), modelPath: file }).result, this.models.runs(original)]);
+      entry.engine = Date.now();
       const activeModel = await this.models.activeModel();
       const activeId = activeModel && path.resolve(activeModel) === path.resolve(original) ? this.models.activeVersionId() : undefined;
       const rows = versionRows(runs, original, file, activeId);
@@ -143,16 +155,15 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
         `<h2>Which weights chosen images rely on (before unlearning)</h2>` +
         `<p>Pick training images (for example those you may ask the model to forget) to see which units' weights the model's output depends on for them, before any unlearning. Computed in the engine; nothing is written. ` +
         `<button type="button" id="choose-images">Choose Images…</button></p><p class="note" id="importance-status" aria-live="polite"></p><div id="importance-result"></div>`;
-      panel.webview.html = this.page(
-        panel.webview,
-        title,
-        `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`,
-        'summary',
-      );
+      const html = `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`;
+      await ready;
+      post({ type: 'page', html });
     } catch (e) {
       const message = (e as Error).message;
+      entry.error = message;
       this.log(`model inspector: ${file}: ${message}`);
-      panel.webview.html = this.page(panel.webview, title, `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>`, 'error');
+      await ready;
+      post({ type: 'page', html: `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>` });
     }
   }
 
@@ -197,9 +208,19 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
     return this.showImportance(entry, images, (m) => void entry.panel.webview.postMessage(m));
   }
 
-  /** ms from opening to the page in place, for an open inspector of `file` (undefined until then). */
-  renderedIn(file: string): number | undefined {
+  /** ms from opening to the engine's answer, the page's script ready and the page in place, for an open inspector of `file`. */
+  timingsOf(file: string): { engine?: number; ready?: number; rendered?: number } | undefined {
     const entry = [...this.open].find((e) => path.resolve(e.file) === path.resolve(file) && e.rendered !== undefined);
+    const since = (t: number | undefined) => (t === undefined || !entry ? undefined : t - entry.started);
+    return entry ? { engine: since(entry.engine), ready: since(entry.ready), rendered: since(entry.rendered) } : undefined;
+  }
+
+  /** ms from opening to the page in place, for an open inspector of `file` (undefined until then); throws why it could not be shown. */
+  renderedIn(file: string): number | undefined {
+    const entries = [...this.open].filter((e) => path.resolve(e.file) === path.resolve(file));
+    const failed = entries.find((e) => e.error !== undefined);
+    if (failed) throw new Error(`the inspector of ${file} shows an error: ${failed.error}`);
+    const entry = entries.find((e) => e.rendered !== undefined);
     return entry ? entry.rendered! - entry.started : undefined;
   }
 

@@ -71,8 +71,11 @@ export function groupRows<R extends HeatRow>(rows: readonly R[]): Array<{ group:
  * One strip of cells. Each cell carries two colour bins: `g` on the group's scale (0..groupMax)
  * and `r` on the row's own scale (0..rowMax); the page's scale toggle decides which one colours it.
  */
+/** The width of a cell in a strip of `n` cells, in CSS pixels. */
+const cellWidth = (n: number): number => Math.max(1, Math.min(10, Math.floor(STRIP_WIDTH / Math.max(1, n))));
+
 export function stripSvg(values: readonly number[], groupMax: number, rowMax: number, kind: 'change' | 'importance', label: string): string {
-  const cell = Math.max(1, Math.min(10, Math.floor(STRIP_WIDTH / Math.max(1, values.length))));
+  const cell = cellWidth(values.length);
   const rects = values.map((v, i) => `<rect x="${i * cell}" width="${cell}" height="${CELL_HEIGHT}" class="g${binOf(v, groupMax)} r${binOf(v, rowMax)}" data-i="${i}"/>`).join('');
   const width = cell * values.length;
   // Natural size at most; narrower when the panel is (the cells stretch, the height stays).
@@ -81,7 +84,7 @@ export function stripSvg(values: readonly number[], groupMax: number, rowMax: nu
 
 /** A colour scale: the SCALE_BINS + 1 colours in order, with ticks under their upper bounds. */
 export function colourScaleSvg(kind: 'change' | 'importance', max: number, unit: string): string {
-  const w = 22;
+  const w = 26;
   const swatches = Array.from({ length: SCALE_BINS + 1 }, (_, b) => `<rect x="${b * w}" y="0" width="${w}" height="12" class="g${b}"/>`).join('');
   // Bin b (1..SCALE_BINS) holds values in ((b-1)/SCALE_BINS·max, b/SCALE_BINS·max]; bin 0 is "none".
   const ticks = [0, SCALE_BINS / 2, SCALE_BINS]
@@ -93,7 +96,7 @@ export function colourScaleSvg(kind: 'change' | 'importance', max: number, unit:
   const total = (SCALE_BINS + 1) * w;
   return (
     `<svg class="colour-scale ${kind}" viewBox="-30 0 ${total + 60} 30" width="${total + 60}" height="30" role="img" aria-label="${escape(`colour scale, ${kind}: none (first swatch), then up to ${tickText(max)} ${unit}`)}">` +
-    `${swatches}<text x="${w / 2}" y="27" text-anchor="middle" class="tick">none</text>${ticks}</svg>`
+    `${swatches}<text x="-4" y="10" text-anchor="end" class="tick">none</text>${ticks}</svg>`
   );
 }
 
@@ -114,7 +117,7 @@ function rowHtml(r: HeatRow, groupMax: number): string {
   const right = r.change ? `<span class="unit-max" title="the row's largest change">max ${escape(tickText(rowMax))}</span>` : `<span class="unit-max">${n} units</span>`;
   return (
     `<div class="unit-row" ${data}><code class="unit-name" title="${escape(r.name)}">${escape(r.name)}</code>` +
-    `<div class="unit-strips">${strips.join('')}<span class="strip-label"></span><div class="unit-axis"><span>unit 0</span><span>unit ${n - 1}</span></div></div>${right}` +
+    `<div class="unit-strips">${strips.join('')}<span class="strip-label"></span><div class="unit-axis" style="max-width:${Math.max(cellWidth(n) * n, 110)}px"><span>unit 0</span>${n > 1 ? `<span>unit ${n - 1}</span>` : ''}</div></div>${right}` +
     `<div class="unit-readout" aria-live="polite"></div></div>`
   );
 }
