@@ -30,7 +30,11 @@ export interface UnlearnLensApi {
   /** The status bar item's text. */
   statusText(): string;
   /** The model inspector (Open With… Unlearn Lens Model Inspector): ms from opening to its page in place, and the importance of chosen images. */
-  modelInspector: { renderedIn(file: string): number | undefined; importanceFor(file: string, images: string[]): Promise<{ tensors: unknown[] }> };
+  modelInspector: {
+    renderedIn(file: string): number | undefined;
+    timingsOf(file: string): { engine?: number; ready?: number; rendered?: number } | undefined;
+    importanceFor(file: string, images: string[]): Promise<{ tensors: unknown[] }>;
+  };
   /** A run's adversarial examples: those this session holds (`fresh` false), or made again in the engine. */
   adversarialExamples(runId: string, fresh: boolean): Promise<AdversarialPreview | undefined>;
   /** The dataset gallery: the page it shows, and its class and filter controls. */
@@ -184,7 +188,11 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     busy: () => queue.busy,
     view: { children: (node) => tree.getChildren(node), item: (node) => tree.getTreeItem(node) },
     statusText: () => status.text,
-    modelInspector: { renderedIn: (file) => modelInspector.renderedIn(file), importanceFor: (file, images) => modelInspector.importanceFor(file, images) },
+    modelInspector: {
+      renderedIn: (file) => modelInspector.renderedIn(file),
+      timingsOf: (file) => modelInspector.timingsOf(file),
+      importanceFor: (file, images) => modelInspector.importanceFor(file, images),
+    },
     adversarialExamples: async (runId, fresh) => {
       if (!fresh) return reports.previewOf(runId);
       const model = await models.activeModel();

@@ -401,7 +401,7 @@ async function main() {
       const pgd = results.measurements.eventLoopLagDuringPgd;
       if (pgd) console.log(`  extension-host event loop during a PGD attack (then cancelled): p50 ${pgd.p50.toFixed(1)} ms, p99 ${pgd.p99.toFixed(1)} ms, max ${pgd.max.toFixed(1)} ms over ${pgd.samples} ticks`);
       if (results.measurements.cancelMs !== undefined) console.log(`  cancel took effect ${results.measurements.cancelMs} ms after Cancel Run (during PGD); demo cancelled during set-up in ${results.measurements.demoCancelMs} ms`);
-      if (results.measurements.inspectorOpenMs) console.log(`  model inspector open time (ms from Open With to the page in place; total / inside the provider): ${Object.entries(results.measurements.inspectorOpenMs).map(([k, v]) => (typeof v === 'object' ? `${k} ${v.total} / ${v.inside}` : `${k} ${v}`)).join(', ')}`);
+      if (results.measurements.inspectorOpenMs) console.log(`  model inspector open time (ms from Open With to the page in place; inside the provider: the engine's answer, the page ready, the page in place): ${Object.entries(results.measurements.inspectorOpenMs).map(([k, v]) => (typeof v === 'object' ? `${k} ${v.total} (engine ${v.engine}, page ready ${v.ready}, in place ${v.rendered})` : `${k} ${v}`)).join(', ')}`);
       console.log(`  extension tests: ${results.seconds.toFixed(1)} s`);
     } else {
       console.log('  (no results file: the extension tests did not run to the end)');
