@@ -76,6 +76,8 @@ ${EMBEDDED_OPTIONS}
   --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone
                        (default auto: one per core)
   --pgd-steps N        PGD steps (default 100; lower only for quick checks)
+  --threads N          the reference's torch threads (default auto: one per core); with --workers N
+                       the same for both sides, for a scaling table
   --repeat-memory N    then N small requests in this process: tensors and memory after each
                        (default 0: skip)
   --profile            kernel profile of one PGD step, one SGD step and the forget check

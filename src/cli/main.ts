@@ -261,6 +261,7 @@ async function runBench(args: string[]): Promise<number> {
       'max-epochs': { type: 'string', default: '1000' },
       workers: { type: 'string', default: 'auto' },
       'pgd-steps': { type: 'string', default: '100' },
+      threads: { type: 'string', default: 'auto' },
       'repeat-memory': { type: 'string', default: '0' },
       profile: { type: 'boolean', default: false },
       'no-reference': { type: 'boolean', default: false },
@@ -285,8 +286,10 @@ async function runBench(args: string[]): Promise<number> {
     pgdSteps: one('pgd-steps', values['pgd-steps']!, 0),
     reference: !values['no-reference'],
     python: values.python!,
+    ...(values.threads === 'auto' ? {} : { threads: one('threads', values.threads!, 1) }),
   };
   const repeatMemory = one('repeat-memory', values['repeat-memory']!, 0);
+  const loadAtStart = os.loadavg();
   const backendInfo = await initBackend({ choice: parseList(values.backend!, BACKEND_CHOICES, 'backend')[0] as BackendChoice, searchPaths: [process.cwd()] });
   const assets = embeddedAssets(values.model);
   const loaded = await loadModel(assets.modelPath);
@@ -343,6 +346,8 @@ async function runBench(args: string[]): Promise<number> {
     pgd_steps: config.pgdSteps,
     forget_indices: forgetIndices,
     workers: workers[0],
+    reference_threads: config.threads ?? os.cpus().length,
+    load_average: { start: loadAtStart, end: os.loadavg() },
     cores: os.cpus().length,
     pgd_scaling: scaling,
     ...(profile ? { profile } : {}),
@@ -373,7 +378,8 @@ function printBench(r: bench.BenchReport): void {
     ['retain before → after', `${pct(e.before.retain)} → ${pct(e.retain_after)}`, p ? `${pct(p.before.retain)} → ${pct(p.retain_after)}` : '–', ''],
     ['test before → after', `${pct(e.before.test)} → ${pct(e.test_after)}`, p ? `${pct(p.before.test)} → ${pct(p.test_after)}` : '–', ''],
   );
-  console.log(`\nbench: ${r.method}, k = ${r.k}, seed ${r.seed}, ${r.pgd_steps} PGD steps, max ${r.max_epochs} epochs, ${r.workers} PGD worker(s), ${r.cores} cores`);
+  console.log(`\nbench: ${r.method}, k = ${r.k}, seed ${r.seed}, ${r.pgd_steps} PGD steps, max ${r.max_epochs} epochs, ${r.workers} PGD worker(s), reference ${r.reference_threads} torch thread(s), ${r.cores} cores`);
+  console.log(`load average (1/5/15 min) at start ${r.load_average.start.map((v) => v.toFixed(2)).join(' ')}, at end ${r.load_average.end.map((v) => v.toFixed(2)).join(' ')}`);
   console.log(`engine: ${e.backend}\nreference: ${p ? p.backend : `not run (${r.reference_error ?? 'disabled'})`}`);
   console.log(table(['', 'engine', 'reference', 'engine/ref'], rows));
   if (r.agreement) {

@@ -127,6 +127,10 @@ export interface BenchReport {
   pgd_steps: number;
   forget_indices: number[];
   workers: number;
+  /** The reference's torch threads. */
+  reference_threads: number;
+  /** os.loadavg() (1, 5, 15 minutes) when the bench started and when it ended: a shared machine's load. */
+  load_average: { start: number[]; end: number[] };
   cores: number;
   pgd_scaling: PgdScaling[];
   profile?: StepProfile[];
