@@ -146,9 +146,15 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
     });
     try {
       const original = originalModelOf(file);
-      const [summary, runs] = await Promise.all([this.engine.call({ kind: 'inspect', backend: backendRequest(), modelPath: file }).result, this.models.runs(original)]);
-      entry.engine = Date.now();
-      const activeModel = await this.models.activeModel();
+      // The engine reads the model while this thread reads the run records (and finds the active model, a workspace search).
+      const [summary, runs, activeModel] = await Promise.all([
+        this.engine.call({ kind: 'inspect', backend: backendRequest(), modelPath: file }).result.then((r) => {
+          entry.engine = Date.now();
+          return r;
+        }),
+        this.models.runs(original),
+        this.models.activeModel(),
+      ]);
       const activeId = activeModel && path.resolve(activeModel) === path.resolve(original) ? this.models.activeVersionId() : undefined;
       const rows = versionRows(runs, original, file, activeId);
       const importance =
