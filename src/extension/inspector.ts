@@ -123,7 +123,10 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
     const entry: OpenInspector = { panel, file, started: Date.now() };
     this.open.add(entry);
     panel.onDidDispose(() => this.open.delete(entry));
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
     const title = `Model Inspector: ${path.basename(path.dirname(file))}`;
     const heading = `<h1>${escape(path.basename(path.dirname(file)))}/${escape(path.basename(file))}</h1><p class="summary"><code>${escape(file)}</code></p>`;
     // The page loads once, while the engine reads the model; its content then arrives as a message.
@@ -138,7 +141,9 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
       } else if (m.type === 'rendered' && entry.rendered === undefined) {
         entry.rendered = Date.now();
         const ms = entry.rendered - entry.started;
-        this.log(`model inspector: ${file} shown in ${ms} ms (engine ${(entry.engine ?? entry.rendered) - entry.started} ms, page ready ${(entry.ready ?? entry.rendered) - entry.started} ms)`);
+        this.log(
+          `model inspector: ${file} shown in ${ms} ms (engine ${(entry.engine ?? entry.rendered) - entry.started} ms, page ready ${(entry.ready ?? entry.rendered) - entry.started} ms)`,
+        );
         this.renderedEvent.fire({ file, ms });
       } else if (m.type === 'chooseImages') {
         void this.chooseImages(entry, post);
@@ -184,7 +189,11 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
       ...(vscode.workspace.workspaceFolders?.[0] ? { defaultUri: vscode.workspace.workspaceFolders[0].uri } : {}),
     });
     if (!picked?.length) return;
-    await this.showImportance(entry, picked.map((u) => u.fsPath), post).catch(() => undefined);
+    await this.showImportance(
+      entry,
+      picked.map((u) => u.fsPath),
+      post,
+    ).catch(() => undefined);
   }
 
   private async showImportance(entry: OpenInspector, images: string[], post: (m: HostToInspector) => void): Promise<ImportanceSummary> {
@@ -192,7 +201,11 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
       post({ type: 'status', text: `${images.length} images chosen: the first ${MAX_IMPORTANCE_IMAGES} are used.`, busy: true });
       images = images.slice(0, MAX_IMPORTANCE_IMAGES);
     }
-    post({ type: 'status', text: `Computing the importance of each unit for ${images.length} image${images.length === 1 ? '' : 's'} in the engine…`, busy: true });
+    post({
+      type: 'status',
+      text: `Computing the importance of each unit for ${images.length} image${images.length === 1 ? '' : 's'} in the engine…`,
+      busy: true,
+    });
     try {
       const result = await this.engine.call({ kind: 'importance', backend: backendRequest(), modelPath: entry.file, images, resize: resizeMode() }).result;
       const original = originalModelOf(entry.file);

@@ -22,6 +22,7 @@ import { auditText, earlierText } from '../shared/runSummary';
 import { instanceName, plural } from '../shared/runView';
 import { pctOr as pct } from '../shared/percent';
 import { perturbation, pngDataUri } from '../shared/pixels';
+import { instanceKey, type InstanceState } from '../shared/instanceState';
 
 /** Adversarial examples shown per page. */
 export const ADVERSARIAL_PAGE_SIZE = 12;
@@ -54,7 +55,12 @@ function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
 function earlierHtml(r: RunEntry['record']): string {
   const e = r.earlier;
   if (!e) return '';
-  const list = e.cameBack.length ? plainTable(['came back (predicted as its label again)'], e.cameBack.map((id) => [{ html: `<span title="${escape(id)}">${escape(instanceName(id))}</span>` }])) : '';
+  const list = e.cameBack.length
+    ? plainTable(
+        ['came back (predicted as its label again)'],
+        e.cameBack.map((id) => [{ html: `<span title="${escape(id)}">${escape(instanceName(id))}</span>` }]),
+      )
+    : '';
   return `<h2>Earlier erasures</h2><p>This run started from a version that already carried erasures; their instances (those still readable: ${escape(e.instances)}${e.missing ? `, ${escape(e.missing)} not readable` : ''}) were checked before and after. Predicted as their label: ${escape(e.rememberedBefore)} before this run, ${escape(e.rememberedAfter)} after.${escape(earlierText(e))}</p>${list}`;
 }
 
@@ -74,7 +80,10 @@ function accuracyHtml(r: RunEntry['record']): string {
       `<strong>retain: – / –</strong> — not measured in this run: unlearning needs only the model and the instances, so a run from the editor does not read the rest of the training data. Run Experiment (Unlearn: Run Experiment…) measures it on the remaining training data.`,
     );
   }
-  if (r.before.test === undefined) notes.push(`<strong>test: – / –</strong> — no held-out data was found (a <code>test</code> folder beside <code>train</code>, or the setting unlearnLens.testDataset).`);
+  if (r.before.test === undefined)
+    notes.push(
+      `<strong>test: – / –</strong> — no held-out data was found (a <code>test</code> folder beside <code>train</code>, or the setting unlearnLens.testDataset).`,
+    );
   return `${accuracy}<p class="note">${notes.join('<br>')}</p>`;
 }
 
@@ -84,12 +93,21 @@ function thumbnail(webview: vscode.Webview, id: string): string {
   return `<img class="thumb" src="${webview.asWebviewUri(vscode.Uri.file(id))}" alt="${escape(instanceName(id))}" title="${escape(id)}" loading="lazy">`;
 }
 
-function instancesHtml(r: RunEntry['record'], webview: vscode.Webview): string {
+function instancesHtml(r: RunEntry['record'], webview: vscode.Webview, states?: ReadonlyMap<string, InstanceState>): string {
   const name = (i: number) => r.forget.classNames?.[i] ?? String(i);
   const goal = r.options.objective.kind === 'relabel' ? r.options.objective.labels : undefined;
   const rows = r.forget.ids.map((id, i) => {
     const after = r.forget.predictedAfter[i];
-    const state = goal ? (after === goal[i] ? `relabelled to ${name(goal[i])}` : `not yet ${name(goal[i])}`) : after === r.forget.labels[i] ? 'still predicted as its label' : 'forgotten';
+    // "now": what the active version does with it (src/shared/instanceState.ts), when this run is in its chain.
+    const truth = states?.get(instanceKey(id));
+    const inChain = truth?.events.some((e) => e.run === r.id);
+    const state = goal
+      ? after === goal[i]
+        ? `relabelled to ${name(goal[i])}`
+        : `not yet ${name(goal[i])}`
+      : inChain && truth
+        ? truth.text
+        : `${after === r.forget.labels[i] ? 'still predicted as its label' : 'forgotten'}${states ? " after this run (not in the active version's history)" : ''}`;
     return [
       { html: `${thumbnail(webview, id)}<span class="instance-name" title="${escape(id)}">${escape(instanceName(id))}</span>` },
       name(r.forget.labels[i]),
@@ -118,7 +136,8 @@ export function adversarialExamplesHtml(r: RunEntry['record'], preview: Adversar
     return { e, n, of: perInstance.get(e.instance)! };
   });
   const p = pageOf(numbered, page, ADVERSARIAL_PAGE_SIZE);
-  const img = (pixels: ArrayLike<number>, alt: string, cls = 'pixels') => `<img class="${cls}" src="${pngDataUri(pixels, preview.imageShape)}" alt="${escape(alt)}">`;
+  const img = (pixels: ArrayLike<number>, alt: string, cls = 'pixels') =>
+    `<img class="${cls}" src="${pngDataUri(pixels, preview.imageShape)}" alt="${escape(alt)}">`;
   const cards = p.items
     .map(({ e, n, of }) => {
       const id = r.forget.ids[e.instance] ?? String(e.instance);
@@ -132,7 +151,8 @@ export function adversarialExamplesHtml(r: RunEntry['record'], preview: Adversar
       );
     })
     .join('');
-  const button = (label: string, to: number, disabled: boolean, cls = '') => `<button type="button" data-adv-page="${to}"${disabled ? ' disabled' : ''}${cls ? ` class="${cls}"` : ''}>${escape(label)}</button>`;
+  const button = (label: string, to: number, disabled: boolean, cls = '') =>
+    `<button type="button" data-adv-page="${to}"${disabled ? ' disabled' : ''}${cls ? ` class="${cls}"` : ''}>${escape(label)}</button>`;
   const pager =
     p.pages > 1
       ? `<div class="pager">${button('‹ Previous', p.page - 1, p.page === 0, 'secondary')}<span id="adversarial-page">${escape(pageText(p))}</span>${button('Next ›', p.page + 1, p.page >= p.pages - 1, 'secondary')}</div>`
@@ -161,7 +181,9 @@ function adversarialHtml(r: RunEntry['record'], preview: AdversarialPreview | un
   if (r.options.objective.kind === 'relabel') {
     const labels = r.options.objective.labels;
     const hits = r.forget.predictedAfter.filter((p, i) => p === labels[i]).length;
-    parts.push(`<p>Relabel hit rate — instances now predicted as their new label: ${escape(hits)} of ${escape(labels.length)} (${pct(hits / Math.max(1, labels.length))}).</p>`);
+    parts.push(
+      `<p>Relabel hit rate — instances now predicted as their new label: ${escape(hits)} of ${escape(labels.length)} (${pct(hits / Math.max(1, labels.length))}).</p>`,
+    );
   }
   return parts.length ? `<h2>${r.adversarial ? 'Adversarial examples' : 'Relabel'}</h2>${parts.join('')}` : '';
 }
@@ -172,7 +194,7 @@ function layerChangeHtml(r: RunEntry['record']): string {
   const chart = barChartSvg(
     r.layerChanges.map((c) => ({ label: c.name, value: 100 * c.relative, note: `(‖Δθ‖ ${c.delta.toExponential(2)})` })),
     {
-      axisTitle: 'relative change ‖Δθ‖ / ‖θ₀‖, in % of the tensor\'s norm before the run',
+      axisTitle: "relative change ‖Δθ‖ / ‖θ₀‖, in % of the tensor's norm before the run",
       valueText: (v) => `${Number(v.toPrecision(3))} %`,
       ariaLabel: `Relative change of each of ${r.layerChanges.length} weight tensors`,
       tickSuffix: ' %',
@@ -188,7 +210,13 @@ function layerChangeHtml(r: RunEntry['record']): string {
   );
 }
 
-export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri: vscode.Uri, preview?: AdversarialPreview): string {
+export function reportHtml(
+  run: RunEntry,
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  preview?: AdversarialPreview,
+  states?: ReadonlyMap<string, InstanceState>,
+): string {
   const nonce = randomBytes(16).toString('base64');
   const r = run.record;
   const elements = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'elements.js'));
@@ -208,7 +236,7 @@ export function reportHtml(run: RunEntry, webview: vscode.Webview, extensionUri:
 stopped: ${escape(stopText(r.stopped, r.options.maxEpochs))} · backend ${escape(r.backend)}</p>
 ${guardHtml(r.guard)}
 <h2>Accuracy</h2>${accuracyHtml(r)}
-<h2>Instances</h2>${instancesHtml(r, webview)}
+<h2>Instances</h2>${instancesHtml(r, webview, states)}
 ${earlierHtml(r)}<h2>Membership audit</h2><p>${escape(auditText(r))}</p>
 ${adversarialHtml(r, preview)}
 <h2>Where the weights moved</h2>${unitHeatmapHtml(r.layerChanges)}
@@ -254,9 +282,21 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     };
   }
 
+  /** What the active version has done with each instance (the instances table's "now" column). */
+  private states: ReadonlyMap<string, InstanceState> | undefined;
+
+  /** New instance states (the active version changed): open reports are drawn again. */
+  async setInstanceStates(states: ReadonlyMap<string, InstanceState>): Promise<void> {
+    this.states = states;
+    for (const [id, panel] of this.panels) {
+      const run = await this.findRun(id);
+      if (run && this.panels.get(id) === panel) panel.webview.html = reportHtml(run, panel.webview, this.extensionUri, this.previews.get(run.id), this.states);
+    }
+  }
+
   private attach(panel: vscode.WebviewPanel, run: RunEntry): void {
     panel.webview.options = this.options(run);
-    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri, this.previews.get(run.id));
+    panel.webview.html = reportHtml(run, panel.webview, this.extensionUri, this.previews.get(run.id), this.states);
     this.panels.set(run.id, panel);
     const post = (m: HostToReport) => void panel.webview.postMessage(m);
     const listener = panel.webview.onDidReceiveMessage((m: ReportToHost) => void this.onMessage(run, m, post));
@@ -277,7 +317,11 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
         const t0 = Date.now();
         const preview = await this.regenerateExamples(run);
         post({ type: 'adversarial', html: adversarialExamplesHtml(run.record, preview, 0) });
-        post({ type: 'status', text: `Made again in ${((Date.now() - t0) / 1000).toFixed(1)} s from ${run.record.model.path}, with the run's seed and attack settings; kept in this window only.`, busy: false });
+        post({
+          type: 'status',
+          text: `Made again in ${((Date.now() - t0) / 1000).toFixed(1)} s from ${run.record.model.path}, with the run's seed and attack settings; kept in this window only.`,
+          busy: false,
+        });
       } catch (e) {
         post({ type: 'status', text: `Could not make them again: ${(e as Error).message}`, busy: false });
       }
@@ -325,7 +369,12 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
       existing.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `Unlearn report: ${run.record.options.method}, k = ${run.record.forget.ids.length}`, vscode.ViewColumn.Beside, this.options(run));
+    const panel = vscode.window.createWebviewPanel(
+      REPORT_VIEW_TYPE,
+      `Unlearn report: ${run.record.options.method}, k = ${run.record.forget.ids.length}`,
+      vscode.ViewColumn.Beside,
+      this.options(run),
+    );
     this.attach(panel, run);
     return panel;
   }

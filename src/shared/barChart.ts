@@ -60,7 +60,15 @@ export function barChartLayout(data: readonly BarDatum[], options: BarChartOptio
   const ticks = niceTicks(largest > 0 ? largest : 1, 4);
   const axisMax = ticks[ticks.length - 1];
   const scale = (v: number) => (Number.isFinite(v) && v > 0 ? (plotWidth * Math.min(v, axisMax)) / axisMax : 0);
-  const bars = data.map((d, i) => ({ label: d.label, value: d.value, ...(d.note ? { note: d.note } : {}), x: plotX, y: o.gap + i * (o.barHeight + o.gap), width: scale(d.value), height: o.barHeight }));
+  const bars = data.map((d, i) => ({
+    label: d.label,
+    value: d.value,
+    ...(d.note ? { note: d.note } : {}),
+    x: plotX,
+    y: o.gap + i * (o.barHeight + o.gap),
+    width: scale(d.value),
+    height: o.barHeight,
+  }));
   const axisY = o.gap + data.length * (o.barHeight + o.gap);
   return {
     width: o.width,

@@ -76,7 +76,9 @@ const cellWidth = (n: number): number => Math.max(1, Math.min(10, Math.floor(STR
 
 export function stripSvg(values: readonly number[], groupMax: number, rowMax: number, kind: 'change' | 'importance', label: string): string {
   const cell = cellWidth(values.length);
-  const rects = values.map((v, i) => `<rect x="${i * cell}" width="${cell}" height="${CELL_HEIGHT}" class="g${binOf(v, groupMax)} r${binOf(v, rowMax)}" data-i="${i}"/>`).join('');
+  const rects = values
+    .map((v, i) => `<rect x="${i * cell}" width="${cell}" height="${CELL_HEIGHT}" class="g${binOf(v, groupMax)} r${binOf(v, rowMax)}" data-i="${i}"/>`)
+    .join('');
   const width = cell * values.length;
   // Natural size at most; narrower when the panel is (the cells stretch, the height stays).
   return `<svg class="strip ${kind}" shape-rendering="crispEdges" viewBox="0 0 ${width} ${CELL_HEIGHT}" preserveAspectRatio="none" style="max-width:${width}px" role="img" aria-label="${escape(label)}">${rects}</svg>`;
@@ -110,11 +112,17 @@ export interface HeatmapOptions {
 function rowHtml(r: HeatRow, groupMax: number): string {
   const strips: string[] = [];
   const rowMax = largest(r.change);
-  if (r.change) strips.push(`<span class="strip-label">change</span>${stripSvg(r.change, groupMax, rowMax, 'change', `${r.name}: change per unit, largest ${tickText(rowMax)}`)}`);
-  if (r.importance) strips.push(`<span class="strip-label">importance</span>${stripSvg(r.importance, 1, 1, 'importance', `${r.name}: importance per unit, 0 to 1`)}`);
+  if (r.change)
+    strips.push(
+      `<span class="strip-label">change</span>${stripSvg(r.change, groupMax, rowMax, 'change', `${r.name}: change per unit, largest ${tickText(rowMax)}`)}`,
+    );
+  if (r.importance)
+    strips.push(`<span class="strip-label">importance</span>${stripSvg(r.importance, 1, 1, 'importance', `${r.name}: importance per unit, 0 to 1`)}`);
   const n = (r.change ?? r.importance ?? []).length;
   const data = `data-name="${escape(r.name)}"${r.change ? ` data-change="${escape(JSON.stringify(r.change))}"` : ''}${r.importance ? ` data-importance="${escape(JSON.stringify(r.importance))}"` : ''}`;
-  const right = r.change ? `<span class="unit-max" title="the row's largest change">max ${escape(tickText(rowMax))}</span>` : `<span class="unit-max">${n} units</span>`;
+  const right = r.change
+    ? `<span class="unit-max" title="the row's largest change">max ${escape(tickText(rowMax))}</span>`
+    : `<span class="unit-max">${n} units</span>`;
   return (
     `<div class="unit-row" ${data}><code class="unit-name" title="${escape(r.name)}">${escape(r.name)}</code>` +
     `<div class="unit-strips">${strips.join('')}<span class="strip-label"></span><div class="unit-axis" style="max-width:${Math.max(cellWidth(n) * n, 110)}px"><span>unit 0</span>${n > 1 ? `<span>unit ${n - 1}</span>` : ''}</div></div>${right}` +
@@ -134,13 +142,14 @@ export function heatmapHtml(rows: readonly HeatRow[], options: HeatmapOptions): 
       `<label><input type="radio" name="${options.id}-scale" id="${options.id}-row" class="per-row"> each row its own, 0 to its largest (patterns within a row)</label></fieldset>`
     : '';
   const importanceScale = hasImportance
-    ? `<div class="hm-scale-row"><span class="strip-label">importance</span>${colourScaleSvg('importance', 1, '(share of the tensor\'s range)')}<span class="hm-scale-note">0 = the least any weight of the tensor is relied on, 1 = the most (MAS importance, min–max normalised per tensor, averaged over the unit's weights)</span></div>`
+    ? `<div class="hm-scale-row"><span class="strip-label">importance</span>${colourScaleSvg('importance', 1, "(share of the tensor's range)")}<span class="hm-scale-note">0 = the least any weight of the tensor is relied on, 1 = the most (MAS importance, min–max normalised per tensor, averaged over the unit's weights)</span></div>`
     : '';
   const groups = groupRows(shown)
     .map((g) => {
-      const scale = hasChange && g.rows.some((r) => r.change)
-        ? `<div class="hm-scale-row group-scale"><span class="strip-label">change</span>${colourScaleSvg('change', g.max, options.changeUnit ?? '')}<span class="hm-scale-note">${escape(options.changeUnit ?? '')}; one scale for all ${escape(groupTitle(g.group))}</span><span class="hm-scale-note per-row-note">each row: 0 to the largest written at its right</span></div>`
-        : '';
+      const scale =
+        hasChange && g.rows.some((r) => r.change)
+          ? `<div class="hm-scale-row group-scale"><span class="strip-label">change</span>${colourScaleSvg('change', g.max, options.changeUnit ?? '')}<span class="hm-scale-note">${escape(options.changeUnit ?? '')}; one scale for all ${escape(groupTitle(g.group))}</span><span class="hm-scale-note per-row-note">each row: 0 to the largest written at its right</span></div>`
+          : '';
       return `<section class="hm-group"><h3>${escape(groupTitle(g.group))} <span class="count">· ${g.rows.length} tensor${g.rows.length === 1 ? '' : 's'}</span></h3>${scale}${g.rows.map((r) => rowHtml(r, g.max)).join('')}</section>`;
     })
     .join('');
@@ -174,7 +183,7 @@ export function unitHeatmapHtml(changes: readonly LayerChange[]): string {
   const rows = changes.filter((c) => c.units && c.units.length > 0);
   if (rows.length === 0) return '<p>No per-unit change was recorded for this run.</p>';
   const withImportance = rows.some((c) => c.importance);
-  const unit = '‖Δθ‖ per unit: the L2 norm of the change of the unit\'s weights, in the weights\' own units';
+  const unit = "‖Δθ‖ per unit: the L2 norm of the change of the unit's weights, in the weights' own units";
   const legend =
     `<p class="legend">Each row is one weight tensor; each cell one of its output units (a conv filter, a dense unit, a BatchNorm channel), unit 0 at the left. ` +
     `<strong>Change</strong> (orange): ${unit}; the stronger the colour, the more it moved (the first swatch of a scale is no change at all). ` +

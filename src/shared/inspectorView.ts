@@ -105,7 +105,10 @@ export function versionsHtml(versions: readonly VersionRow[], original: string, 
 /** The importance section's result: the chosen images, what the model predicts for each, and the heatmap. */
 export function importanceHtml(r: ImportanceSummary, thumbs: readonly string[], className: (i: number) => string): string {
   const images = r.images
-    .map((f, i) => `<figure class="chosen"><img class="thumb" src="${escape(thumbs[i] ?? '')}" alt="${escape(instanceName(f))}" title="${escape(f)}"><figcaption title="${escape(f)}">${escape(instanceName(f))}<br>model says ${escape(className(r.predicted[i]))}</figcaption></figure>`)
+    .map(
+      (f, i) =>
+        `<figure class="chosen"><img class="thumb" src="${escape(thumbs[i] ?? '')}" alt="${escape(instanceName(f))}" title="${escape(f)}"><figcaption title="${escape(f)}">${escape(instanceName(f))}<br>model says ${escape(className(r.predicted[i]))}</figcaption></figure>`,
+    )
     .join('');
   const legend =
     `<p class="legend">For the ${r.images.length} image${r.images.length === 1 ? '' : 's'} below, how much the model's output relies on each unit's weights, before any unlearning: ` +

@@ -29,9 +29,15 @@ test('a model summary: every layer with its output shape and parameters, statist
     assert.deepEqual(summary.inputShape, [8, 8, 1]);
     assert.deepEqual(summary.outputShape, [3]);
     assert.equal(summary.parameters, m.countParams());
-    assert.equal(summary.layers.reduce((n, l) => n + l.parameters, 0), m.countParams());
+    assert.equal(
+      summary.layers.reduce((n, l) => n + l.parameters, 0),
+      m.countParams(),
+    );
     assert.equal(summary.layers.length, m.layers.length);
-    assert.deepEqual(summary.layers.map((l) => l.name), m.layers.map((l) => l.name));
+    assert.deepEqual(
+      summary.layers.map((l) => l.name),
+      m.layers.map((l) => l.name),
+    );
     assert.deepEqual(summary.layers[summary.layers.length - 1].outputShape, [3]);
     // One weight's statistics against a direct computation.
     const w = m.weights[0];
@@ -45,7 +51,14 @@ test('a model summary: every layer with its output shape and parameters, statist
     const onDisk = statsFromArtifacts(await readModelArtifacts(model))!;
     assert.deepEqual([...onDisk.keys()].sort(), m.weights.map((x) => x.originalName).sort());
     assert.deepEqual(onDisk.get(w.originalName), reported.stats);
-    assert.equal(statsFromArtifacts({ ...(await readModelArtifacts(model)), weightSpecs: [{ name: 'q', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: 0 } }] }), undefined, 'quantized: read from the model instead');
+    assert.equal(
+      statsFromArtifacts({
+        ...(await readModelArtifacts(model)),
+        weightSpecs: [{ name: 'q', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: 0 } }],
+      }),
+      undefined,
+      'quantized: read from the model instead',
+    );
     assert.equal(summary.contract.ok, true);
     assert.match(summary.contract.ok ? summary.contract.text : '', /input 8×8×1/);
   } finally {
@@ -62,13 +75,19 @@ test('importance of chosen images: one row per trainable weight, one value in [0
   assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left behind');
   const loaded = await loadModel(model);
   try {
-    assert.deepEqual(r.tensors.map((t) => t.name), loaded.model.trainableWeights.map((w) => w.originalName));
+    assert.deepEqual(
+      r.tensors.map((t) => t.name),
+      loaded.model.trainableWeights.map((w) => w.originalName),
+    );
     loaded.model.trainableWeights.forEach((w, i) => assert.equal(r.tensors[i].units.length, w.shape[w.shape.length - 1]));
   } finally {
     loaded.model.dispose();
   }
   for (const t of r.tensors) for (const v of t.units) assert.ok(v >= 0 && v <= 1, `${t.name}: ${v}`);
-  assert.ok(r.tensors.some((t) => t.units.some((v) => v > 0)), 'the images rely on something');
+  assert.ok(
+    r.tensors.some((t) => t.units.some((v) => v > 0)),
+    'the images rely on something',
+  );
   assert.equal(r.predicted.length, 2);
   await assert.rejects(imageImportance(model, [`${dir}/missing.png`], 'none'), /missing\.png/);
   await assert.rejects(imageImportance(model, [], 'none'), /Choose at least one image/);

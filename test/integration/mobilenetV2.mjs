@@ -29,7 +29,8 @@ export function mobilenetV2({ size = 224, classes = 5, hidden = 256, seed = 1 } 
   const init = () => tf.initializers.glorotUniform({ seed: seed + n++ });
   const bn = (x, name) => tf.layers.batchNormalization({ name: `${name}_BN` }).apply(x);
   const relu6 = (x, name) => tf.layers.reLU({ maxValue: 6, name: `${name}_relu` }).apply(x);
-  const conv = (x, filters, kernel, strides, name) => tf.layers.conv2d({ filters, kernelSize: kernel, strides, padding: 'same', useBias: false, kernelInitializer: init(), name }).apply(x);
+  const conv = (x, filters, kernel, strides, name) =>
+    tf.layers.conv2d({ filters, kernelSize: kernel, strides, padding: 'same', useBias: false, kernelInitializer: init(), name }).apply(x);
   const input = tf.input({ shape: [size, size, 3], name: 'input' });
   let x = relu6(bn(conv(input, 32, 3, 2, 'Conv1'), 'Conv1'), 'Conv1');
   let channels = 32;
@@ -40,7 +41,9 @@ export function mobilenetV2({ size = 224, classes = 5, hidden = 256, seed = 1 } 
       const strides = i === 0 ? s : 1;
       let y = x;
       if (t !== 1) y = relu6(bn(conv(y, channels * t, 1, 1, `${name}_expand`), `${name}_expand`), `${name}_expand`);
-      y = tf.layers.depthwiseConv2d({ kernelSize: 3, strides, padding: 'same', useBias: false, depthwiseInitializer: init(), name: `${name}_depthwise` }).apply(y);
+      y = tf.layers
+        .depthwiseConv2d({ kernelSize: 3, strides, padding: 'same', useBias: false, depthwiseInitializer: init(), name: `${name}_depthwise` })
+        .apply(y);
       y = relu6(bn(y, `${name}_depthwise`), `${name}_depthwise`);
       y = bn(conv(y, c, 1, 1, `${name}_project`), `${name}_project`);
       x = strides === 1 && channels === c ? tf.layers.add({ name: `${name}_add` }).apply([x, y]) : y;
@@ -60,7 +63,13 @@ export async function writeMobilenetV2(dir) {
   fs.mkdirSync(dir, { recursive: true });
   await model.save(
     tf.io.withSaveHandler(async (a) => {
-      const json = { format: 'layers-model', generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`, convertedBy: null, modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
+      const json = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+        convertedBy: null,
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+      };
       fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(a.weightData));
       fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };

@@ -58,7 +58,9 @@ export async function captureReportScreenshots(browser, server, ws, outDir) {
     await page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' }).first().waitFor({ timeout: 90_000 });
     for (const [name, theme] of THEMES) {
       writeSettings(ws, { ...readSettings(ws), 'workbench.colorTheme': theme });
-      await page.waitForFunction((dark) => document.querySelector('.monaco-workbench')?.classList.contains(dark ? 'vs-dark' : 'vs'), name === 'dark', { timeout: 15_000 });
+      await page.waitForFunction((dark) => document.querySelector('.monaco-workbench')?.classList.contains(dark ? 'vs-dark' : 'vs'), name === 'dark', {
+        timeout: 15_000,
+      });
       await page.waitForTimeout(800);
       await runCommand(page, 'View: Close All Editors');
       await runCommand(page, 'Unlearn: Open Report');
@@ -107,7 +109,9 @@ export async function captureReportScreenshots(browser, server, ws, outDir) {
       if (bars !== run.layerChanges.length) throw new Error(`report: ${bars} bars, the run changed ${run.layerChanges.length} tensors`);
       await page.waitForTimeout(300);
       await shot(`report-layers-${name}.png`);
-      console.log(`  ✓ report (${name}): ${decoded} thumbnails; ${shown} adversarial examples, "${pager}"; readout "${readoutText}"; per-row toggle ${before} → ${after}; ${bars} bars`);
+      console.log(
+        `  ✓ report (${name}): ${decoded} thumbnails; ${shown} adversarial examples, "${pager}"; readout "${readoutText}"; per-row toggle ${before} → ${after}; ${bars} bars`,
+      );
       await runCommand(page, 'View: Close All Editors');
       // The inspector on the workspace model: layers and versions, then one image's importance.
       await runCommand(page, 'Unlearn: Open Model Inspector');
@@ -131,12 +135,18 @@ export async function captureReportScreenshots(browser, server, ws, outDir) {
       await inspector.locator('#importance-result').scrollIntoViewIfNeeded();
       await page.waitForTimeout(500);
       await shot(`inspector-importance-${name}.png`);
-      console.log(`  ✓ inspector (${name}): ${await inspector.locator('#layers tr.layer').count()} layers, ${await inspector.locator('#versions tbody tr').count()} versions, importance of ${path.basename(image)} in ${await inspector.locator('#importance-result .unit-row').count()} rows`);
+      console.log(
+        `  ✓ inspector (${name}): ${await inspector.locator('#layers tr.layer').count()} layers, ${await inspector.locator('#versions tbody tr').count()} versions, importance of ${path.basename(image)} in ${await inspector.locator('#importance-result .unit-row').count()} rows`,
+      );
       await runCommand(page, 'View: Close All Editors');
     }
     return written;
   } finally {
     await context.close();
-    writeSettings(ws, { ...readSettings(ws), 'unlearnLens.activeVersion': saved['unlearnLens.activeVersion'], 'workbench.colorTheme': saved['workbench.colorTheme'] });
+    writeSettings(ws, {
+      ...readSettings(ws),
+      'unlearnLens.activeVersion': saved['unlearnLens.activeVersion'],
+      'workbench.colorTheme': saved['workbench.colorTheme'],
+    });
   }
 }

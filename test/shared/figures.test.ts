@@ -57,17 +57,32 @@ test('bar chart geometry: bar length proportional to the value on an axis that c
   );
   assert.equal(l.plotWidth, 400);
   assert.equal(l.axisMax, 0.08);
-  assert.deepEqual(l.bars.map((b) => b.y), [5, 20, 35]);
+  assert.deepEqual(
+    l.bars.map((b) => b.y),
+    [5, 20, 35],
+  );
   assert.ok(Math.abs(l.bars[0].width - 400 * (0.0624 / 0.08)) < 1e-9);
   assert.ok(Math.abs(l.bars[1].width - 100) < 1e-9);
   assert.equal(l.bars[2].width, 0);
-  assert.deepEqual(l.ticks.map((t) => t.x), [150, 250, 350, 450, 550]);
-  assert.deepEqual(l.ticks.map((t) => t.text), ['0', '0.02', '0.04', '0.06', '0.08']);
+  assert.deepEqual(
+    l.ticks.map((t) => t.x),
+    [150, 250, 350, 450, 550],
+  );
+  assert.deepEqual(
+    l.ticks.map((t) => t.text),
+    ['0', '0.02', '0.04', '0.06', '0.08'],
+  );
   assert.equal(l.axisY, 50);
 });
 
 test('bar chart markup: one bar per item with its value written, escaped labels, an axis title', () => {
-  const svg = barChartSvg([{ label: 'a<b>', value: 1, note: '(x)' }, { label: 'c', value: 2 }], { axisTitle: 'relative change, %', valueText: (v) => `${v} %`, ariaLabel: 'chart' });
+  const svg = barChartSvg(
+    [
+      { label: 'a<b>', value: 1, note: '(x)' },
+      { label: 'c', value: 2 },
+    ],
+    { axisTitle: 'relative change, %', valueText: (v) => `${v} %`, ariaLabel: 'chart' },
+  );
   assert.equal((svg.match(/class="bar-rect"/g) ?? []).length, 2);
   assert.ok(svg.includes('a&lt;b&gt;') && !svg.includes('a<b>'));
   assert.ok(svg.includes('>1 % (x)</text>'));

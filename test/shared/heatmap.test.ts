@@ -14,10 +14,13 @@ test('weights group by kind: kernels with kernels, biases with biases, a numbere
     { name: 'c1/bias', change: [0.1] },
     { name: 'c2/kernel', change: [8, 0] },
   ]);
-  assert.deepEqual(groups.map((g) => [g.group, g.rows.map((r) => r.name), g.max]), [
-    ['kernel', ['c1/kernel', 'c2/kernel'], 8],
-    ['bias', ['c1/bias'], 0.1],
-  ]);
+  assert.deepEqual(
+    groups.map((g) => [g.group, g.rows.map((r) => r.name), g.max]),
+    [
+      ['kernel', ['c1/kernel', 'c2/kernel'], 8],
+      ['bias', ['c1/bias'], 0.1],
+    ],
+  );
   assert.equal(largest([Number.NaN, -1, 3, Infinity]), 3, 'finite values only');
 });
 
@@ -38,7 +41,10 @@ test('each cell has its bin on the group scale and on its row scale', () => {
   // The colour scale: 9 swatches, ticks 0, half and the group's largest value.
   const scale = /<svg class="colour-scale change"[^]*?<\/svg>/.exec(html)![0];
   assert.equal((scale.match(/<rect /g) ?? []).length, SCALE_BINS + 1);
-  assert.deepEqual([...scale.matchAll(/class="tick">([^<]+)</g)].map((m) => m[1]), ['none', '0', '4', '8']);
+  assert.deepEqual(
+    [...scale.matchAll(/class="tick">([^<]+)</g)].map((m) => m[1]),
+    ['none', '0', '4', '8'],
+  );
 });
 
 test('importance-only maps (the inspector): a fixed 0..1 scale, no scale toggle', () => {
@@ -79,5 +85,9 @@ test('the report heatmap has a cell per unit, labelled strips, values for the re
   assert.doesNotMatch(html, /darker/);
   // The top tenth of 3 units is 1 unit (importance 1, change 0.5): 0.25 of 0.25 + 0 + 1 = 20 %.
   assert.match(html, /took <strong>20\.0 %<\/strong> of the squared weight change/);
-  assert.doesNotMatch(unitHeatmapHtml([{ name: 'dense/bias', delta: 1, relative: 0.1, units: [2, 2] }]), /took|class="strip importance"/, 'no importance, no share and no importance row');
+  assert.doesNotMatch(
+    unitHeatmapHtml([{ name: 'dense/bias', delta: 1, relative: 0.1, units: [2, 2] }]),
+    /took|class="strip importance"/,
+    'no importance, no share and no importance row',
+  );
 });

@@ -12,8 +12,20 @@ const summary: ModelSummary = {
   parameters: 1234567,
   trainableParameters: 1234500,
   layers: [
-    { name: 'conv<1>', className: 'Conv2D', outputShape: [8, 8, 2], parameters: 20, weights: [{ name: 'conv<1>/kernel', shape: [3, 3, 1, 2], trainable: true, stats: stats({ count: 18 }) }] },
-    { name: 'bn', className: 'BatchNormalization', outputShape: [null, 8, 2], parameters: 8, weights: [{ name: 'bn/moving_mean', shape: [2], trainable: false, stats: stats({ count: 2, mean: 1.5e-6 }) }] },
+    {
+      name: 'conv<1>',
+      className: 'Conv2D',
+      outputShape: [8, 8, 2],
+      parameters: 20,
+      weights: [{ name: 'conv<1>/kernel', shape: [3, 3, 1, 2], trainable: true, stats: stats({ count: 18 }) }],
+    },
+    {
+      name: 'bn',
+      className: 'BatchNormalization',
+      outputShape: [null, 8, 2],
+      parameters: 8,
+      weights: [{ name: 'bn/moving_mean', shape: [2], trainable: false, stats: stats({ count: 2, mean: 1.5e-6 }) }],
+    },
   ],
   contract: { ok: true, text: 'model: input 8×8×1\nline two' },
   seconds: { load: 0.12, stats: 0.01 },
@@ -56,7 +68,11 @@ test('versions: newest first, what each erased and what came back, this file and
     active: false,
     ...over,
   });
-  const html = versionsHtml([row({}), row({ id: 'r2', startedFrom: 'r1', cameBack: ['/w/data/train/Bag/1.png'], isThis: true, active: true, damage: ['test accuracy fell'] })], '/w/models/m/model.json', false);
+  const html = versionsHtml(
+    [row({}), row({ id: 'r2', startedFrom: 'r1', cameBack: ['/w/data/train/Bag/1.png'], isThis: true, active: true, damage: ['test accuracy fell'] })],
+    '/w/models/m/model.json',
+    false,
+  );
   const ids = [...html.matchAll(/<tr[^>]*><td><code>([^<]+)<\/code>/g)].map((m) => m[1]);
   assert.deepEqual(ids, ['r2', 'r1']);
   assert.match(html, /<tr class="this"><td><code>r2<\/code> <strong>this file, active, damaged<\/strong>/);
@@ -68,7 +84,16 @@ test('versions: newest first, what each erased and what came back, this file and
 
 test('importance: thumbnails with names and predictions, then one heatmap row per tensor on a 0..1 scale', () => {
   const html = importanceHtml(
-    { images: ['/w/a/Bag/1.png'], imageShape: [8, 8, 1], tensors: [{ name: 'c/kernel', units: [0, 1] }, { name: 'c/bias', units: [0.5, 0.5] }], predicted: [2], seconds: 0.4 },
+    {
+      images: ['/w/a/Bag/1.png'],
+      imageShape: [8, 8, 1],
+      tensors: [
+        { name: 'c/kernel', units: [0, 1] },
+        { name: 'c/bias', units: [0.5, 0.5] },
+      ],
+      predicted: [2],
+      seconds: 0.4,
+    },
     ['data:image/png;base64,AAAA'],
     (i) => ['a', 'b', 'Bag'][i],
   );

@@ -144,7 +144,13 @@ export async function imageImportance(modelPath: string, images: readonly string
       try {
         const units = await perUnitMean(reliance);
         const predicted = Array.from(await predictClasses(loaded.model, pixels, imageShape));
-        return { images: [...images], imageShape, tensors: names.map((name, i) => ({ name, units: units[i] })), predicted, seconds: (performance.now() - t0) / 1000 };
+        return {
+          images: [...images],
+          imageShape,
+          tensors: names.map((name, i) => ({ name, units: units[i] })),
+          predicted,
+          seconds: (performance.now() - t0) / 1000,
+        };
       } finally {
         tf.dispose(reliance);
       }
@@ -175,7 +181,10 @@ export async function regenerateAdversarial(job: AdversarialJob, signal?: AbortS
       try {
         images.set(await readImage(file, { imageShape, resize: job.resize }), i * size);
       } catch (e) {
-        throw new UserInputError(`Cannot make the run's adversarial examples again: ${(e as Error).message} (the instance was moved, deleted or changed since the run; put it back to see its examples).`, file);
+        throw new UserInputError(
+          `Cannot make the run's adversarial examples again: ${(e as Error).message} (the instance was moved, deleted or changed since the run; put it back to see its examples).`,
+          file,
+        );
       }
     }
     const forget = { images, labels: Int32Array.from(job.instances.map((i) => i.label)), imageShape, numClasses: loaded.model.outputs[0].shape[1] ?? 0 };

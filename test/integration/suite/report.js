@@ -47,7 +47,11 @@ async function advRun() {
     : [];
   if (runs.length) return runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).pop();
   const files = trainImages().filter((f) => /[\\/]Bag[\\/]/.test(f));
-  const record = await vscode.commands.executeCommand('unlearnLens.unlearnSelected', vscode.Uri.file(files[0]), files.map((f) => vscode.Uri.file(f)));
+  const record = await vscode.commands.executeCommand(
+    'unlearnLens.unlearnSelected',
+    vscode.Uri.file(files[0]),
+    files.map((f) => vscode.Uri.file(f)),
+  );
   assert.ok(record && record.adversarial, 'an ADV run was made');
   return record;
 }
@@ -65,12 +69,14 @@ async function openInspector(file) {
 function buildMobilenet(dir) {
   return new Promise((resolve, reject) =>
     // Its own process: building 2.6M random weights must not run on the extension host's thread.
-    execFile(process.execPath, [path.join(repo, 'test', 'integration', 'mobilenetV2.mjs'), dir], { cwd: repo, timeout: 120000 }, (e, stdout) => (e ? reject(e) : resolve(JSON.parse(stdout.trim().split('\n').pop())))),
+    execFile(process.execPath, [path.join(repo, 'test', 'integration', 'mobilenetV2.mjs'), dir], { cwd: repo, timeout: 120000 }, (e, stdout) =>
+      e ? reject(e) : resolve(JSON.parse(stdout.trim().split('\n').pop())),
+    ),
   );
 }
 
 exports.register = function register(test, measurements) {
-  test('report: a run\'s adversarial examples are made again in the engine after a reload, the same as the run\'s', async () => {
+  test("report: a run's adversarial examples are made again in the engine after a reload, the same as the run's", async () => {
     const record = await advRun();
     const regenerated = await api().adversarialExamples(record.id, true);
     assert.equal(regenerated.examples.length, record.adversarial.examples, 'all of them');
@@ -92,7 +98,10 @@ exports.register = function register(test, measurements) {
     const built = await buildMobilenet(dir);
     assert.ok(built.parameters > 2.5e6 && built.parameters < 2.7e6, `MobileNetV2-sized: ${built.parameters} parameters`);
     const models = [
-      ...fs.readdirSync(path.join(repo, 'models')).map((n) => path.join(repo, 'models', n, 'model.json')).filter((f) => fs.existsSync(f)),
+      ...fs
+        .readdirSync(path.join(repo, 'models'))
+        .map((n) => path.join(repo, 'models', n, 'model.json'))
+        .filter((f) => fs.existsSync(f)),
       built.modelJson,
     ];
     assert.ok(models.length >= 3, models.join(', '));
@@ -118,7 +127,11 @@ exports.register = function register(test, measurements) {
     const manifest = JSON.parse(fs.readFileSync(model, 'utf8')).weightsManifest.flatMap((g) => g.weights.map((w) => w.name));
     const trainable = manifest.filter((n) => !/moving_(mean|variance)$/.test(n));
     assert.equal(result.tensors.length, trainable.length, `one row per trained weight tensor (${trainable.length})`);
-    for (const t of result.tensors) assert.ok(t.units.every((v) => v >= 0 && v <= 1), `${t.name}: importance in [0, 1]`);
+    for (const t of result.tensors)
+      assert.ok(
+        t.units.every((v) => v >= 0 && v <= 1),
+        `${t.name}: importance in [0, 1]`,
+      );
     assert.equal(result.predicted.length, 3);
   });
 };
