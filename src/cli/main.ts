@@ -368,6 +368,7 @@ function printBench(r: bench.BenchReport): void {
   const phases = ['pgd', 'importance', 'unlearn', 'eval', 'total'] as const;
   const rows: string[][] = phases.map((ph) => [`${ph} (s)`, fmt(e.seconds[ph]), fmt(p?.seconds[ph]), fmt(p ? (p.seconds[ph] > 0 ? e.seconds[ph] / p.seconds[ph] : null) : null, 1)]);
   rows.push(
+    ['CPU s (total)', fmt(e.cpu_seconds), fmt(p?.cpu_seconds), fmt(r.ratio.cpu_total, 1)],
     ['s / PGD step', fmt(e.per_step.pgd, 3), fmt(p?.per_step.pgd, 3), fmt(r.ratio.pgd_step, 1)],
     ['s / SGD step', fmt(e.per_step.sgd, 3), fmt(p?.per_step.sgd, 3), fmt(r.ratio.sgd_step, 1)],
     ['peak RSS (MiB)', fmt(e.rss_mb, 0), fmt(p?.rss_mb, 0), fmt(p ? e.rss_mb / p.rss_mb : null, 1)],

@@ -39,6 +39,11 @@ export interface PhaseSeconds {
 export interface BenchSide {
   backend: string;
   seconds: PhaseSeconds;
+  /**
+   * CPU seconds of all the process's threads from pgd through eval (total's span): the work done,
+   * which a loaded machine inflates far less than wall time.
+   */
+  cpu_seconds?: number;
   /** Peak resident set size of the process that ran this side, MiB. */
   rss_mb: number;
   test_after: number;
@@ -118,7 +123,7 @@ export interface BenchReport {
   engine: BenchSide;
   reference: BenchSide | null;
   reference_error?: string;
-  ratio: { pgd: number | null; total: number | null; importance: number | null; unlearn: number | null; eval: number | null; sgd_step: number | null; pgd_step: number | null };
+  ratio: { pgd: number | null; total: number | null; importance: number | null; unlearn: number | null; eval: number | null; sgd_step: number | null; pgd_step: number | null; cpu_total: number | null };
   agreement: { test_after_points: number; retain_after_points: number; forget_after_points: number; same_steps: boolean; attack_success_points: number | null } | null;
   k: number;
   seed: number;
@@ -162,17 +167,20 @@ export async function runEngineRequest(loaded: LoadedModel, train: Dataset, test
   try {
     const before = await accuracies(model, forgetData, retain, test);
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const result = await unlearn(model, forget, options, { attack: parallelTargetedL2Pgd });
     const t0 = performance.now();
     const after = await accuracies(model, forgetData, retain, test);
     const evalSeconds = (performance.now() - t0) / 1000;
     const total = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
     const adversarial = result.adversarial;
     const success = adversarial ? attackSuccess(adversarial) : null;
     const pgdSteps = usesAdversarial(config.method) ? options.attack.steps : 0;
     const side: BenchSide = {
       backend,
       seconds: { pgd: result.seconds.attack, importance: result.seconds.importance, unlearn: result.seconds.unlearn, eval: evalSeconds, total },
+      cpu_seconds: (cpu.user + cpu.system) / 1e6,
       rss_mb: peakRssMb(),
       test_after: after.test,
       forget_after: after.forget,
@@ -264,6 +272,7 @@ export function compareSides(engine: BenchSide, reference: BenchSide | null): Pi
       eval: ratio(engine.seconds.eval, r?.seconds.eval),
       sgd_step: ratio(engine.per_step.sgd, r?.per_step.sgd),
       pgd_step: ratio(engine.per_step.pgd, r?.per_step.pgd),
+      cpu_total: ratio(engine.cpu_seconds, r?.cpu_seconds),
     },
     agreement: r
       ? {
