@@ -22,9 +22,13 @@ import { damageHeadline, damageOf, runRow } from '../shared/runView';
 import { isViewNode, type ViewNode } from './treeView';
 import { backendRequest, config, preset, relabelChoice, resizeMode, resolvePathSetting, storePathSetting, unlearnOptions, workspaceRoot } from './settings';
 import type { ReportPanels } from './report';
+import { ExperimentPanel } from './experimentPanel';
 
 export interface CommandContext {
   models: ModelStore;
+  extensionUri: vscode.Uri;
+  /** Told each experiment view when it opens (tests read it). */
+  experiments?: (panel: ExperimentPanel) => void;
   queue: RunQueue;
   reports: ReportPanels;
   log: (line: string) => void;
@@ -266,6 +270,10 @@ export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | 
     void vscode.window.showErrorMessage('Unlearn: open a folder first; the experiment writes its table and CSV into the workspace.');
     return undefined;
   }
+  const what = `${embedded ? 'the embedded model' : vscode.workspace.asRelativePath(chosen.model!)} · ${methods.join(', ')} × k ${ks.join(', ')} × seeds ${seeds.join(', ')}`;
+  // The experiment's own view: progress over the whole grid, then the table (src/extension/experimentPanel.ts).
+  const panel = new ExperimentPanel(ctx.extensionUri, { methods, ks, seeds }, what);
+  ctx.experiments?.(panel);
   try {
     const summary = await ctx.queue.enqueue(`experiment: ${methods.join(', ')} × k ${ks.join(',')} × seeds ${seeds.join(',')}`, {
       kind: 'experiment',
@@ -279,7 +287,8 @@ export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | 
       options: unlearnOptions(),
       preset: preset(),
       resize: resizeMode(),
-    });
+    }, undefined, (p) => panel.onProgress(p));
+    panel.showResult(summary);
     const { markdown, csv } = experimentTable(summary);
     await fs.mkdir(outDir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
@@ -288,9 +297,10 @@ export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | 
     await fs.writeFile(mdFile, markdown);
     await fs.writeFile(csvFile, csv);
     ctx.log(`experiment written to ${mdFile} and ${csvFile}`);
-    if (!args) await vscode.window.showTextDocument(vscode.Uri.file(mdFile), { preview: false });
+    panel.reveal();
     return { summary, markdown: mdFile, csv: csvFile };
   } catch (e) {
+    panel.showFailure((e as Error).message);
     await reportError(e, ctx.log);
     return undefined;
   }

@@ -16,6 +16,7 @@ import type { UnlearnOptionsInput } from '../contracts/options';
 import type { AdversarialPreview } from '../contracts/protocol';
 import { DatasetGallery } from './gallery';
 import { ModelInspector } from './inspect';
+import type { ExperimentPanel } from './experimentPanel';
 import type { GalleryFilter, GalleryPage } from '../contracts/galleryProtocol';
 import { backendRequest, resizeMode } from './settings';
 import { backendLabel, expectedBackend } from './backendStatus';
@@ -41,11 +42,22 @@ export interface UnlearnLensApi {
   gallery: { page(): GalleryPage | undefined; show(cls: number, filter?: GalleryFilter): Promise<GalleryPage | undefined>; estimate(keys: string[]): Promise<unknown> };
   /** The notes at the end of manifest lines (forgotten, already misclassified rows). */
   manifestNotes(uri: vscode.Uri): Array<{ line: number; text: string }>;
+  /** The last lines of the Output channel. */
+  logTail(): string[];
+  /** The last experiment view: its state, progress, rows, and its export. */
+  experiment(): ExperimentPanel | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
   const output = vscode.window.createOutputChannel('Unlearn Lens');
-  const log = (line: string) => output.appendLine(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+  // The last lines also stay in memory, for tests to show what the Output channel said.
+  const recentLog: string[] = [];
+  const log = (line: string) => {
+    const stamped = `[${new Date().toISOString().slice(11, 19)}] ${line}`;
+    output.appendLine(stamped);
+    recentLog.push(stamped);
+    if (recentLog.length > 200) recentLog.shift();
+  };
   const engine = new EngineClient(path.join(context.extensionPath, 'dist', 'engine-worker.js'), log);
   const models = new ModelStore();
   const queue = new RunQueue(engine, log);
@@ -92,8 +104,14 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     void vscode.commands.executeCommand('setContext', 'unlearnLens.busy', queue.busy);
   };
 
+  let lastExperiment: ExperimentPanel | undefined;
   const ctx: commands.CommandContext = {
     models,
+    extensionUri: context.extensionUri,
+    experiments: (panel) => {
+      lastExperiment = panel;
+      context.subscriptions.push(panel, panel.onDidDispose(() => panel.dispose()));
+    },
     queue,
     reports,
     log,
@@ -137,6 +155,8 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     vscode.commands.registerCommand('unlearnLens.loadActiveVersion', (uri?: vscode.Uri, line?: number, column?: number) => lenses.loadActiveVersion(uri, line, column)),
     queue.onDidChangeBusy(() => void updateStatus()),
     models.onDidChange(() => void updateStatus()),
+    // The report's "now" column follows the active version too.
+    models.onDidChange(() => void models.instanceStates().then((states) => reports.setInstanceStates(states))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       // A worker starts its backend once: a changed setting restarts it (when its running requests finish).
       if (e.affectsConfiguration('unlearnLens.backend') || e.affectsConfiguration('unlearnLens.tfjsNodePath')) engine.restart();
@@ -182,6 +202,7 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     }),
   );
   void updateStatus();
+  void models.instanceStates().then((states) => reports.setInstanceStates(states));
   log(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: views only'})`);
   return {
     engineStarted: () => engine.started,
@@ -202,6 +223,8 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     },
     gallery: { page: () => gallery.lastPage, show: (cls, filter) => gallery.show(cls, filter), estimate: (keys) => gallery.estimate(keys) },
     manifestNotes: (uri) => diagnostics.notesOf(uri),
+    logTail: () => [...recentLog],
+    experiment: () => lastExperiment,
   };
 }
 

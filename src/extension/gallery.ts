@@ -100,7 +100,10 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
     panel.webview.html = this.html(panel.webview);
     panel.webview.onDidReceiveMessage((m: GalleryToHost) => void this.receive(m), undefined, this.disposables);
     panel.onDidDispose(() => {
-      if (this.panel === panel) this.panel = undefined;
+      if (this.panel === panel) {
+        this.panel = undefined;
+        this.lastPage = undefined;
+      }
     });
   }
 

@@ -47,6 +47,8 @@ export class ModelInspector implements vscode.Disposable {
   private clear(): void {
     this.predictions.clear();
     this.estimates.clear();
+    this.predicting.clear();
+    this.estimating.clear();
     this.modelKey = '';
   }
 
@@ -68,19 +70,31 @@ export class ModelInspector implements vscode.Disposable {
     return file;
   }
 
+  /** Engine calls on their way, by file: a view that asks again while one is going waits for it instead of asking twice. */
+  private readonly predicting = new Map<string, Promise<unknown>>();
+  private readonly estimating = new Map<string, Promise<unknown>>();
+
   /** The active model's prediction per file (by instanceKey); null where an image could not be read. */
   async predict(files: readonly string[]): Promise<Map<string, number | null>> {
     const model = await this.current();
     const out = new Map<string, number | null>();
     if (!model) return out;
-    const missing = [...new Set(files.map(key))].filter((f) => !this.predictions.has(f));
+    const wanted = [...new Set(files.map(key))];
+    const missing = wanted.filter((f) => !this.predictions.has(f) && !this.predicting.has(f));
     // In pages, so a large filter never sends one huge request.
     for (let start = 0; start < missing.length; start += 500) {
       const chunk = missing.slice(start, start + 500);
-      const { predictions } = await this.engine.call({ kind: 'predict', backend: backendRequest(), modelPath: model, files: chunk, resize: resizeMode() }).result;
-      chunk.forEach((f, i) => this.predictions.set(f, predictions[i]));
+      const modelKey = this.modelKey;
+      const call = this.engine
+        .call({ kind: 'predict', backend: backendRequest(), modelPath: model, files: chunk, resize: resizeMode() })
+        .result.then(({ predictions }) => {
+          if (this.modelKey === modelKey) chunk.forEach((f, i) => this.predictions.set(f, predictions[i]));
+        })
+        .finally(() => chunk.forEach((f) => this.predicting.delete(f)));
+      chunk.forEach((f) => this.predicting.set(f, call));
     }
-    for (const f of files) out.set(key(f), this.predictions.get(key(f)) ?? null);
+    await Promise.all([...new Set(wanted.map((f) => this.predicting.get(f)).filter((p) => p !== undefined))]);
+    for (const f of wanted) out.set(f, this.predictions.get(f) ?? null);
     return out;
   }
 
@@ -94,12 +108,20 @@ export class ModelInspector implements vscode.Disposable {
     const model = await this.current();
     const out = new Map<string, Estimate | null>();
     if (!model) return out;
-    const missing = instances.filter((i) => !this.estimates.has(key(i.file)));
+    const testData = await this.testData();
+    const missing = instances.filter((i) => !this.estimates.has(key(i.file)) && !this.estimating.has(key(i.file)));
     if (missing.length) {
-      const testData = await this.testData();
-      const result = await this.engine.call({ kind: 'preflight', backend: backendRequest(), modelPath: model, instances: missing, members: [...members], ...(testData ? { testData } : {}), resize: resizeMode() }).result;
-      result.instances.forEach((e, i) => this.estimates.set(key(missing[i].file), e.verdict && e.stillCorrect !== null ? { verdict: e.verdict, stillCorrect: e.stillCorrect, source: result.heldOutSource } : null));
+      const modelKey = this.modelKey;
+      const call = this.engine
+        .call({ kind: 'preflight', backend: backendRequest(), modelPath: model, instances: missing, members: [...members], ...(testData ? { testData } : {}), resize: resizeMode() })
+        .result.then((result) => {
+          if (this.modelKey !== modelKey) return;
+          result.instances.forEach((e, i) => this.estimates.set(key(missing[i].file), e.verdict && e.stillCorrect !== null ? { verdict: e.verdict, stillCorrect: e.stillCorrect, source: result.heldOutSource } : null));
+        })
+        .finally(() => missing.forEach((i) => this.estimating.delete(key(i.file))));
+      missing.forEach((i) => this.estimating.set(key(i.file), call));
     }
+    await Promise.all([...new Set(instances.map((i) => this.estimating.get(key(i.file))).filter((p) => p !== undefined))]);
     for (const i of instances) out.set(key(i.file), this.estimates.get(key(i.file)) ?? null);
     return out;
   }

@@ -4,7 +4,7 @@
  * reads "PGD 40/100" during the attack and "step 12 — forget accuracy 25 %" while unlearning.
  */
 import * as vscode from 'vscode';
-import type { EngineRequest, EngineResults } from '../contracts/protocol';
+import type { EngineProgress, EngineRequest, EngineResults } from '../contracts/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
 import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
 import { describeProgress, GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
@@ -16,6 +16,8 @@ interface QueuedRun {
   request: () => Promise<EngineRequest>;
   /** Runs before the next queued run starts (e.g. make the new version the active one). */
   afterRun?: (result: unknown) => Promise<void>;
+  /** Also told every progress event (a view of the run, such as the experiment's). */
+  onProgress?: (p: EngineProgress) => void;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   cancelled: boolean;
@@ -44,9 +46,9 @@ export class RunQueue implements vscode.Disposable {
    * Runs the request after the runs before it; resolves with its result. A function is called
    * only when the run starts (a queued unlearn continues from the version the previous one made).
    */
-  enqueue<R extends EngineRequest>(title: string, request: R | (() => Promise<R>), afterRun?: (result: EngineResults[R['kind']]) => Promise<void>): Promise<EngineResults[R['kind']]> {
+  enqueue<R extends EngineRequest>(title: string, request: R | (() => Promise<R>), afterRun?: (result: EngineResults[R['kind']]) => Promise<void>, onProgress?: (p: EngineProgress) => void): Promise<EngineResults[R['kind']]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ title, request: typeof request === 'function' ? request : async () => request, afterRun: afterRun as QueuedRun['afterRun'], resolve: resolve as (v: unknown) => void, reject, cancelled: false });
+      this.queue.push({ title, request: typeof request === 'function' ? request : async () => request, afterRun: afterRun as QueuedRun['afterRun'], onProgress, resolve: resolve as (v: unknown) => void, reject, cancelled: false });
       if (this.current) this.log(`queued: ${title} (${this.queue.length} waiting)`);
       void this.pump();
     });
@@ -82,6 +84,7 @@ export class RunQueue implements vscode.Disposable {
           const request = await run.request();
           if (run.cancelled) throw Object.assign(new Error('The run was cancelled; nothing was written.'), { name: 'CancelledError' });
           const call = this.engine.call(request, (p) => {
+            run.onProgress?.(p);
             const message = describeProgress(p);
             if (message === last) return;
             last = message;

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { installCodeServer, installVsix, startCodeServer } from './codeServer.mjs';
 import { buildFixtureWorkspace } from './fixtureWorkspace.mjs';
+import { captureTruthScreenshots } from './truthScreens.mjs';
 import { captureReportScreenshots } from './reportScreens.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -233,7 +234,7 @@ async function runUiTest(browser, server, folder, ws) {
     const quickTitle = page.locator('.quick-input-widget .quick-input-title');
     await quickTitle.waitFor({ timeout: 10_000 });
     const asked = (await quickTitle.innerText()).trim();
-    if (!/^Run Experiment \(1\/5\): model/.test(asked)) throw new Error(`Run Experiment with a run selected: "${asked}"`);
+    if (!/^Run Experiment \(1\/6\): model/.test(asked)) throw new Error(`Run Experiment with a run selected: "${asked}"`);
     await page.screenshot({ path: path.join(work, 'ui-tree-experiment-asks.png') });
     await page.keyboard.press('Escape');
     await runRow(0).click();
@@ -408,7 +409,17 @@ async function main() {
     }
     if (code !== 0) failures++;
     step('UI test: Explorer right-click');
-    if (!(await runUiTest(browser, server, ws.dir, ws))) failures++;
+    // UNLEARN_LENS_SKIP_UI=1 leaves it out (while iterating on the extension tests or the screenshots).
+    if (process.env.UNLEARN_LENS_SKIP_UI) console.log('  skipped (UNLEARN_LENS_SKIP_UI)');
+    else if (!(await runUiTest(browser, server, ws.dir, ws))) failures++;
+    step('screenshots: gallery, manifest, CodeLens, experiment in the light and dark theme');
+    try {
+      const shots = await captureTruthScreenshots(browser, server, ws, path.join(repo, 'test-results', 'screenshots'));
+      for (const f of shots) console.log(`  ✓ ${path.relative(repo, f)}`);
+    } catch (e) {
+      failures++;
+      console.log(`  ✗ screenshots: ${e.stack ?? e}`);
+    }
     step('screenshots: the run report and the model inspector in the light and dark theme');
     try {
       const shots = await captureReportScreenshots(browser, server, ws, path.join(repo, 'test-results', 'screenshots'));

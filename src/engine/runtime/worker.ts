@@ -45,7 +45,8 @@ async function handle(id: number, request: EngineRequest): Promise<void> {
   let lastProgress = 0;
   const progress = (p: EngineProgress) => {
     const now = Date.now();
-    const important = p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment';
+    // An experiment's run that ends (its final evaluation) always gets through: the grid's progress counts them.
+    const important = (p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment') || (p.phase === 'experiment' && p.inner.phase === 'evaluate');
     if (important || now - lastProgress >= 100) {
       lastProgress = now;
       post({ type: 'progress', id, progress: p });
