@@ -226,6 +226,11 @@ export interface ExperimentRow {
   stopped: string;
   /** Membership-inference attack accuracy on per-sample losses, forget vs as many test images (0.5: cannot tell); k >= 4. */
   audit?: number;
+  /**
+   * Where a model retrained without the forget set exists (the embedded models' shipped references):
+   * this row minus it, in forget and test accuracy and membership AUC over the whole test set.
+   */
+  gap?: { forget: number; test: number; membershipAuc: number };
 }
 
 export interface ExperimentSummary {

@@ -92,19 +92,21 @@ export class ExperimentPanel implements vscode.Disposable {
   private html(summary?: ExperimentSummary): string {
     const nonce = randomBytes(16).toString('base64');
     const total = this.tracker.total;
+    const gaps = this.rows.some((r) => r.gap);
+    const gapCells = (r: ViewRow) => (gaps ? `<td>${r.gap ? points(r.gap.forget) : '–'}</td><td>${r.gap ? points(r.gap.test) : '–'}</td><td>${r.gap ? points(r.gap.membershipAuc) : '–'}</td>` : '');
     const body = summary
       ? `<p class="meta">Backend: ${escapeHtml(summary.backend)} · ${escapeHtml(this.what)}</p>
 <div class="actions"><button data-export="csv">Export CSV…</button><button data-export="markdown">Export Markdown…</button></div>
 <table>
-<thead><tr><th>k</th><th>seed</th><th>method</th><th title="Accuracy on the k instances to forget (goal 0 %)">forget</th><th title="Accuracy on a fixed random subset of the remaining training data">retain</th><th title="Held-out test accuracy">test</th><th title="Test accuracy after the run minus before it, in points">test change</th><th title="Membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; k ≥ 4)">MIA</th><th>steps</th><th>seconds</th><th>stopped</th></tr></thead>
+<thead><tr><th>k</th><th>seed</th><th>method</th><th title="Accuracy on the k instances to forget (goal 0 %)">forget</th><th title="Accuracy on a fixed random subset of the remaining training data">retain</th><th title="Held-out test accuracy">test</th><th title="Test accuracy after the run minus before it, in points">test change</th><th title="Membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; k ≥ 4)">MIA</th><th>steps</th><th>seconds</th><th>stopped</th>${gaps ? '<th title="Forget accuracy minus the retrained model\'s, in points">gap forget</th><th title="Test accuracy minus the retrained model\'s, in points">gap test</th><th title="Membership AUC over the whole test set minus the retrained model\'s, in hundredths">gap AUC</th>' : ''}</tr></thead>
 <tbody>${this.rows
           .map(
             (r) =>
-              `<tr class="${r.method === 'before' ? 'before' : ''}${r.damaged ? ' damaged' : ''}"><td>${r.k}</td><td>${r.seed}</td><td>${escapeHtml(r.method)}</td><td>${pct(r.forget)}</td><td>${pct(r.retain)}</td><td>${pct(r.test)}</td><td class="change">${r.damaged ? '<span class="flag" title="damage: test accuracy fell by 5 points or more">⚠</span> ' : ''}${points(r.testDrop)}</td><td>${r.audit === undefined ? '–' : pct(r.audit)}</td><td>${r.steps}</td><td>${r.seconds.toFixed(1)}</td><td>${escapeHtml(r.stopped)}</td></tr>`,
+              `<tr class="${r.method === 'before' ? 'before' : ''}${r.damaged ? ' damaged' : ''}"><td>${r.k}</td><td>${r.seed}</td><td>${escapeHtml(r.method)}</td><td>${pct(r.forget)}</td><td>${pct(r.retain)}</td><td>${pct(r.test)}</td><td class="change">${r.damaged ? '<span class="flag" title="damage: test accuracy fell by 5 points or more">⚠</span> ' : ''}${points(r.testDrop)}</td><td>${r.audit === undefined ? '–' : pct(r.audit)}</td><td>${r.steps}</td><td>${r.seconds.toFixed(1)}</td><td>${escapeHtml(r.stopped)}</td>${gapCells(r)}</tr>`,
           )
           .join('')}</tbody>
 </table>
-<p class="legend">forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining training data; test = held-out accuracy; test change = after minus before, in points, <span class="flag">⚠</span> when it fell by ${(100 * DAMAGE_TEST_DROP).toFixed(0)} points or more (damage); MIA = membership-inference attack accuracy (50 % = cannot tell the instances from unseen data); "before" rows are the model before any run.</p>`
+<p class="legend">forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining training data; test = held-out accuracy; test change = after minus before, in points, <span class="flag">⚠</span> when it fell by ${(100 * DAMAGE_TEST_DROP).toFixed(0)} points or more (damage); MIA = membership-inference attack accuracy (50 % = cannot tell the instances from unseen data); "before" rows are the model before any run.${gaps ? ' gap = this row minus the model retrained without the instances (shipped with the embedded model): forget and test in points, membership AUC in hundredths; near 0 is what retraining would give.' : ' No gap to retraining: there is no model retrained without these instances (only the embedded models ship some, for k = 16 and 128, seed 0).'}</p>`
       : `<p class="meta">${escapeHtml(this.what)}</p>
 <progress id="bar" max="${total}" value="0"></progress>
 <p id="status" aria-live="polite">0 of ${total} runs done · time left known after the first run</p>`;
@@ -119,7 +121,7 @@ h1 { font-size: 1.3em; font-weight: 600; }
 progress { width: 100%; height: 0.8em; accent-color: var(--vscode-progressBar-background); }
 table { border-collapse: collapse; margin: 0.8em 0; }
 th, td { padding: 4px 12px; text-align: right; border-bottom: 1px solid var(--vscode-editorWidget-border, var(--vscode-panel-border)); }
-th:nth-child(3), td:nth-child(3), td:last-child, th:last-child { text-align: left; }
+th:nth-child(3), td:nth-child(3), td:nth-child(11), th:nth-child(11) { text-align: left; }
 th { font-weight: 600; }
 tr.before td { color: var(--vscode-descriptionForeground); }
 tr.damaged td.change, .flag { color: var(--vscode-errorForeground); font-weight: 600; }

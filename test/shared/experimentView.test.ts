@@ -37,3 +37,14 @@ test('result rows: test change against the model before the run (same k and seed
   assert.match(markdown, /\| 16 \| 0 \| naive \| 0\.0 \| 90\.0 \| 47\.0 \| ⚠ −41\.7 \|/);
   assert.match(markdown, /\| 16 \| 0 \| adv\+imp \| 0\.0 \| 90\.0 \| 86\.0 \| −2\.7 \|/);
 });
+
+test('gap columns when a retrained reference exists', () => {
+  const row = (method: string, test: number, gap?: { forget: number; test: number; membershipAuc: number }) => ({ k: 16, seed: 0, method, forget: 0, retain: 0.9, test, steps: 3, seconds: 1.5, stopped: 'forgotten', ...(gap ? { gap } : {}) });
+  const rows = experimentRows([row('before', 0.9, { forget: 0.125, test: -0.005, membershipAuc: 0.01 }), row('naive', 0.47, { forget: -0.875, test: -0.44, membershipAuc: 0.2 })]);
+  const { csv, markdown } = experimentExports('t', rows);
+  assert.match(csv.split('\n')[0], /,gap_forget,gap_test,gap_membership_auc$/);
+  assert.match(csv.split('\n')[2], /,-0\.875,-0\.44,0\.2$/);
+  assert.match(markdown, /\| gap forget \| gap test \| gap AUC \|/);
+  assert.match(markdown, /\| naive \|.*\| −87\.5 \| −44\.0 \| \+20\.0 \|$/m);
+  assert.doesNotMatch(experimentExports('t', experimentRows([row('before', 0.9)])).csv, /gap/, 'no columns without a reference');
+});
