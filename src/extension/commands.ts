@@ -296,6 +296,8 @@ export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | 
     const csvFile = path.join(outDir, `experiment-${stamp}.csv`);
     await fs.writeFile(mdFile, markdown);
     await fs.writeFile(csvFile, csv);
+    // The summary too: the Models and Runs view lists it under Experiments and opens it again in its view.
+    await fs.writeFile(path.join(outDir, `experiment-${stamp}.json`), JSON.stringify({ format: 'unlearn-lens-experiment', version: 1, what, summary }, null, 2));
     ctx.log(`experiment written to ${mdFile} and ${csvFile}`);
     panel.reveal();
     return { summary, markdown: mdFile, csv: csvFile };
@@ -447,4 +449,21 @@ export async function chooseObjective(): Promise<ObjectiveName | undefined> {
     });
   }
   return pick.value;
+}
+
+/** Opens a saved experiment (unlearn-experiments/experiment-<time>.json) in the experiment view. */
+export async function openExperiment(ctx: CommandContext, file: string): Promise<boolean> {
+  try {
+    const saved = JSON.parse(await fs.readFile(file, 'utf8')) as { format?: string; what?: string; summary?: ExperimentSummary };
+    if (saved.format !== 'unlearn-lens-experiment' || !saved.summary || !Array.isArray(saved.summary.rows)) throw new Error(`${file} is not an experiment Unlearn Lens saved. Run the experiment again, or remove the file.`);
+    const s = saved.summary;
+    const grid = { methods: [...new Set(s.rows.filter((r) => r.method !== 'before').map((r) => r.method))], ks: [...new Set(s.rows.map((r) => r.k))], seeds: [...new Set(s.rows.map((r) => r.seed))] };
+    const panel = new ExperimentPanel(ctx.extensionUri, grid, saved.what ?? path.basename(file));
+    ctx.experiments?.(panel);
+    panel.showResult(s);
+    return true;
+  } catch (e) {
+    await reportError(e, ctx.log);
+    return false;
+  }
 }

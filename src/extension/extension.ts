@@ -9,7 +9,7 @@ import { ModelStore, modelName } from './models';
 import { RunQueue } from './runQueue';
 import { ManifestDiagnostics } from './diagnostics';
 import { ErasureCodeLens, TRAINING_CODE_SELECTOR } from './codeLens';
-import { isViewNode, UnlearnTree, type ViewNode } from './treeView';
+import { isViewNode, UnlearnTree, type TreeNode, type ViewNode } from './treeView';
 import { ReportPanels } from './report';
 import { INSPECTOR_VIEW_TYPE, ModelInspectorEditor } from './inspector';
 import type { UnlearnOptionsInput } from '../contracts/options';
@@ -27,7 +27,7 @@ export interface UnlearnLensApi {
   engineStarted(): boolean;
   busy(): boolean;
   /** The Models and Runs view as VS Code sees it (its nodes are what the view's commands receive). */
-  view: { children(node?: ViewNode): Promise<ViewNode[]>; item(node: ViewNode): vscode.TreeItem };
+  view: { children(node?: TreeNode): Promise<TreeNode[]>; item(node: TreeNode): vscode.TreeItem };
   /** The status bar item's text. */
   statusText(): string;
   /** The model inspector (Open With… Unlearn Lens Model Inspector): ms from opening to its page in place, and the importance of chosen images. */
@@ -189,6 +189,7 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     vscode.commands.registerCommand('unlearnLens.restoreVersion', (id?: string | ViewNode) => commands.restoreVersion(ctx, id)),
     vscode.commands.registerCommand('unlearnLens.openReport', (id?: string | ViewNode) => commands.openReport(ctx, isViewNode(id) || typeof id === 'string' ? id : undefined)),
     vscode.commands.registerCommand('unlearnLens.showLog', () => output.show()),
+    vscode.commands.registerCommand('unlearnLens.openExperiment', (file?: string) => (typeof file === 'string' ? commands.openExperiment(ctx, file) : false)),
     modelInspector,
     vscode.commands.registerCommand('unlearnLens.inspectModel', async (uri?: vscode.Uri) => {
       // From the Explorer (a model.json) or the palette (the active model).

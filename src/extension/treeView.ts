@@ -5,6 +5,7 @@
  * empty and shows its welcome content (viewsWelcome in package.json, by the `unlearnLens.view`
  * context key).
  */
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { modelName, type ModelStore, type RunEntry } from './models';
@@ -16,6 +17,12 @@ export type ViewNode =
   /** `truth`: for a run of the active version's chain, what became of its instances since (src/shared/instanceState.ts). */
   | { kind: 'run'; modelJson: string; run: RunEntry; active: boolean; truth?: string }
   | { kind: 'action'; modelJson: string; run: RunEntry; action: 'report' | 'restore' | 'reveal' };
+
+/** The experiments run from the editor (their summaries in unlearn-experiments/), newest first. */
+export type ExperimentNode = { kind: 'experiments'; files: string[] } | { kind: 'experiment'; file: string };
+
+/** Every node of the view. */
+export type TreeNode = ViewNode | ExperimentNode;
 
 /**
  * Whether a command argument is a node of this view. VS Code passes the selected node as the first
@@ -33,8 +40,8 @@ export type ViewState = 'noModel' | 'noRuns' | 'runs';
 /** How often relative times ("5 min ago") are brought up to date. */
 const RELATIVE_TIME_REFRESH_MS = 60_000;
 
-export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<ViewNode | undefined>();
+export class UnlearnTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
   private readonly timer: ReturnType<typeof setInterval>;
@@ -53,16 +60,18 @@ export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Di
     void vscode.commands.executeCommand('setContext', 'unlearnLens.view', state);
   }
 
-  async getChildren(node?: ViewNode): Promise<ViewNode[]> {
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) {
       const active = await this.models.activeModel();
       const found = await this.models.findModels();
       if (active && !found.includes(active)) found.unshift(active);
-      const nodes: ViewNode[] = [];
+      const nodes: TreeNode[] = [];
       for (const modelJson of found) nodes.push({ kind: 'model', modelJson, active: modelJson === active, runs: (await this.models.runs(modelJson)).length });
       const state: ViewState = nodes.length === 0 ? 'noModel' : nodes.some((n) => n.kind === 'model' && n.runs > 0) ? 'runs' : 'noRuns';
       this.setState(state);
-      return state === 'runs' ? nodes : [];
+      const experiments = await experimentFiles();
+      const shown = state === 'runs' ? nodes : [];
+      return experiments.length ? [...shown, { kind: 'experiments', files: experiments }] : shown;
     }
     if (node.kind === 'model') {
       const activeId = node.active ? this.models.activeVersionId() : undefined;
@@ -85,10 +94,11 @@ export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Di
     if (node.kind === 'run') {
       return (['report', 'restore', 'reveal'] as const).map((action) => ({ kind: 'action', modelJson: node.modelJson, run: node.run, action }));
     }
+    if (node.kind === 'experiments') return node.files.map((file) => ({ kind: 'experiment', file }));
     return [];
   }
 
-  getTreeItem(node: ViewNode): vscode.TreeItem {
+  getTreeItem(node: TreeNode): vscode.TreeItem {
     if (node.kind === 'model') {
       const item = new vscode.TreeItem(modelName(node.modelJson), node.runs ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
       const where = vscode.workspace.asRelativePath(path.dirname(node.modelJson));
@@ -115,6 +125,22 @@ export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Di
       item.accessibilityInformation = { label: `${row.label}${row.damaged ? ', damaged' : ''}, ${row.description}` };
       return item;
     }
+    if (node.kind === 'experiments') {
+      const item = new vscode.TreeItem('Experiments', vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = `${node.files.length}`;
+      item.iconPath = new vscode.ThemeIcon('beaker');
+      item.tooltip = 'Experiments run from the editor (Unlearn: Run Experiment…), newest first; saved in unlearn-experiments/.';
+      return item;
+    }
+    if (node.kind === 'experiment') {
+      const item = new vscode.TreeItem(experimentLabel(node.file), vscode.TreeItemCollapsibleState.None);
+      item.id = node.file;
+      item.description = vscode.workspace.asRelativePath(node.file);
+      item.iconPath = new vscode.ThemeIcon('table');
+      item.contextValue = 'experiment';
+      item.command = { command: 'unlearnLens.openExperiment', title: 'Open Experiment', arguments: [node.file] };
+      return item;
+    }
     const labels = { report: ['Open report', 'preview', 'unlearnLens.openReport'], restore: ['Make this version active', 'debug-restart', 'unlearnLens.restoreVersion'], reveal: ['Reveal files', 'folder-opened', 'revealInExplorer'] } as const;
     const [label, icon, command] = labels[node.action];
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
@@ -132,3 +158,22 @@ export class UnlearnTree implements vscode.TreeDataProvider<ViewNode>, vscode.Di
 
 /** Markdown's special characters in file names and ids shown as themselves. */
 const escapeMarkdown = (text: string): string => text.replace(/[\\`*_{}[\]()#+!|<>]/g, '\\$&');
+
+/** The experiment summaries saved in the workspace (unlearn-experiments/experiment-<time>.json), newest first. */
+async function experimentFiles(): Promise<string[]> {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!root) return [];
+  const dir = path.join(root, 'unlearn-experiments');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => /^experiment-.*\.json$/.test(n))
+    .sort()
+    .reverse()
+    .map((n) => path.join(dir, n));
+}
+
+/** "2026-12-02 17:40" from experiment-2026-12-02T17-40-12-345.json. */
+function experimentLabel(file: string): string {
+  const m = /experiment-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})/.exec(path.basename(file));
+  return m ? `Experiment ${m[1]} ${m[2]}:${m[3]}` : path.basename(file, '.json');
+}

@@ -233,6 +233,16 @@ module.exports = function registerTruthTests(test, h) {
     const md = await view.export('markdown', vscode.Uri.file(path.join(ws(), 'unlearn-experiments', 'export.md')));
     assert.match(fs.readFileSync(md, 'utf8'), /\| k \| seed \| method \| forget % \| retain % \| test % \| test change \|/);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // Kept in the Models and Runs view: Experiments → this one, which opens its view again.
+    const roots = await api().view.children();
+    const experiments = roots.find((n) => n.kind === 'experiments');
+    assert.ok(experiments, 'the view lists the experiments');
+    const [newest] = await api().view.children(experiments);
+    const item = api().view.item(newest);
+    assert.equal(item.command.command, 'unlearnLens.openExperiment');
+    assert.equal(await vscode.commands.executeCommand(item.command.command, ...item.command.arguments), true);
+    assert.deepEqual(api().experiment().resultRows.map((r) => [r.method, r.test]), rows.map((r) => [r.method, r.test]), 'the same table, read back');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   test('truth: after a later run whose record says the erased instances came back, every view says "came back in run …", none says forgotten', async () => {
