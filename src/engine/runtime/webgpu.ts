@@ -78,7 +78,7 @@ function resolveDawn(searchPaths: string[]): string | undefined {
 async function loadDawn(searchPaths: string[]): Promise<{ dawn: DawnModule; from: string } | { reason: string }> {
   const resolved = resolveDawn(searchPaths);
   if (!resolved) {
-    return { reason: `the package webgpu (Dawn for Node) is not installed here, nor in ${searchPaths.join(', ') || 'any configured folder'}` };
+    return { reason: `the package webgpu (Dawn for Node) is installed neither beside Unlearn Lens nor in ${searchPaths.join(', ') || 'a configured folder'}` };
   }
   try {
     // A file URL keeps this a run-time import: the package is ESM and must not be bundled.
