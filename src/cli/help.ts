@@ -3,9 +3,8 @@
  * (`unlearn-lens demo --help`, …). `unlearn` keeps its own text beside its options (UNLEARN_USAGE in
  * unlearn.ts).
  */
-import { BACKEND_CHOICES } from '../engine/runtime/backend';
+import { BACKEND_CHOICES, EXPERIMENT_METHODS, METHODS, PRESETS } from '../contracts/options';
 import { DEFAULT_MODEL } from '../engine/data/assets';
-import { EXPERIMENT_METHODS, METHODS, PRESETS } from '../contracts/options';
 
 export const USAGE = `Usage: unlearn-lens <command> [options]
 

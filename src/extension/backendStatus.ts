@@ -7,8 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import type { BackendInfo } from '../engine/runtime/backend';
-import type { BackendRequest } from '../contracts/protocol';
+import type { BackendInfo, BackendRequest } from '../contracts/protocol';
 
 export interface ExpectedBackend {
   name: string;

@@ -4,9 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type * as vscode from 'vscode';
-import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
-import type { BackendInfo } from '../engine/runtime/backend';
-import type { EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, HostToWorker, WorkerToHost } from '../contracts/protocol';
+import type { BackendInfo, EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, GuardAnswer, GuardTrip, HostToWorker, WorkerToHost } from '../contracts/protocol';
 
 export class EngineError extends Error {
   readonly file?: string;

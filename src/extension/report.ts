@@ -9,7 +9,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AdversarialPreview } from '../engine/jobs/request';
+import type { AdversarialPreview } from '../contracts/protocol';
 import type { RunEntry } from './models';
 import { isImageFile } from '../engine/data/imageFolder';
 import { escapeHtml as escape } from '../shared/html';

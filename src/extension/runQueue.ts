@@ -4,9 +4,8 @@
  * reads "PGD 40/100" during the attack and "step 12 — forget accuracy 25 %" while unlearning.
  */
 import * as vscode from 'vscode';
-import type { EngineProgress, EngineRequest, EngineResults } from '../contracts/protocol';
+import type { EngineProgress, EngineRequest, EngineResults, GuardAnswer, GuardTrip } from '../contracts/protocol';
 import type { EngineClient, EngineCall } from './engineClient';
-import type { GuardAnswer, GuardTrip } from '../engine/core/guard';
 import { describeProgress, GUARD_CHOICES, guardQuestion } from '../shared/runSummary';
 import { pct } from '../shared/percent';
 

@@ -4,9 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendChoice } from '../engine/runtime/backend';
-import { parseRelabel, type AdversarialOrder, type ForgetTerm, type GuardAction, type Method, type ObjectiveName, type Preset, type RandomStart, type RelabelChoice, type UnlearnOptionsInput } from '../contracts/options';
-import type { ResizeMode } from '../engine/data/imageFolder';
+import { type AdversarialOrder, type BackendChoice, type ForgetTerm, type GuardAction, type Method, type ObjectiveName, parseRelabel, type Preset, type RandomStart, type RelabelChoice, type ResizeMode, type UnlearnOptionsInput } from '../contracts/options';
 import type { BackendRequest } from '../contracts/protocol';
 
 export const SECTION = 'unlearnLens';

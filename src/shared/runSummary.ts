@@ -3,9 +3,7 @@
  * record. Kept free of `vscode` so that every wording — forgotten, capped, diverged, guard stopped
  * and rolled back, guard warning — is unit-tested.
  */
-import type { GuardTrip } from '../engine/core/guard';
-import type { RunRecord } from '../engine/jobs/request';
-import type { EngineProgress } from '../contracts/protocol';
+import type { EngineProgress, GuardTrip, RunRecord } from '../contracts/protocol';
 import { plural } from './runView';
 import { pct } from './percent';
 

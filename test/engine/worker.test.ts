@@ -7,8 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { classFolderFixture } from './helpers';
-import type { GuardAnswer, GuardTrip } from '../../src/engine/core/guard';
-import type { AdversarialPreview, EngineProgress, EngineRequest, HostToWorker, RunRecord, WorkerToHost } from '../../src/contracts/protocol';
+import type { AdversarialPreview, EngineProgress, EngineRequest, GuardAnswer, GuardTrip, HostToWorker, RunRecord, WorkerToHost } from '../../src/contracts/protocol';
 
 // A worker cannot start from a .ts file directly: register tsx's CommonJS hook first, then load it.
 const workerSource = path.join(__dirname, '..', '..', 'src', 'engine', 'runtime', 'worker.ts');

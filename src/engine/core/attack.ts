@@ -17,8 +17,6 @@ import type { Rng } from './rng';
 import { throwIfAborted } from '../../contracts/errors';
 import type { AttackProgress } from '../../contracts/protocol';
 
-export type { AttackProgress };
-
 export interface AdversarialSet {
   /** count * h * w * c, in [0, 1]. */
   images: Float32Array;
@@ -36,7 +34,6 @@ export function attackSuccess(set: Pick<AdversarialSet, 'targets' | 'predicted'>
   for (let i = 0; i < set.targets.length; i++) if (set.predicted[i] === set.targets[i]) hits++;
   return set.targets.length ? hits / set.targets.length : 0;
 }
-
 
 /** A target uniformly among the classes other than `label`. */
 export function drawTarget(label: number, numClasses: number, rng: Rng): number {

@@ -15,8 +15,6 @@ import { allVariables, predictClasses, restore, snapshot } from './modelState';
 import type { GuardOptions } from '../../contracts/options';
 import type { GuardAnswer, GuardTrip } from '../../contracts/protocol';
 
-export type { GuardAnswer, GuardTrip };
-
 export interface GuardReport {
   /** Agreement with the original model's predictions at the end: the lowest of the probe's parts (1 = no change seen). */
   agreement: number;
@@ -35,8 +33,6 @@ export interface GuardReport {
     answer?: GuardAnswer;
   };
 }
-
-
 
 export type GuardQuestion = (trip: Omit<GuardTrip, 'remembered' | 'total'>) => Promise<GuardAnswer>;
 

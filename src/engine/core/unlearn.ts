@@ -9,21 +9,19 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { Rng } from './rng';
 import { gatherRows } from '../data/dataset';
-import { targetedL2Pgd, type AdversarialSet, type AttackInput, type AttackProgress } from './attack';
+import { targetedL2Pgd, type AdversarialSet, type AttackInput } from './attack';
+import type { AttackProgress, GuardAnswer, GuardTrip, UnlearnProgress } from '../../contracts/protocol';
 import { invertedImportance, masImportance } from './importance';
 import { boundedForgetLoss, crossEntropy, crossEntropyPerExample, forgetLoss, importancePenalty, maskOwnClass, pairedLoss } from './objectives';
 import { logits, snapshot, trainableParameters } from './modelState';
-import { Guard, type GuardAnswer, type GuardQuestion, type GuardReport, type GuardTrip } from './guard';
+import { Guard, type GuardQuestion, type GuardReport } from './guard';
 
-export type { GuardAnswer, GuardReport, GuardTrip } from './guard';
+export type { GuardReport } from './guard';
 import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type AttackOptions, type UnlearnOptions } from '../../contracts/options';
 import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
 import { anchorLoss, classProbabilities, UNSEEN_ANCHOR_BATCH, UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
-import type { UnlearnProgress } from '../../contracts/protocol';
-
-export type { UnlearnProgress };
 
 export interface ForgetSet {
   images: Float32Array;
@@ -31,7 +29,6 @@ export interface ForgetSet {
   imageShape: [number, number, number];
   numClasses: number;
 }
-
 
 /**
  * Why a run ended: every instance forgotten; the epoch cap; the guard (stop action); or `diverged`:

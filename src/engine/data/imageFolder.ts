@@ -15,9 +15,6 @@ import { checkImageHeader, isInsideFolder, MAX_IMAGE_BYTES, MAX_JSON_BYTES, read
 import type { Dataset } from './dataset';
 import type { ResizeMode } from '../../contracts/options';
 
-export type { ResizeMode };
-
-
 export interface ImageLoadOptions {
   /** [height, width, channels] the model takes; channels 1 (grayscale) or 3 (RGB). */
   imageShape: [number, number, number];

@@ -13,8 +13,6 @@ import { loadLabelledImages, readClassList, readImage, type ImageInstances, type
 import { MAX_MANIFEST_BYTES, readRegularFile, realPathOrParent, isWithin } from './inputFiles';
 import type { ManifestProblem } from '../../contracts/protocol';
 
-export type { ManifestProblem };
-
 export interface ManifestRow {
   /** 0-based line in the manifest file. */
   line: number;
@@ -25,7 +23,6 @@ export interface ManifestRow {
   label: string;
   split?: string;
 }
-
 
 export interface ParsedManifest {
   file: string;

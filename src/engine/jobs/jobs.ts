@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { initBackend } from '../runtime/backend';
 import { CancelledError, UserInputError } from '../../contracts/errors';
 import { loadModel, prepareVersionsFolder, readModelArtifacts } from '../data/modelIo';
-import { runUnlearnRequest, type EarlierInstances, type RunRecord } from './request';
+import { runUnlearnRequest, type EarlierInstances } from './request';
+import type { BackendRequest, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, GuardAnswer, GuardTrip, RunRecord, UnlearnJob } from '../../contracts/protocol';
 import { earlierErasures } from './continual';
 import { runExperimentGrid } from './experiment';
 import { findReferences } from './yardstick';
@@ -16,9 +17,7 @@ import { embeddedDefault, loadEmbeddedData } from '../data/assets';
 import { loadImageFolder, loadSelectedImages, readImage, type ImageInstances, type ImageLoadOptions } from '../data/imageFolder';
 import { checkManifest, isManifestFile, labelIndex, loadManifestRows, manifestClassNames, readManifest } from '../data/manifest';
 import type { Dataset } from '../data/dataset';
-import type { GuardAnswer, GuardTrip } from '../core/guard';
 import type { RelabelChoice } from '../../contracts/options';
-import type { BackendRequest, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, UnlearnJob } from '../../contracts/protocol';
 
 export async function startBackend(req: BackendRequest) {
   return initBackend({ choice: req.choice, searchPaths: req.searchPaths });

@@ -12,14 +12,14 @@ import { invertedImportance, masImportance } from '../core/importance';
 import { perUnitMean } from '../core/metrics';
 import { predictClasses } from '../core/modelState';
 import { loadModel, modelFromArtifacts, readModelArtifacts } from '../data/modelIo';
-import { readImage, type ResizeMode } from '../data/imageFolder';
+import { readImage } from '../data/imageFolder';
+import { type ResizeMode, resolveOptions } from '../../contracts/options';
 import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { checkModelContract, checkShapes, checkTopology, modelContractText, ModelContractError } from '../../contracts/modelContract';
 import type { ImportanceSummary, LayerSummary, ModelSummary, WeightStats } from '../../contracts/inspect';
 import type { AdversarialJob, AdversarialPreview } from '../../contracts/protocol';
 import { makeAdversarialSet } from '../core/unlearn';
 import { parallelTargetedL2Pgd } from '../runtime/attackPool';
-import { resolveOptions } from '../../contracts/options';
 import { adversarialPreview } from './request';
 import { startBackend } from './jobs';
 

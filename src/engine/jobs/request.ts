@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import { artifactsToSave, captureArtifacts, hashArtifacts, loadModel, saveModelAtomically } from '../data/modelIo';
 import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, RunRecordError, serializeRunRecord, versionsDirFor, type SplitAccuracy } from '../../contracts/runRecord';
-import { unlearn, type ForgetSet, type GuardAnswer, type GuardTrip, type UnlearnProgress } from '../core/unlearn';
+import { unlearn, type ForgetSet } from '../core/unlearn';
+import type { AdversarialPreview, GuardAnswer, GuardTrip, RunRecord, UnlearnProgress } from '../../contracts/protocol';
 import { resolveOptions, type Preset, type UnlearnOptionsInput } from '../../contracts/options';
 import { accuracy } from '../core/metrics';
 import { nearestOtherClasses, predictClasses } from '../core/modelState';
@@ -20,10 +21,7 @@ import { parallelTargetedL2Pgd } from '../runtime/attackPool';
 import { attackSuccess, type AdversarialSet } from '../core/attack';
 import { unseenTargets } from '../core/unseen';
 import { auditHeldOut, auditModel } from '../core/audit';
-import type { AdversarialPreview, RunRecord } from '../../contracts/protocol';
 import { pct } from '../../shared/percent';
-
-export type { AdversarialPreview, RunRecord };
 
 export interface UnlearnRequest {
   modelPath: string;
@@ -68,8 +66,6 @@ export interface EarlierInstances {
 
 export type { SplitAccuracy } from '../../contracts/runRecord';
 
-
-
 /** Every adversarial example beside the forget instance it came from, by instance (pixels as 0..255 bytes). */
 export function adversarialPreview(forget: ForgetSet, set: AdversarialSet): AdversarialPreview {
   const [h, w, c] = forget.imageShape;
@@ -86,7 +82,6 @@ export function adversarialPreview(forget: ForgetSet, set: AdversarialSet): Adve
   });
   return { imageShape: [h, w, c], examples };
 }
-
 
 function continualRecord(e: EarlierInstances, before: Int32Array, after: Int32Array): NonNullable<RunRecord['earlier']> {
   let rememberedBefore = 0;

@@ -6,7 +6,8 @@
  */
 import * as os from 'node:os';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { planAttack, targetedL2Pgd, type AdversarialSet, type AttackInput, type AttackProgress } from '../core/attack';
+import { planAttack, targetedL2Pgd, type AdversarialSet, type AttackInput } from '../core/attack';
+import type { AttackProgress } from '../../contracts/protocol';
 import type { AttackOptions } from '../../contracts/options';
 import type { Rng } from '../core/rng';
 import { captureArtifacts } from '../data/modelIo';

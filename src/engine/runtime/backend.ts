@@ -19,16 +19,11 @@ import { UserInputError } from '../../contracts/errors';
 import type { BackendChoice } from '../../contracts/options';
 import type { BackendInfo } from '../../contracts/protocol';
 
-export { BACKEND_CHOICES } from '../../contracts/options';
-export type { BackendChoice, BackendInfo };
-
-
 export interface BackendOptions {
   choice: BackendChoice;
   /** Folders to resolve @tensorflow/tfjs-node(-gpu) from (the workspace, a configured path). */
   searchPaths: string[];
 }
-
 
 let active: BackendInfo | undefined;
 

@@ -9,7 +9,7 @@ import { computePool } from './workerPool';
 import { throwIfAborted } from '../../contracts/errors';
 import type { MethodTaskInput, MethodTaskResult } from '../jobs/methodTask';
 import type { MethodTask, MethodWorkerMessage } from './pgdWorker';
-import type { UnlearnProgress } from '../core/unlearn';
+import type { UnlearnProgress } from '../../contracts/protocol';
 
 /** Runs `tasks` on up to `concurrency` threads; `onDone` sees each result as it finishes; resolves in task order. */
 export async function runMethodTasks(

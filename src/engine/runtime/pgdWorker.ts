@@ -12,7 +12,7 @@ import { attackRange, type AttackPlan } from '../core/attack';
 import type { AttackOptions } from '../../contracts/options';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { runMethodTask, type MethodTaskInput, type MethodTaskResult } from '../jobs/methodTask';
-import type { UnlearnProgress } from '../core/unlearn';
+import type { UnlearnProgress } from '../../contracts/protocol';
 import type { PoolTaskMessage, PoolWorkerData } from './workerPool';
 
 export interface PgdTask {

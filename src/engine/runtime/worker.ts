@@ -5,11 +5,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { UserInputError } from '../../contracts/errors';
-import type { GuardAnswer, GuardTrip } from '../core/guard';
+import type { EngineErrorPayload, EngineProgress, EngineRequest, GuardAnswer, GuardTrip, HostToWorker, WorkerToHost } from '../../contracts/protocol';
 import { runCheckManifest, runExperimentJob, runUnlearnJob, startBackend } from '../jobs/jobs';
 import { runPredict, runPreflight } from '../jobs/inspect';
 import { imageImportance, inspectModel, regenerateAdversarial } from '../jobs/modelInspector';
-import type { EngineErrorPayload, EngineProgress, EngineRequest, HostToWorker, WorkerToHost } from '../../contracts/protocol';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js must run as a worker thread.');
