@@ -45,3 +45,6 @@ window.addEventListener('message', (e: MessageEvent<HostToReport>) => {
 });
 
 installHeatmapReadout();
+// A reloaded page (a tab hidden and shown again) starts from its first HTML: if this window has
+// made the adversarial examples again since, the host answers with them.
+if (document.getElementById('regenerate')) vscode.postMessage({ type: 'adversarialPage', page: 0 });

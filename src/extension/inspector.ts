@@ -80,6 +80,9 @@ interface OpenInspector {
   /** When the engine answered and when the page's script was ready (ms since the epoch). */
   engine?: number;
   ready?: number;
+  /** What the page shows once known, sent again when the webview reloads (a tab hidden and shown again). */
+  page?: string;
+  importance?: string;
   /** Why the model could not be shown (the page says it too). */
   error?: string;
 }
@@ -138,6 +141,9 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
       if (m.type === 'ready') {
         entry.ready ??= Date.now();
         markReady();
+        // A reloaded webview starts from the loading page: give it what it showed.
+        if (entry.page !== undefined) post({ type: 'page', html: entry.page });
+        if (entry.importance !== undefined) post({ type: 'importance', html: entry.importance });
       } else if (m.type === 'rendered' && entry.rendered === undefined) {
         entry.rendered = Date.now();
         const ms = entry.rendered - entry.started;
@@ -168,13 +174,15 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
         `<button type="button" id="choose-images">Choose Images…</button></p><p class="note" id="importance-status" aria-live="polite"></p><div id="importance-result"></div>`;
       const html = `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`;
       await ready;
+      entry.page = html;
       post({ type: 'page', html });
     } catch (e) {
       const message = (e as Error).message;
       entry.error = message;
       this.log(`model inspector: ${file}: ${message}`);
       await ready;
-      post({ type: 'page', html: `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>` });
+      entry.page = `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>`;
+      post({ type: 'page', html: entry.page });
     }
   }
 
@@ -211,7 +219,8 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
       const original = originalModelOf(entry.file);
       const names = await classNamesFor(original, await this.models.runs(original));
       const thumbs = await Promise.all(result.images.map(thumbnailUri));
-      post({ type: 'importance', html: importanceHtml(result, thumbs, (i) => names?.[i] ?? String(i)) });
+      entry.importance = importanceHtml(result, thumbs, (i) => names?.[i] ?? String(i));
+      post({ type: 'importance', html: entry.importance });
       post({ type: 'status', text: '', busy: false });
       return result;
     } catch (e) {
