@@ -122,7 +122,8 @@ for (const forgetTerm of ['remembered-ce', 'margin', 'nearest-ce'] as const) {
     const options = resolveOptions({ method: 'naive', forgetTerm, forgetStatistics: 'running', stopMargin: 0.5, learningRate: 0.05, maxEpochs: 300 });
     const result = await unlearn(model, forget, options);
     assert.equal(result.stopped, 'forgotten');
-    const z = tf.tidy(() => model.predict(tf.tensor4d(forget.images, [4, 8, 8, 1])) as tfTypes.Tensor2D).arraySync();
+    // An asynchronous read, so that this also runs on webgpu.
+    const z = await tf.tidy(() => model.predict(tf.tensor4d(forget.images, [4, 8, 8, 1])) as tfTypes.Tensor2D).array();
     z.forEach((row, i) => {
       const others = row.filter((_, c) => c !== forget.labels[i]);
       assert.ok(row[forget.labels[i]] <= Math.max(...others) - 0.5 + 1e-4, `instance ${i} is not out of its class by the margin`);
