@@ -9,6 +9,8 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { summariseAdapter } from '../../src/engine/runtime/webgpu';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { classFolderFixture } from './helpers';
 
 const root = path.join(__dirname, '../..');
 const onWebGpu = process.env.UNLEARN_LENS_TEST_BACKEND === 'webgpu';
@@ -65,4 +67,15 @@ test('auto does not take a software adapter: lavapipe is there, wasm is chosen',
   const r = runNode(`const { initBackend } = require(${backendModule}); const info = await initBackend({ choice: 'auto' }); console.log(info.name + ' | ' + info.description);`);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^wasm \| .*software renderer/m, 'auto should fall back to wasm and say why');
+});
+
+test('the CLI forgets two images on webgpu, says so, and exits', { skip: !onWebGpu && 'runs under npm run test:webgpu' }, async () => {
+  await initBackend({ choice: 'cpu' }); // only to write the fixture; the CLI below runs in its own process
+  const { model, files } = await classFolderFixture('unlearn-webgpu-');
+  const cli = path.join(root, 'src/cli/main.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'unlearn', '--backend', 'webgpu', '--model', model, '--method', 'naive', '--max-epochs', '20', files[2], files[3]], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.signal, null, `the CLI did not exit by itself (killed by ${r.signal})`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Unlearn: 2 of 2 forgotten in \d+ steps\./m);
+  assert.match(r.stdout, / s on webgpu \(Dawn from /, 'the run record should name the webgpu backend');
 });
