@@ -201,11 +201,15 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
     }
   }
 
-  /** Sends the current page (the class, filter and page the webview asked for, clamped). */
-  async refresh(): Promise<void> {
+  /** Refreshes started; a refresh that finishes after a later one started is dropped (it read an older view or model). */
+  private refreshes = 0;
+
+  /** Sends the current page (the class, filter and page the webview asked for, clamped); resolves with it, or undefined when a later refresh superseded it. */
+  async refresh(): Promise<GalleryPage | undefined> {
     const panel = this.panel;
     const listing = this.listing;
-    if (!panel || !listing) return;
+    if (!panel || !listing) return undefined;
+    const seq = ++this.refreshes;
     const counts = listing.classNames.map(() => 0);
     for (const item of listing.items) counts[item.label]++;
     const cls = this.view.cls >= 0 && this.view.cls < listing.classNames.length ? this.view.cls : -1;
@@ -283,9 +287,11 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       skipped: listing.skipped,
       busy: this.deps.busy(),
     };
+    if (seq !== this.refreshes) return undefined;
     this.view = { cls, page, filter };
     this.lastPage = message;
     await panel.webview.postMessage(message);
+    return message;
   }
 
   /** The page last sent to the webview (what it shows). */
@@ -294,8 +300,12 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
   /** Shows a class (-1: all) and filter, as the webview's controls do; resolves once the page is sent. */
   async show(cls: number, filter: GalleryFilter = 'all'): Promise<GalleryPage | undefined> {
     this.view = { cls, page: 0, filter };
-    await this.refresh();
-    return this.lastPage;
+    // A refresh started later (the model changed meanwhile) has the same view and the last word.
+    for (;;) {
+      const page = await this.refresh();
+      if (page || !this.panel) return page;
+      if (this.lastPage && this.lastPage.filter === filter && this.lastPage.cls === (cls >= 0 && this.listing && cls < this.listing.classNames.length ? cls : -1)) return this.lastPage;
+    }
   }
 
   private html(webview: vscode.Webview): string {

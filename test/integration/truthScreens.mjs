@@ -119,7 +119,7 @@ export async function captureTruthScreenshots(browser, server, ws, outDir) {
       const box = row.locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first();
       const checked = (await box.getAttribute('aria-checked').catch(() => null)) ?? String(await box.isChecked().catch(() => false));
       const isNaive = (await row.innerText()).trim().startsWith('naive');
-      if ((checked === 'true') !== isNaive) await box.click();
+      if ((checked === 'true') !== isNaive) await box.click({ force: true }); // a tooltip may lie over it
     }
     await page.keyboard.press('Enter');
     await answer('(5/6): k values', '2');
