@@ -77,7 +77,8 @@ export async function captureTruthScreenshots(browser, server, ws, outDir) {
       const touched = cameBack ? page.locator('.squiggly-warning').first() : page.locator('.view-line').nth(1);
       await touched.waitFor({ timeout: 30_000 });
       await touched.hover({ force: true });
-      await page.locator('.monaco-hover-content', { hasText: 'Unlearn Lens' }).first().waitFor({ timeout: 30_000 });
+      // Our hover (its table), not only the diagnostic's: it waits for the engine's prediction and estimate.
+      await page.locator('.monaco-hover-content', { hasText: 'what happened' }).first().waitFor({ timeout: 30_000 });
       await page.waitForTimeout(500);
       await shot(`manifest-hover-${name}.png`);
       await page.mouse.move(5, 5);
