@@ -74,6 +74,13 @@ export async function initBackend(options: Partial<BackendOptions> = {}): Promis
       if (pkg === 'webgpu') {
         useNamespace(bundledTf);
         registerBatchNormGradient();
+        // Left to auto, Dawn is only asked where a GPU could be: on Linux without a GPU device node it
+        // would print its driver probing to the terminal and find nothing.
+        const absent = choice === 'auto' ? noGpuDevice() : undefined;
+        if (absent) {
+          noWebGpu = absent;
+          continue;
+        }
         const gpu = await startWebGpu(bundledTf, searchPaths, choice === 'webgpu');
         if (gpu.ok) {
           const where = `${gpu.adapter.description || gpu.adapter.vendor || 'an adapter'}${gpu.adapter.software ? ', a software renderer: for correctness checks, slower than wasm' : ''}`;
@@ -125,3 +132,18 @@ export async function switchBundledBackend(name: 'wasm' | 'cpu'): Promise<void> 
 }
 
 export { tf };
+
+/** On Linux, why no GPU can be there (no render node, no NVIDIA or WSL device); undefined when one may be. */
+export function noGpuDevice(platform: NodeJS.Platform = process.platform, listDev: () => string[] = () => fs.readdirSync('/dev'), listDri: () => string[] = () => fs.readdirSync('/dev/dri')): string | undefined {
+  if (platform !== 'linux') return undefined;
+  const read = (list: () => string[]): string[] => {
+    try {
+      return list();
+    } catch {
+      return [];
+    }
+  };
+  if (read(listDri).some((name) => name.startsWith('renderD'))) return undefined;
+  if (read(listDev).some((name) => /^nvidia\d+$/.test(name) || name === 'dxg')) return undefined;
+  return 'this machine shows no GPU device (no /dev/dri render node, no /dev/nvidia*)';
+}
