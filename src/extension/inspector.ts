@@ -155,35 +155,38 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
         void this.chooseImages(entry, post);
       }
     });
-    try {
-      const original = originalModelOf(file);
-      // The engine reads the model while this thread reads the run records (and finds the active model, a workspace search).
-      const [summary, runs, activeModel] = await Promise.all([
-        this.engine.call({ kind: 'inspect', backend: backendRequest(), modelPath: file }).result.then((r) => {
-          entry.engine = Date.now();
-          return r;
-        }),
-        this.models.runs(original),
-        this.models.activeModel(),
-      ]);
-      const activeId = activeModel && path.resolve(activeModel) === path.resolve(original) ? this.models.activeVersionId() : undefined;
-      const rows = versionRows(runs, original, file, activeId);
-      const importance =
-        `<h2>Which weights chosen images rely on (before unlearning)</h2>` +
-        `<p>Pick training images (for example those you may ask the model to forget) to see which units' weights the model's output depends on for them, before any unlearning. Computed in the engine; nothing is written. ` +
-        `<button type="button" id="choose-images">Choose Images…</button></p><p class="note" id="importance-status" aria-live="polite"></p><div id="importance-result"></div>`;
-      const html = `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`;
-      await ready;
-      entry.page = html;
-      post({ type: 'page', html });
-    } catch (e) {
-      const message = (e as Error).message;
-      entry.error = message;
-      this.log(`model inspector: ${file}: ${message}`);
-      await ready;
-      entry.page = `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>`;
-      post({ type: 'page', html: entry.page });
-    }
+    // Not awaited: VS Code shows the webview only once this method has returned, and the page's 'ready' is awaited below.
+    void (async () => {
+      try {
+        const original = originalModelOf(file);
+        // The engine reads the model while this thread reads the run records (and finds the active model, a workspace search).
+        const [summary, runs, activeModel] = await Promise.all([
+          this.engine.call({ kind: 'inspect', backend: backendRequest(), modelPath: file }).result.then((r) => {
+            entry.engine = Date.now();
+            return r;
+          }),
+          this.models.runs(original),
+          this.models.activeModel(),
+        ]);
+        const activeId = activeModel && path.resolve(activeModel) === path.resolve(original) ? this.models.activeVersionId() : undefined;
+        const rows = versionRows(runs, original, file, activeId);
+        const importance =
+          `<h2>Which weights chosen images rely on (before unlearning)</h2>` +
+          `<p>Pick training images (for example those you may ask the model to forget) to see which units' weights the model's output depends on for them, before any unlearning. Computed in the engine; nothing is written. ` +
+          `<button type="button" id="choose-images">Choose Images…</button></p><p class="note" id="importance-status" aria-live="polite"></p><div id="importance-result"></div>`;
+        const html = `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`;
+        await ready;
+        entry.page = html;
+        post({ type: 'page', html });
+      } catch (e) {
+        const message = (e as Error).message;
+        entry.error = message;
+        this.log(`model inspector: ${file}: ${message}`);
+        await ready;
+        entry.page = `${heading}<p class="problem"><strong>This model cannot be shown:</strong> ${escape(message)}</p>`;
+        post({ type: 'page', html: entry.page });
+      }
+    })();
   }
 
   private async chooseImages(entry: OpenInspector, post: (m: HostToInspector) => void): Promise<void> {
