@@ -27,7 +27,15 @@ const builds = [
   // The dataset gallery's script runs in the webview (a browser), not in Node.
   { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { gallery: 'webview/gallery.ts' }, outdir: 'dist/webview' },
   // The run report's and the model inspector's scripts (pages, regenerate, heatmap readout, choosing images).
-  { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { report: 'webview/report.ts', inspector: 'webview/inspector.ts' }, outdir: 'dist/webview' },
+  {
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    external: [],
+    entryPoints: { report: 'webview/report.ts', inspector: 'webview/inspector.ts' },
+    outdir: 'dist/webview',
+  },
 ];
 
 // The wasm backend loads its binaries from beside the bundle (see src/engine/runtime/backend.ts).

@@ -12,7 +12,10 @@ export default tseslint.config(
     // The engine runs in plain Node (CLI, benchmarks, worker); it must never depend on the editor.
     files: ['src/engine/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/engine must not import vscode: it runs headless in the CLI and the worker.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'src/engine must not import vscode: it runs headless in the CLI and the worker.' }] },
+      ],
     },
   },
   {
@@ -21,7 +24,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/engine', '**/engine/*', '**/extension', '**/extension/*', 'vscode', '@tensorflow/*'], message: 'src/contracts imports nothing from src/engine, src/extension, vscode or TensorFlow.js.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/engine', '**/engine/*', '**/extension', '**/extension/*', 'vscode', '@tensorflow/*'],
+              message: 'src/contracts imports nothing from src/engine, src/extension, vscode or TensorFlow.js.',
+            },
+          ],
+        },
       ],
     },
   },

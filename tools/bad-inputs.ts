@@ -153,24 +153,78 @@ export async function makeCorpus(prefix = 'unlearn-bad-'): Promise<Corpus> {
   fs.writeFileSync(notes, 'my notes: never to be overwritten\n');
   fs.symlinkSync(model, at('record-link.json'));
 
-  const inputs = [model, path.join(path.dirname(model), 'weights.bin'), blocked, path.join(path.dirname(blocked), 'weights.bin'), at('models', 'blocked.versions'), manifest, bom, notes, ...images, at('ordered', 'train', 'classes.json'), at('broken-classes', 'train', 'classes.json')];
+  const inputs = [
+    model,
+    path.join(path.dirname(model), 'weights.bin'),
+    blocked,
+    path.join(path.dirname(blocked), 'weights.bin'),
+    at('models', 'blocked.versions'),
+    manifest,
+    bom,
+    notes,
+    ...images,
+    at('ordered', 'train', 'classes.json'),
+    at('broken-classes', 'train', 'classes.json'),
+  ];
   const b0 = at('data', 'train', 'b', '0.png');
   const a0 = at('data', 'train', 'a', '0.png');
   const m = (lineList: string) => ['--model', model, '--manifest', manifest, '--lines', lineList];
   const cases: BadInputCase[] = [
     // --json never destroys, and is checked before the run.
     { name: '--json onto model.json', group: 'writes', args: ['--model', model, b0, '--json', model], code: 2, names: [model, 'the model'] },
-    { name: '--json onto the weight shard', group: 'writes', args: ['--model', model, b0, '--json', path.join(path.dirname(model), 'weights.bin')], code: 2, names: ['weights.bin'] },
+    {
+      name: '--json onto the weight shard',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', path.join(path.dirname(model), 'weights.bin')],
+      code: 2,
+      names: ['weights.bin'],
+    },
     { name: '--json onto the image being forgotten', group: 'writes', args: ['--model', model, b0, '--json', b0], code: 2, names: [b0] },
     { name: '--json onto the manifest', group: 'writes', args: [...m('3'), '--json', manifest], code: 2, names: [manifest] },
     { name: '--json onto an image the manifest line names', group: 'writes', args: [...m('3'), '--json', b0], code: 2, names: [b0] },
-    { name: '--json: a new file inside the dataset folder', group: 'writes', args: ['--model', model, b0, '--json', at('data', 'train', 'b', 'record.json')], code: 2, names: ['record.json', 'dataset folder'] },
-    { name: '--json: a new file inside the model folder', group: 'writes', args: ['--model', model, b0, '--json', at('models', 'tiny', 'record.json')], code: 2, names: ['record.json', 'model folder'] },
-    { name: '--json: a new file inside the versions folder', group: 'writes', args: ['--model', model, b0, '--json', at('models', 'tiny.versions', 'record.json')], code: 2, names: ['record.json', 'versions folder'] },
-    { name: '--json through a symlink to model.json', group: 'writes', args: ['--model', model, b0, '--json', at('record-link.json')], code: 2, names: ['record-link.json'] },
+    {
+      name: '--json: a new file inside the dataset folder',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', at('data', 'train', 'b', 'record.json')],
+      code: 2,
+      names: ['record.json', 'dataset folder'],
+    },
+    {
+      name: '--json: a new file inside the model folder',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', at('models', 'tiny', 'record.json')],
+      code: 2,
+      names: ['record.json', 'model folder'],
+    },
+    {
+      name: '--json: a new file inside the versions folder',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', at('models', 'tiny.versions', 'record.json')],
+      code: 2,
+      names: ['record.json', 'versions folder'],
+    },
+    {
+      name: '--json through a symlink to model.json',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', at('record-link.json')],
+      code: 2,
+      names: ['record-link.json'],
+    },
     { name: '--json onto a folder', group: 'writes', args: ['--model', model, b0, '--json', at('outside')], code: 2, names: [at('outside'), 'folder'] },
-    { name: '--json into a missing folder', group: 'writes', args: ['--model', model, b0, '--json', at('nope', 'record.json')], code: 2, names: [at('nope'), 'does not exist'] },
-    { name: '--json onto an existing file that is not a run record', group: 'writes', args: ['--model', model, b0, '--json', notes], code: 2, names: [notes, 'not an Unlearn Lens run record'] },
+    {
+      name: '--json into a missing folder',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', at('nope', 'record.json')],
+      code: 2,
+      names: [at('nope'), 'does not exist'],
+    },
+    {
+      name: '--json onto an existing file that is not a run record',
+      group: 'writes',
+      args: ['--model', model, b0, '--json', notes],
+      code: 2,
+      names: [notes, 'not an Unlearn Lens run record'],
+    },
     { name: '--json onto a device', group: 'writes', args: ['--model', model, b0, '--json', '/dev/zero'], code: 2, names: ['/dev/zero'] },
     { name: 'versions folder blocked by a file', group: 'writes', args: ['--model', blocked, b0], code: 2, names: [`${path.dirname(blocked)}.versions`] },
     // Hangs and blow-ups.
@@ -185,10 +239,28 @@ export async function makeCorpus(prefix = 'unlearn-bad-'): Promise<Corpus> {
     { name: 'manifest row: a FIFO', group: 'hangs and blow-ups', args: m('6'), code: 2, names: [fifo, 'regular file'] },
     { name: 'image: a FIFO', group: 'hangs and blow-ups', args: ['--model', model, fifo], code: 2, names: [fifo] },
     { name: 'image: a symlink to /dev/zero', group: 'hangs and blow-ups', args: ['--model', model, linkZero, '--allow-outside'], code: 2, names: [linkZero] },
-    { name: 'manifest: a FIFO', group: 'hangs and blow-ups', args: ['--model', model, '--manifest', fifoManifest, '--lines', '2'], code: 2, names: [fifoManifest, 'regular file'] },
+    {
+      name: 'manifest: a FIFO',
+      group: 'hangs and blow-ups',
+      args: ['--model', model, '--manifest', fifoManifest, '--lines', '2'],
+      code: 2,
+      names: [fifoManifest, 'regular file'],
+    },
     { name: 'PNG declaring 30000×30000', group: 'hangs and blow-ups', args: ['--model', model, hugePng], code: 2, names: [hugePng, '30000×30000'] },
-    { name: 'PNG declaring 30000×30000, --resize bilinear', group: 'hangs and blow-ups', args: ['--model', model, '--resize', 'bilinear', hugePng], code: 2, names: [hugePng, '30000×30000'] },
-    { name: 'JPEG declaring 60000×60000', group: 'hangs and blow-ups', args: ['--model', model, '--resize', 'nearest', hugeJpg], code: 2, names: [hugeJpg, '60000×60000'] },
+    {
+      name: 'PNG declaring 30000×30000, --resize bilinear',
+      group: 'hangs and blow-ups',
+      args: ['--model', model, '--resize', 'bilinear', hugePng],
+      code: 2,
+      names: [hugePng, '30000×30000'],
+    },
+    {
+      name: 'JPEG declaring 60000×60000',
+      group: 'hangs and blow-ups',
+      args: ['--model', model, '--resize', 'nearest', hugeJpg],
+      code: 2,
+      names: [hugeJpg, '60000×60000'],
+    },
     { name: 'manifest row: PNG declaring 30000×30000', group: 'hangs and blow-ups', args: m('12'), code: 2, names: [hugePng, 'Line 12'] },
     // Damaged and odd images.
     { name: 'truncated PNG', group: 'images', args: ['--model', model, truncated], code: 2, names: [truncated] },
@@ -200,28 +272,82 @@ export async function makeCorpus(prefix = 'unlearn-bad-'): Promise<Corpus> {
     { name: '--dataset pointing nowhere', group: 'crashes', args: ['--model', model, '--dataset', at('nowhere'), b0], code: 2, names: [at('nowhere')] },
     { name: '--dataset pointing at a file', group: 'crashes', args: ['--model', model, '--dataset', b0, b0], code: 2, names: [b0] },
     { name: '--test pointing nowhere', group: 'crashes', args: ['--model', model, '--test', at('nowhere'), b0], code: 2, names: [at('nowhere')] },
-    { name: '--backend tfjs-node (not installed)', group: 'crashes', args: ['--model', model, '--backend', 'tfjs-node', b0], code: 2, names: ['tfjs-node', 'wasm'] },
-    { name: '--backend tfjs-node-gpu (not installed)', group: 'crashes', args: ['--model', model, '--backend', 'tfjs-node-gpu', b0], code: 2, names: ['tfjs-node-gpu', 'wasm'] },
+    {
+      name: '--backend tfjs-node (not installed)',
+      group: 'crashes',
+      args: ['--model', model, '--backend', 'tfjs-node', b0],
+      code: 2,
+      names: ['tfjs-node', 'wasm'],
+    },
+    {
+      name: '--backend tfjs-node-gpu (not installed)',
+      group: 'crashes',
+      args: ['--model', model, '--backend', 'tfjs-node-gpu', b0],
+      code: 2,
+      names: ['tfjs-node-gpu', 'wasm'],
+    },
     { name: '--model is a folder', group: 'crashes', args: ['--model', path.dirname(model), b0], code: 2, names: [path.dirname(model)] },
     { name: '--model is a FIFO', group: 'crashes', args: ['--model', fifo, b0], code: 2, names: [fifo] },
     { name: 'image path that does not exist', group: 'crashes', args: ['--model', model, at('data', 'train', 'b', 'nope.png')], code: 2, names: ['nope.png'] },
-    { name: 'classes.json that is not JSON', group: 'crashes', args: ['--model', model, at('broken-classes', 'train', 'b', '0.png')], code: 2, names: [at('broken-classes', 'train', 'classes.json')] },
+    {
+      name: 'classes.json that is not JSON',
+      group: 'crashes',
+      args: ['--model', model, at('broken-classes', 'train', 'b', '0.png')],
+      code: 2,
+      names: [at('broken-classes', 'train', 'classes.json')],
+    },
     // Containment.
     { name: 'manifest row ../outside', group: 'containment', args: m('7'), code: 2, names: ['Line 7', '--allow-outside'] },
     { name: 'manifest row: absolute path outside', group: 'containment', args: m('8'), code: 2, names: ['Line 8', '--allow-outside'] },
     { name: 'manifest row: symlink leading outside', group: 'containment', args: m('9'), code: 2, names: ['Line 9', '--allow-outside'] },
     { name: 'selected image: symlink leading outside', group: 'containment', args: ['--model', model, linkOut], code: 2, names: [linkOut, '--allow-outside'] },
-    { name: 'selected image outside --dataset', group: 'containment', args: ['--model', model, '--dataset', at('data', 'train'), at('outside', 'secret.png')], code: 2, names: [at('outside', 'secret.png')] },
+    {
+      name: 'selected image outside --dataset',
+      group: 'containment',
+      args: ['--model', model, '--dataset', at('data', 'train'), at('outside', 'secret.png')],
+      code: 2,
+      names: [at('outside', 'secret.png')],
+    },
     // Duplicates and conflicts.
     { name: 'manifest: one image with two labels', group: 'duplicates', args: m('3,11'), code: 2, names: [manifest, 'Lines 3 and 11'] },
     { name: 'manifest: one image with two labels through a symlink', group: 'duplicates', args: m('3,15'), code: 2, names: [manifest, 'Lines 3 and 15'] },
     { name: 'one image in two class folders (symlink)', group: 'duplicates', args: ['--model', model, b0, twoLabels], code: 2, names: [twoLabels] },
     // Class order.
-    { name: 'classes.json in train, not in test, orders differ', group: 'class order', args: ['--model', model, at('ordered', 'train', 'b', '0.png')], code: 2, names: [at('ordered', 'test'), 'classes.json'] },
-    { name: 'nothing to forget: the model misclassifies every selected image', group: 'class order', args: ['--model', model, '--method', 'naive', '--max-epochs', '1', a0], code: 0, names: ['Nothing to forget', 'classes.json'] },
-    { name: 'duplicates merged: an image, again, and its folder', group: 'duplicates', args: ['--model', model, '--method', 'naive', '--max-epochs', '1', b0, b0, at('data', 'train', 'b')], code: 0, names: ['2 duplicates merged', '2 distinct instances', 'new version:'] },
-    { name: 'duplicate manifest rows merged', group: 'duplicates', args: [...m('3,10'), '--method', 'naive', '--max-epochs', '1'], code: 0, names: ['1 duplicate merged', '1 distinct instance', 'new version:'] },
-    { name: 'manifest saved with a byte-order mark', group: 'images', args: ['--model', model, '--manifest', bom, '--lines', '3', '--max-epochs', '1'], code: 0, names: ['new version:'] },
+    {
+      name: 'classes.json in train, not in test, orders differ',
+      group: 'class order',
+      args: ['--model', model, at('ordered', 'train', 'b', '0.png')],
+      code: 2,
+      names: [at('ordered', 'test'), 'classes.json'],
+    },
+    {
+      name: 'nothing to forget: the model misclassifies every selected image',
+      group: 'class order',
+      args: ['--model', model, '--method', 'naive', '--max-epochs', '1', a0],
+      code: 0,
+      names: ['Nothing to forget', 'classes.json'],
+    },
+    {
+      name: 'duplicates merged: an image, again, and its folder',
+      group: 'duplicates',
+      args: ['--model', model, '--method', 'naive', '--max-epochs', '1', b0, b0, at('data', 'train', 'b')],
+      code: 0,
+      names: ['2 duplicates merged', '2 distinct instances', 'new version:'],
+    },
+    {
+      name: 'duplicate manifest rows merged',
+      group: 'duplicates',
+      args: [...m('3,10'), '--method', 'naive', '--max-epochs', '1'],
+      code: 0,
+      names: ['1 duplicate merged', '1 distinct instance', 'new version:'],
+    },
+    {
+      name: 'manifest saved with a byte-order mark',
+      group: 'images',
+      args: ['--model', model, '--manifest', bom, '--lines', '3', '--max-epochs', '1'],
+      code: 0,
+      names: ['new version:'],
+    },
   ];
   return { dir, cli: bundleCli(at('cli')), model, inputs, cases };
 }
@@ -251,7 +377,13 @@ export interface CaseResult {
 
 /** Runs `unlearn-lens unlearn` (`cli`: the bundle) on one case; kills it after `timeoutMs`. */
 export function runCase(cli: string, c: BadInputCase, timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<CaseResult> {
-  const args = [cli, 'unlearn', ...(c.args.includes('--backend') ? [] : ['--backend', 'cpu']), ...(c.args.includes('--method') ? [] : ['--method', 'naive']), ...c.args];
+  const args = [
+    cli,
+    'unlearn',
+    ...(c.args.includes('--backend') ? [] : ['--backend', 'cpu']),
+    ...(c.args.includes('--method') ? [] : ['--method', 'naive']),
+    ...c.args,
+  ];
   return new Promise((resolve) => {
     const start = Date.now();
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   console.log(`backend ${info.name ?? tf.getBackend()}`);
   const compare = process.env.UNLEARN_BENCH_COMPARE === '1';
   const variants: Array<[string, unknown]> = compare
-    ? [['dilated', conv2dBackpropInputDilated], ['polyphase', conv2dBackpropInput]]
+    ? [
+        ['dilated', conv2dBackpropInputDilated],
+        ['polyphase', conv2dBackpropInput],
+      ]
     : [['registered', tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc]];
   for (const s of shapes) {
     const x = tf.randomNormal(s.x) as tfTypes.Tensor4D;
@@ -53,7 +56,11 @@ async function main(): Promise<void> {
     const dy = tf.randomNormal(y.shape) as tfTypes.Tensor4D;
     const gradX = tf.grad((a: tfTypes.Tensor) => tf.sum(tf.conv2d(a as tfTypes.Tensor4D, w, 2, 'same')));
     const results = new Map<string, { grad: number[]; kernel: number[] }>(variants.map(([n]) => [n, { grad: [], kernel: [] }]));
-    for (const [, func] of variants) { useKernel(func); time(() => gradX(x)); time(() => tf.conv2dTranspose(dy, w, s.x, 2, 'same')); }
+    for (const [, func] of variants) {
+      useKernel(func);
+      time(() => gradX(x));
+      time(() => tf.conv2dTranspose(dy, w, s.x, 2, 'same'));
+    }
     for (let r = 0; r < repeats; r++) {
       for (const [name, func] of variants) {
         useKernel(func);
@@ -62,7 +69,10 @@ async function main(): Promise<void> {
       }
     }
     for (const [name, r] of results) {
-      console.log(`x ${s.x.join('x')} w ${s.w.join('x')} ${name.padEnd(10)} grad median ${median(r.grad).toFixed(1)} ms (min ${Math.min(...r.grad).toFixed(1)})  kernel median ${median(r.kernel).toFixed(1)} ms (min ${Math.min(...r.kernel).toFixed(1)})`);
+      console.log(
+        `x ${s.x.join('x')} w ${s.w.join('x')} ${name.padEnd(10)} grad median ${median(r.grad).toFixed(1)} ms (min ${Math.min(...r.grad).toFixed(1)})  ` +
+          `kernel median ${median(r.kernel).toFixed(1)} ms (min ${Math.min(...r.kernel).toFixed(1)})`,
+      );
     }
     tf.dispose([x, w, y, dy]);
   }

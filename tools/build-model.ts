@@ -37,7 +37,13 @@ async function main(dir: string): Promise<void> {
   );
   const artifacts = await captureArtifacts(model);
   // Our own shipped asset, rebuilt in place (user models are never written over: see saveModelAtomically).
-  await writeModelFiles(artifacts, dir, { trainAccuracy: exported.trainAccuracy, testAccuracy: exported.testAccuracy, trainedBy: 'tools/train_default_model.py', architecture: arch, training: exported.training });
+  await writeModelFiles(artifacts, dir, {
+    trainAccuracy: exported.trainAccuracy,
+    testAccuracy: exported.testAccuracy,
+    trainedBy: 'tools/train_default_model.py',
+    architecture: arch,
+    training: exported.training,
+  });
   console.log(`${dir}: ${model.countParams()} parameters, train ${exported.trainAccuracy}, test ${exported.testAccuracy}`);
 }
 

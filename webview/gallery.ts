@@ -48,7 +48,12 @@ const FILTERS: Array<[GalleryFilter, string]> = [
   ['misclassified', 'Misclassified now'],
 ];
 
-const STATE_BADGES: Record<string, string> = { forgotten: 'forgotten', 'came-back': 'came back', remembered: 'remembered', 'already-misclassified': 'was already wrong' };
+const STATE_BADGES: Record<string, string> = {
+  forgotten: 'forgotten',
+  'came-back': 'came back',
+  remembered: 'remembered',
+  'already-misclassified': 'was already wrong',
+};
 
 /** Asks the host for the pre-flight estimate of the selection, once clicking has paused. */
 function requestEstimates(): void {
@@ -81,7 +86,8 @@ function renderEstimates(): void {
   const known = [...selected].map((k) => estimates.get(k)).filter((e) => e?.verdict);
   const typical = known.filter((e) => e!.verdict === 'typical').length;
   $('preflight').textContent = known.length
-    ? `Pre-flight estimate for the selection: ${typical} of ${known.length} look typical (a model trained without them would still classify them correctly, so making them misclassified costs accuracy; the objective "as if never seen" matches retraining), ${known.length - typical} look memorised.`
+    ? `Pre-flight estimate for the selection: ${typical} of ${known.length} look typical (a model trained without them would still classify them correctly, ` +
+      `so making them misclassified costs accuracy; the objective "as if never seen" matches retraining), ${known.length - typical} look memorised.`
     : '';
 }
 

@@ -12,7 +12,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../engine/runtime/backend';
-import { BACKEND_CHOICES, type BackendChoice, DEFAULT_GUARD, EXPERIMENT_METHODS, type Method, METHODS, type Preset, PRESETS, usesAdversarial } from '../contracts/options';
+import {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  DEFAULT_GUARD,
+  EXPERIMENT_METHODS,
+  type Method,
+  METHODS,
+  type Preset,
+  PRESETS,
+  usesAdversarial,
+} from '../contracts/options';
 import { embeddedDefault, embeddedModels, loadEmbeddedData, DEFAULT_MODEL } from '../engine/data/assets';
 import { loadModel } from '../engine/data/modelIo';
 import { resolveWorkers } from '../engine/runtime/attackPool';
@@ -29,7 +39,10 @@ import { plural } from '../shared/runView';
 import { preflightText, yardstickText } from './yardstickText';
 
 function parseList<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) if (!allowed.includes(item as T)) throw new UserInputError(`Unknown ${what} "${item}"; choose from ${allowed.join(', ')}.`);
   return items as T[];
 }
@@ -53,7 +66,10 @@ function printResult(r: ExperimentResult): void {
   const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'MIA', 'steps', 'seconds', 'stopped', 'guard'];
   const mia = (a: ExperimentResult['auditBefore']) => (a ? pct(a.accuracy) : '–');
   const guardText = (g: ExperimentResult['runs'][number]['guard']) =>
-    g.tripped ? `TRIPPED step ${g.tripped.step}: ${pct(g.tripped.agreement, 1)}${g.tripped.rolledBackToStep !== undefined ? `, rolled back to ${g.tripped.rolledBackToStep}` : ''}` : `ok ${pct(g.agreement, 0)}`;
+    g.tripped
+      ? `TRIPPED step ${g.tripped.step}: ` +
+        `${pct(g.tripped.agreement, 1)}${g.tripped.rolledBackToStep !== undefined ? `, rolled back to ${g.tripped.rolledBackToStep}` : ''}`
+      : `ok ${pct(g.agreement, 0)}`;
   const rows = [
     ['before', pct(r.before.forget), pct(r.before.retain), pct(r.before.test), '', mia(r.auditBefore), '', '', '', ''],
     ...r.runs.map((run) => [
@@ -73,9 +89,14 @@ function printResult(r: ExperimentResult): void {
   console.log(table(header, rows));
   console.log(
     `forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random ${r.retainSubsetSize} of the remaining training data; ` +
-      `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack for ADV methods; ` +
-      `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}). [unseen] = the objective "as if never seen" (its steps stop once every instance's loss reached its target); ` +
-      `[anchored] = misclassify, each instance pushed toward the class the model ranks next while the predictions on other training images are kept (KL to the pre-trained model's).`,
+      `test = held-out test accuracy; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot ` +
+      `tell them apart; needs k >= 4); steps = SGD steps until every instance was forgotten (or the epoch cap); seconds include the shared PGD attack ` +
+      `for ADV methods; ` +
+      `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial ` +
+      `examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}). [unseen] = the objective "as if never seen" (its steps stop once every instance's ` +
+      `loss reached its target); ` +
+      `[anchored] = misclassify, each instance pushed toward the class the model ranks next while the predictions on other training images are kept (KL to ` +
+      `the pre-trained model's).`,
   );
   console.log(preflightText(r));
   if (r.yardstick) console.log(yardstickText(r.yardstick, r.k));
@@ -164,7 +185,8 @@ async function main(argv: string[]): Promise<number> {
   if (jobs !== 'auto' && !(Number.isInteger(jobs) && jobs >= 1)) throw new UserInputError(`--jobs takes a whole number >= 1 or auto (got "${values.jobs}").`);
   const seeds = values.seeds ? parseInts(values.seeds, 'seeds') : values.seed ? parseInts(values.seed, 'seed') : command === 'demo' ? [0] : [0, 1, 2];
   const maxEpochs = values['max-epochs'] ? parseInts(values['max-epochs'], 'max-epochs')[0] : undefined;
-  if (command === 'demo' && (ks.length !== 1 || seeds.length !== 1)) throw new UserInputError('demo takes one --k and one --seed; use `experiment` for a grid.');
+  if (command === 'demo' && (ks.length !== 1 || seeds.length !== 1))
+    throw new UserInputError('demo takes one --k and one --seed; use `experiment` for a grid.');
 
   // The demo's two cases: the default model (augmented, hardly memorises) and one that memorises.
   const modelNames = values.model ? values.model.split(',').map((m) => m.trim()) : command === 'demo' ? [DEFAULT_MODEL, MEMORISING_MODEL] : [DEFAULT_MODEL];
@@ -221,14 +243,16 @@ async function main(argv: string[]): Promise<number> {
           status.clear();
           const name = run.preset === 'paper' ? run.method : `${run.method} [${run.preset}]`;
           console.error(
-            `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ${plural(run.steps, 'step')}, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
+            `k=${k} seed=${seed} ${name}: forget ${pct(before.forget)} → ${pct(run.forget)}, test ${pct(before.test)} → ${pct(run.test)}, ` +
+              `${plural(run.steps, 'step')}, ${run.seconds.toFixed(1)} s, ${run.stopped}`,
           );
         },
         onProgress: (k, seed, method, p, preset) => {
           const where = `k=${k} seed=${seed} ${method}${preset && preset !== 'paper' ? ` [${preset}]` : ''}`;
           if (p.phase === 'attack') status.update(`${where}: PGD ${p.step}/${p.steps} (chunk ${p.chunk}/${p.chunks})`);
           else if (p.phase === 'importance') status.update(`${where}: weight importance`, true);
-          else if (p.phase === 'unlearn') status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
+          else if (p.phase === 'unlearn')
+            status.update(`${where}: step ${p.step} (epoch ${p.epoch}) loss ${p.loss.toFixed(3)}, ${p.remembered}/${p.total} still remembered`);
           else status.update(`${where}: evaluating`, true);
         },
         onResult: (result) => {
@@ -296,7 +320,10 @@ async function runBench(args: string[]): Promise<number> {
   const { train, test } = await loadEmbeddedData(assets.dataDir);
   const forgetIndices = chooseForgetIndices(train.labels.length, config.k, config.seed);
   const backend = `${backendInfo.name} (${backendInfo.description})`;
-  console.error(`bench: k = ${config.k}, seed ${config.seed}, ${config.method}, ${config.pgdSteps} PGD steps, max ${config.maxEpochs} epochs, ${workers[0]} PGD worker(s); backend ${backend}`);
+  console.error(
+    `bench: k = ${config.k}, seed ${config.seed}, ${config.method}, ${config.pgdSteps} PGD steps, max ${config.maxEpochs} epochs, ${workers[0]} PGD ` +
+      `worker(s); backend ${backend}`,
+  );
 
   console.error('engine: running the request…');
   const run = await bench.runEngineRequest(loaded, train, test, forgetIndices, config, backend);
@@ -366,7 +393,12 @@ function printBench(r: bench.BenchReport): void {
   const e = r.engine;
   const p = r.reference;
   const phases = ['pgd', 'importance', 'unlearn', 'eval', 'total'] as const;
-  const rows: string[][] = phases.map((ph) => [`${ph} (s)`, fmt(e.seconds[ph]), fmt(p?.seconds[ph]), fmt(p ? (p.seconds[ph] > 0 ? e.seconds[ph] / p.seconds[ph] : null) : null, 1)]);
+  const rows: string[][] = phases.map((ph) => [
+    `${ph} (s)`,
+    fmt(e.seconds[ph]),
+    fmt(p?.seconds[ph]),
+    fmt(p ? (p.seconds[ph] > 0 ? e.seconds[ph] / p.seconds[ph] : null) : null, 1),
+  ]);
   rows.push(
     ['CPU s (total)', fmt(e.cpu_seconds), fmt(p?.cpu_seconds), fmt(r.ratio.cpu_total, 1)],
     ['s / PGD step', fmt(e.per_step.pgd, 3), fmt(p?.per_step.pgd, 3), fmt(r.ratio.pgd_step, 1)],
@@ -379,28 +411,64 @@ function printBench(r: bench.BenchReport): void {
     ['retain before → after', `${pct(e.before.retain)} → ${pct(e.retain_after)}`, p ? `${pct(p.before.retain)} → ${pct(p.retain_after)}` : '–', ''],
     ['test before → after', `${pct(e.before.test)} → ${pct(e.test_after)}`, p ? `${pct(p.before.test)} → ${pct(p.test_after)}` : '–', ''],
   );
-  console.log(`\nbench: ${r.method}, k = ${r.k}, seed ${r.seed}, ${r.pgd_steps} PGD steps, max ${r.max_epochs} epochs, ${r.workers} PGD worker(s), reference ${r.reference_threads} torch thread(s), ${r.cores} cores`);
-  console.log(`load average (1/5/15 min) at start ${r.load_average.start.map((v) => v.toFixed(2)).join(' ')}, at end ${r.load_average.end.map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nbench: ${r.method}, k = ${r.k}, seed ${r.seed}, ${r.pgd_steps} PGD steps, max ${r.max_epochs} epochs, ${r.workers} PGD worker(s), reference ` +
+      `${r.reference_threads} torch thread(s), ${r.cores} cores`,
+  );
+  console.log(
+    `load average (1/5/15 min) at start ${r.load_average.start.map((v) => v.toFixed(2)).join(' ')}, at end ` +
+      `${r.load_average.end.map((v) => v.toFixed(2)).join(' ')}`,
+  );
   console.log(`engine: ${e.backend}\nreference: ${p ? p.backend : `not run (${r.reference_error ?? 'disabled'})`}`);
   console.log(table(['', 'engine', 'reference', 'engine/ref'], rows));
   if (r.agreement) {
     const a = r.agreement;
-    console.log(`agreement: test after differs by ${a.test_after_points.toFixed(2)} points, retain by ${a.retain_after_points.toFixed(2)}, forget by ${a.forget_after_points.toFixed(2)}; steps ${a.same_steps ? 'equal' : 'differ'}; attack success by ${fmt(a.attack_success_points)} points.`);
+    console.log(
+      `agreement: test after differs by ${a.test_after_points.toFixed(2)} points, retain by ${a.retain_after_points.toFixed(2)}, forget by ` +
+        `${a.forget_after_points.toFixed(2)}; steps ${a.same_steps ? 'equal' : 'differ'}; attack success by ${fmt(a.attack_success_points)} points.`,
+    );
   }
   if (r.pgd_scaling.length > 1) {
     console.log('\nPGD phase by worker threads (same plan; max |Δ| of the adversarial images vs the first):');
-    console.log(table(['workers', 'seconds', 'speed-up', 'max |Δ|'], r.pgd_scaling.map((s) => [String(s.workers), fmt(s.seconds), fmt(r.pgd_scaling[0].seconds / s.seconds), s.max_abs_diff.toExponential(1)])));
+    console.log(
+      table(
+        ['workers', 'seconds', 'speed-up', 'max |Δ|'],
+        r.pgd_scaling.map((s) => [String(s.workers), fmt(s.seconds), fmt(r.pgd_scaling[0].seconds / s.seconds), s.max_abs_diff.toExponential(1)]),
+      ),
+    );
   }
   for (const prof of r.profile ?? []) {
     console.log(`\nprofile: ${prof.what}: ${prof.wall_ms.toFixed(1)} ms wall, ${prof.kernel_ms.toFixed(1)} ms in kernels`);
-    console.log(table(['kernel', 'ms', 'calls', 'share'], prof.kernels.slice(0, 10).map((k) => [k.kernel, k.ms.toFixed(1), String(k.calls), pct(k.share)])));
+    console.log(
+      table(
+        ['kernel', 'ms', 'calls', 'share'],
+        prof.kernels.slice(0, 10).map((k) => [k.kernel, k.ms.toFixed(1), String(k.calls), pct(k.share)]),
+      ),
+    );
   }
   if (r.memory) {
     const m = r.memory;
     const pts = m.points;
     console.log(`\nmemory: ${m.requests} requests (${m.setting}); baseline ${m.baseline_tensors} tensors`);
-    console.log(table(['request', 'tensors before', 'after', 'RSS MiB', 'heap MiB', 'backend MiB', 's'], pts.map((q) => [String(q.request), String(q.tensors_before), String(q.tensors_after), fmt(q.rss_mb, 0), fmt(q.heap_mb, 0), fmt(q.wasm_or_backend_mb, 1), fmt(q.seconds, 1)])));
-    console.log(`tensors ${m.tensors_return_to_baseline ? 'return to the baseline after every request' : 'DO NOT return to the baseline'}; RSS grew ${m.rss_growth_first_half_mb.toFixed(0)} MiB over the first half, ${m.rss_growth_second_half_mb.toFixed(0)} MiB over the second (${m.rss_levels_off ? 'levels off' : 'still growing'}).`);
+    console.log(
+      table(
+        ['request', 'tensors before', 'after', 'RSS MiB', 'heap MiB', 'backend MiB', 's'],
+        pts.map((q) => [
+          String(q.request),
+          String(q.tensors_before),
+          String(q.tensors_after),
+          fmt(q.rss_mb, 0),
+          fmt(q.heap_mb, 0),
+          fmt(q.wasm_or_backend_mb, 1),
+          fmt(q.seconds, 1),
+        ]),
+      ),
+    );
+    console.log(
+      `tensors ${m.tensors_return_to_baseline ? 'return to the baseline after every request' : 'DO NOT return to the baseline'}; RSS grew ` +
+        `${m.rss_growth_first_half_mb.toFixed(0)} MiB over the first half, ${m.rss_growth_second_half_mb.toFixed(0)} MiB over the second ` +
+        `(${m.rss_levels_off ? 'levels off' : 'still growing'}).`,
+    );
   }
   console.log(`\n${r.note}`);
 }
@@ -429,7 +497,10 @@ main(process.argv.slice(2)).then(
     } catch {
       where = 'not saved (the temporary folder is not writable); run again with NODE_OPTIONS=--stack-trace-limit=50 to see them';
     }
-    console.error(`unlearn-lens: internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\nThis is a bug in Unlearn Lens, not in your input. Details: ${where}`);
+    console.error(
+      `unlearn-lens: internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\nThis is a bug in Unlearn Lens, not in your input. ` +
+        `Details: ${where}`,
+    );
     process.exit(1);
   },
 );

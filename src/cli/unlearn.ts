@@ -7,7 +7,24 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice, FORGET_TERMS, type ForgetTerm, GUARD_ACTIONS, type GuardAction, type Method, METHODS, OBJECTIVE_NAMES, type ObjectiveName, parseRelabel, type Preset, PRESETS, type RelabelChoice, type ResizeMode, type UnlearnOptionsInput } from '../contracts/options';
+import {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  FORGET_TERMS,
+  type ForgetTerm,
+  GUARD_ACTIONS,
+  type GuardAction,
+  type Method,
+  METHODS,
+  OBJECTIVE_NAMES,
+  type ObjectiveName,
+  parseRelabel,
+  type Preset,
+  PRESETS,
+  type RelabelChoice,
+  type ResizeMode,
+  type UnlearnOptionsInput,
+} from '../contracts/options';
 import { datasetRootOf, defaultTestData } from '../engine/data/selection';
 import { isManifestFile, readManifest } from '../engine/data/manifest';
 import { NothingToForgetError, UserInputError } from '../contracts/errors';
@@ -80,7 +97,10 @@ export const MAX_SELECTED_LINES = 1_000_000;
  */
 export function parseLines(value: string, lineCount?: number, file = 'the manifest'): number[] {
   const ranges: Array<[number, number]> = [];
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
     const from = m ? Number(m[1]) : NaN;
     const to = m?.[2] !== undefined ? Number(m[2]) : from;
@@ -95,7 +115,11 @@ export function parseLines(value: string, lineCount?: number, file = 'the manife
     const text = past.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ');
     const plural = past.length > 1 || past[0][0] !== past[0][1];
     if (lineCount === undefined) throw new UserInputError(`--lines ${text}: at most ${MAX_SELECTED_LINES} lines can be named.`);
-    throw new UserInputError(`${plural ? 'Lines' : 'Line'} ${text} ${plural ? 'are' : 'is'} past the end of ${file}, which has ${lineCount} line${lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, file);
+    throw new UserInputError(
+      `${plural ? 'Lines' : 'Line'} ${text} ${plural ? 'are' : 'is'} past the end of ${file}, which has ${lineCount} line${lineCount === 1 ? '' : 's'}. Name ` +
+        `lines that hold an image and its label.`,
+      file,
+    );
   }
   // Merge the ranges, then expand: at most `limit` numbers.
   ranges.sort((a, b) => a[0] - b[0]);
@@ -106,7 +130,8 @@ export function parseLines(value: string, lineCount?: number, file = 'the manife
     else merged.push([from, to]);
   }
   const total = merged.reduce((n, [from, to]) => n + to - from + 1, 0);
-  if (total > MAX_SELECTED_LINES) throw new UserInputError(`--lines names ${total} lines; at most ${MAX_SELECTED_LINES} can be forgotten in one request. Select fewer lines.`);
+  if (total > MAX_SELECTED_LINES)
+    throw new UserInputError(`--lines names ${total} lines; at most ${MAX_SELECTED_LINES} can be forgotten in one request. Select fewer lines.`);
   const lines: number[] = [];
   for (const [from, to] of merged) for (let line = from; line <= to; line++) lines.push(line - 1);
   return lines;
@@ -164,7 +189,8 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   const modelPath = path.resolve(values.model);
   const modelStat = await fs.stat(modelPath).catch(() => undefined);
   if (modelStat?.isDirectory()) throw new UserInputError(`${modelPath} is a folder. Point --model at the TensorFlow.js model.json inside it.`, modelPath);
-  if (!modelStat?.isFile()) throw new UserInputError(`${modelPath} ${modelStat ? 'is not a regular file' : 'does not exist'}. Point --model at a TensorFlow.js model.json.`, modelPath);
+  if (!modelStat?.isFile())
+    throw new UserInputError(`${modelPath} ${modelStat ? 'is not a regular file' : 'does not exist'}. Point --model at a TensorFlow.js model.json.`, modelPath);
 
   let selection: ForgetSelection;
   if (values.manifest) {
@@ -177,12 +203,18 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
     selection = { kind: 'manifest', manifest, lines: parseLines(values.lines, lineCount, manifest) };
   } else {
     if (values.lines) throw new UserInputError('--lines goes with --manifest.');
-    if (positionals.length === 0) throw new UserInputError(`Nothing is selected to forget: name images or class folders, or --manifest with --lines.\n\n${UNLEARN_USAGE}`);
+    if (positionals.length === 0)
+      throw new UserInputError(`Nothing is selected to forget: name images or class folders, or --manifest with --lines.\n\n${UNLEARN_USAGE}`);
     const paths = positionals.map((p) => path.resolve(p));
     if (values.dataset !== undefined) {
       const dataset = path.resolve(values.dataset);
       const stat = await fs.stat(dataset).catch(() => undefined);
-      if (!stat?.isDirectory()) throw new UserInputError(`--dataset ${dataset} ${stat ? 'is a file, not a folder' : 'does not exist'}. Point it at the class-folder dataset the images belong to (the folder holding one sub-folder per class).`, dataset);
+      if (!stat?.isDirectory())
+        throw new UserInputError(
+          `--dataset ${dataset} ${stat ? 'is a file, not a folder' : 'does not exist'}. Point it at the class-folder dataset the images belong to (the ` +
+            `folder holding one sub-folder per class).`,
+          dataset,
+        );
     }
     selection = { kind: 'files', paths, datasetRoot: values.dataset ? path.resolve(values.dataset) : await datasetRootOf(paths) };
   }
@@ -198,10 +230,16 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
     maxEpochs = Number(values['max-epochs']);
     if (!Number.isInteger(maxEpochs) || maxEpochs < 1) throw new UserInputError(`--max-epochs takes a whole number >= 1 (got "${values['max-epochs']}").`);
   }
-  const options: UnlearnOptionsInput = { method, ...(maxEpochs ? { maxEpochs } : {}), ...(forgetTerm ? { forgetTerm } : {}), ...(guardAction ? { guard: { action: guardAction } } : {}) };
+  const options: UnlearnOptionsInput = {
+    method,
+    ...(maxEpochs ? { maxEpochs } : {}),
+    ...(forgetTerm ? { forgetTerm } : {}),
+    ...(guardAction ? { guard: { action: guardAction } } : {}),
+  };
   const relabel = relabelFlag(values.relabel);
   const objective = oneOf(values.objective, OBJECTIVE_NAMES, 'objective') as ObjectiveName | undefined;
-  if (objective === 'relabel' && !relabel) throw new UserInputError('--objective relabel needs the new labels: --relabel nearest, --relabel CLASS, or --relabel C1,C2,... (one per instance).');
+  if (objective === 'relabel' && !relabel)
+    throw new UserInputError('--objective relabel needs the new labels: --relabel nearest, --relabel CLASS, or --relabel C1,C2,... (one per instance).');
   if (objective && objective !== 'relabel' && relabel) throw new UserInputError(`--relabel goes with --objective relabel, not ${objective}.`);
   if (objective === 'unseen') {
     if (forgetTerm) throw new UserInputError('--objective unseen has its own forget term (each loss raised to its target); leave out --forget-term.');
@@ -209,22 +247,40 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   }
   if (relabel && forgetTerm && forgetTerm !== 'negative-ce') throw new UserInputError('--relabel trains toward the new labels (+CE); leave out --forget-term.');
   if (values.test !== undefined && !(await fs.stat(path.resolve(values.test)).catch(() => undefined))) {
-    throw new UserInputError(`--test ${path.resolve(values.test)} does not exist. Point it at held-out data: a class-folder dataset or a .csv/.jsonl manifest.`, path.resolve(values.test));
+    throw new UserInputError(
+      `--test ${path.resolve(values.test)} does not exist. Point it at held-out data: a class-folder dataset or a .csv/.jsonl manifest.`,
+      path.resolve(values.test),
+    );
   }
   const testData = values.test ? path.resolve(values.test) : await defaultTestData(selection);
   const versionsDir = versionsDirFor(modelPath);
   // Every output is checked before the run: a bad --json costs nothing and can never land on an input.
-  const jsonPath = values.json === undefined ? undefined : await checkOutputFile(values.json, await protectedInputs(modelPath, versionsDir, selection, testData));
+  const jsonPath =
+    values.json === undefined ? undefined : await checkOutputFile(values.json, await protectedInputs(modelPath, versionsDir, selection, testData));
 
   const status = new StatusLine();
   // Only a person at a terminal is asked; with nobody to ask, the engine stops and rolls back.
   const canAsk = process.stdin.isTTY === true;
   if (guardAction === 'ask' && !canAsk) console.error('--guard-action ask: no terminal to ask on, so a tripped guard will stop the run and roll back.');
-  console.error(`unlearn: ${selection.kind === 'files' ? `${selection.paths.length} path(s) in ${selection.datasetRoot}` : `${selection.lines.length} line(s) of ${selection.manifest}`}, ${method}${preset ? ` [${preset}]` : ''}, model ${modelPath}${testData ? `, test data ${testData}` : ''}`);
+  console.error(
+    `unlearn: ${selection.kind === 'files' ? `${selection.paths.length} path(s) in ${selection.datasetRoot}` : `${selection.lines.length} line(s) of ${selection.manifest}`}, ${method}${preset ? ` [${preset}]` : ''}, model ${modelPath}${testData ? `, test data ${testData}` : ''}`,
+  );
   let record;
   try {
     record = await runUnlearnJob(
-      { kind: 'unlearn', backend: { choice: backend, searchPaths: [process.cwd()] }, modelPath, versionsDir, selection, options, ...(preset ? { preset } : {}), resize, ...(testData ? { testData } : {}), ...(relabel ? { relabel } : {}), ...(values['allow-outside'] ? { allowOutside: true } : {}) },
+      {
+        kind: 'unlearn',
+        backend: { choice: backend, searchPaths: [process.cwd()] },
+        modelPath,
+        versionsDir,
+        selection,
+        options,
+        ...(preset ? { preset } : {}),
+        resize,
+        ...(testData ? { testData } : {}),
+        ...(relabel ? { relabel } : {}),
+        ...(values['allow-outside'] ? { allowOutside: true } : {}),
+      },
       signal,
       (p) => {
         if (p.phase === 'warning') {
@@ -244,8 +300,7 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
   }
   status.clear();
   if (signal.aborted) console.error(`The cancel came after the new version was complete: it is saved (${record.result.path}).`);
-  const split = (name: 'forget' | 'test') =>
-    record.before[name] === undefined ? '' : `${name} ${pct(record.before[name]!)} → ${pct(record.after[name]!)}`;
+  const split = (name: 'forget' | 'test') => (record.before[name] === undefined ? '' : `${name} ${pct(record.before[name]!)} → ${pct(record.after[name]!)}`);
   if (record.model.contract) console.log(modelContractText(record.model.contract));
   console.log(runSummary(record));
   console.log([split('forget'), split('test')].filter(Boolean).join(', ') + `; ${record.seconds.total.toFixed(1)} s on ${record.backend}`);
@@ -257,7 +312,11 @@ export async function runUnlearnCommand(args: string[], signal: AbortSignal): Pr
     try {
       await writeFileAtomically(jsonPath, JSON.stringify(saved, null, 2));
     } catch (e) {
-      throw new UserInputError(`The new version was saved (${record.result.path}, its run record beside it in run.json), but --json ${jsonPath} could not be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy run.json from the version instead.`, jsonPath);
+      throw new UserInputError(
+        `The new version was saved (${record.result.path}, its run record beside it in run.json), but --json ${jsonPath} could not be written ` +
+          `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy run.json from the version instead.`,
+        jsonPath,
+      );
     }
     console.error(`wrote ${jsonPath}`);
   }
@@ -277,9 +336,13 @@ async function protectedInputs(modelPath: string, versionsDir: string, selection
     for (const p of selection.paths) inputs.push({ path: p, what: (await isFolder(p)) ? 'a selected folder' : 'a selected image', folder: await isFolder(p) });
     if (selection.datasetRoot) inputs.push({ path: selection.datasetRoot, what: 'the dataset folder', folder: true });
   } else {
-    inputs.push({ path: selection.manifest, what: 'the manifest' }, { path: path.dirname(selection.manifest), what: "the manifest's dataset folder", folder: true });
+    inputs.push(
+      { path: selection.manifest, what: 'the manifest' },
+      { path: path.dirname(selection.manifest), what: "the manifest's dataset folder", folder: true },
+    );
     const wanted = new Set(selection.lines);
-    for (const row of (await readManifest(selection.manifest)).rows) if (wanted.has(row.line)) inputs.push({ path: row.file, what: `the image on line ${row.line + 1} of the manifest` });
+    for (const row of (await readManifest(selection.manifest)).rows)
+      if (wanted.has(row.line)) inputs.push({ path: row.file, what: `the image on line ${row.line + 1} of the manifest` });
   }
   if (testData) inputs.push({ path: testData, what: 'the test data', folder: await isFolder(testData) });
   return inputs;

@@ -10,12 +10,16 @@ import { pct } from '../shared/percent';
 export function preflightText(r: Pick<ExperimentResult, 'preflight'>): string {
   const line = (t: ExperimentResult['preflight']['withData'], auc: number | undefined) => {
     const typical = t.instances.filter((e) => e.verdict === 'typical').length;
-    return `${typical} of ${t.instances.length} typical, ${t.instances.length - typical} memorised (from ${t.heldOutSource}${auc === undefined ? '' : `; AUC ${auc.toFixed(2)} at predicting which ones the retrained model still gets right`})`;
+    return (
+      `${typical} of ${t.instances.length} typical, ${t.instances.length - typical} memorised (from ` +
+      `${t.heldOutSource}${auc === undefined ? '' : `; AUC ${auc.toFixed(2)} at predicting which ones the retrained model still gets right`})`
+    );
   };
   return (
-    `\nPre-flight estimate (before any run; typical = a model trained without the instance would probably still classify it correctly, memorised = it would not):\n` +
-      `  with held-out data: ${line(r.preflight.withData, r.preflight.auc?.withData)}\n` +
-      `  model and instances alone: ${line(r.preflight.alone, r.preflight.auc?.alone)}`
+    `\nPre-flight estimate (before any run; typical = a model trained without the instance would probably still classify it correctly, memorised = it would ` +
+    `not):\n` +
+    `  with held-out data: ${line(r.preflight.withData, r.preflight.auc?.withData)}\n` +
+    `  model and instances alone: ${line(r.preflight.alone, r.preflight.auc?.alone)}`
   );
 }
 
@@ -36,7 +40,19 @@ export function yardstickText(y: Yardstick, k: number): string {
   ];
   const rows = [
     [ref.name, pct(ref.forget), '', pct(ref.test), '', `${ref.membershipAuc.toFixed(2)}`, ''],
-    ...(y.noise ? [[`retrain vs retrain (${y.noise.seeds} seeds, all data)`, '', `±${(100 * y.noise.forgetDifference).toFixed(1)}`, '', `±${(100 * y.noise.testDifference).toFixed(1)}`, `±${y.noise.membershipAucDifference.toFixed(2)}`, pct(y.noise.agreement, 1)]] : []),
+    ...(y.noise
+      ? [
+          [
+            `retrain vs retrain (${y.noise.seeds} seeds, all data)`,
+            '',
+            `±${(100 * y.noise.forgetDifference).toFixed(1)}`,
+            '',
+            `±${(100 * y.noise.testDifference).toFixed(1)}`,
+            `±${y.noise.membershipAucDifference.toFixed(2)}`,
+            pct(y.noise.agreement, 1),
+          ],
+        ]
+      : []),
     ...(y.relabelled ? [row(y.relabelled)] : []),
     ...y.rows.map(row),
   ];
@@ -45,9 +61,10 @@ export function yardstickText(y: Yardstick, k: number): string {
     table(header, rows) +
     '\n' +
     `Δ = difference to the retrained model, in points; membership AUC = chance that a forgotten instance has a lower loss than a held-out test image ` +
-      `(0.5: looks unseen; random draws of ${k} held-out images give ${y.membershipNullBand[0].toFixed(2)}–${y.membershipNullBand[1].toFixed(2)}, 5th–95th percentile; above: memorised, below: overshot); ` +
-      `test agreement = share of test images given the same class as the retrained model. The retrain-vs-retrain row is the noise: two trainings on all the data with different seeds.` +
+    `(0.5: looks unseen; random draws of ${k} held-out images give ${y.membershipNullBand[0].toFixed(2)}–${y.membershipNullBand[1].toFixed(2)}, 5th–95th ` +
+    `percentile; above: memorised, below: overshot); ` +
+    `test agreement = share of test images given the same class as the retrained model. The retrain-vs-retrain row is the noise: two trainings on all the ` +
+    `data with different seeds.` +
     (y.relabelled ? ' "retrained with them relabelled" is what misclassifying these instances costs a model trained to do it.' : '')
   );
 }
-

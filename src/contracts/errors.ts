@@ -32,7 +32,10 @@ export class NothingToForgetError extends Error {
     readonly count: number,
     hint = '',
   ) {
-    super(`Nothing to forget: the model already misclassifies all ${count} selected instance${count === 1 ? '' : 's'}, so no version was saved.${hint ? ` ${hint}` : ''}`);
+    super(
+      `Nothing to forget: the model already misclassifies all ${count} selected instance${count === 1 ? '' : 's'}, so no version was ` +
+        `saved.${hint ? ` ${hint}` : ''}`,
+    );
     this.name = 'NothingToForgetError';
   }
 }

@@ -38,15 +38,51 @@ export const PIXEL_RANGE: readonly [number, number] = [0, 1];
 
 /** Layers whose forward pass Unlearn Lens compiles to plain ops (src/engine/core/forward.ts). */
 export const COMPILED_LAYERS: readonly string[] = [
-  'InputLayer', 'Conv2D', 'DepthwiseConv2D', 'Dense', 'BatchNormalization', 'Activation', 'ReLU', 'Flatten', 'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D', 'MaxPooling2D', 'AveragePooling2D', 'Add', 'ZeroPadding2D', 'Rescaling', 'Reshape',
+  'InputLayer',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'Dense',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'Flatten',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'Add',
+  'ZeroPadding2D',
+  'Rescaling',
+  'Reshape',
 ];
 
 /** Layers run through TensorFlow.js's own `model.apply` (correct, slower). */
 export const OTHER_SUPPORTED_LAYERS: readonly string[] = [
-  'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'SeparableConv2D', 'Conv2DTranspose', 'Concatenate',
-  'Multiply', 'Average', 'Maximum', 'Minimum', 'Subtract', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Softmax', 'LayerNormalization',
-  'UpSampling2D', 'Cropping2D', 'Permute', 'Sequential', 'Model', 'Functional',
+  'Dropout',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'SeparableConv2D',
+  'Conv2DTranspose',
+  'Concatenate',
+  'Multiply',
+  'Average',
+  'Maximum',
+  'Minimum',
+  'Subtract',
+  'LeakyReLU',
+  'PReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Softmax',
+  'LayerNormalization',
+  'UpSampling2D',
+  'Cropping2D',
+  'Permute',
+  'Sequential',
+  'Model',
+  'Functional',
 ];
 
 export const SUPPORTED_LAYERS: readonly string[] = [...COMPILED_LAYERS, ...OTHER_SUPPORTED_LAYERS];
@@ -109,8 +145,10 @@ export function checkWeightsManifest(manifest: unknown, file: string): WeightsGr
       if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
         throw new ModelContractError(`${file}: ${named} has no "shape" (a list of whole numbers). ${REEXPORT}`, file);
       }
-      if (w.quantization !== undefined) throw new ModelContractError(`${file} stores quantized weights (${named}); unlearning needs float32 weights. Re-export without --quantize.`, file);
-      if (w.dtype !== 'float32') throw new ModelContractError(`${file}: ${named} has dtype ${JSON.stringify(w.dtype)}; Unlearn Lens needs float32 weights. ${REEXPORT}`, file);
+      if (w.quantization !== undefined)
+        throw new ModelContractError(`${file} stores quantized weights (${named}); unlearning needs float32 weights. Re-export without --quantize.`, file);
+      if (w.dtype !== 'float32')
+        throw new ModelContractError(`${file}: ${named} has dtype ${JSON.stringify(w.dtype)}; Unlearn Lens needs float32 weights. ${REEXPORT}`, file);
       return { name: w.name, shape: [...(w.shape as number[])], dtype: 'float32' };
     });
     return { paths: [...(group.paths as string[])], weights };
@@ -120,7 +158,11 @@ export function checkWeightsManifest(manifest: unknown, file: string): WeightsGr
 /** A shard path must be a plain relative path that stays inside the model's folder. */
 function checkShardName(shard: string, file: string): void {
   const outside = (why: string) =>
-    new ModelContractError(`${file} names the weight shard "${shard}", ${why}. Shards must be files in the model's own folder; keep model.json and its .bin files together and list them by name.`, file);
+    new ModelContractError(
+      `${file} names the weight shard "${shard}", ${why}. Shards must be files in the model's own folder; keep model.json and its .bin files together and ` +
+        `list them by name.`,
+      file,
+    );
   if (/^[a-z][a-z0-9+.-]*:/i.test(shard) && !/^[a-z]:[\\/]/i.test(shard)) throw outside('a URL');
   if (path.isAbsolute(shard) || path.win32.isAbsolute(shard)) throw outside('an absolute path');
   const normal = path.normalize(shard.replace(/\\/g, '/'));
@@ -135,7 +177,8 @@ export function checkShardInside(modelDirReal: string, shardReal: string, shard:
   const rel = path.relative(modelDirReal, shardReal);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
     throw new ModelContractError(
-      `${file} names the weight shard "${shard}", which resolves to a file outside the model folder (through a link). Copy the shard into the model's folder instead of linking it.`,
+      `${file} names the weight shard "${shard}", which resolves to a file outside the model folder (through a link). Copy the shard into the model's folder ` +
+        `instead of linking it.`,
       file,
     );
   }
@@ -150,7 +193,8 @@ export function checkShardBytes(group: WeightsGroup, actual: number, file: strin
   const expected = groupBytes(group);
   if (actual !== expected) {
     throw new ModelContractError(
-      `The weight shards ${group.paths.join(', ')} of ${file} hold ${actual} bytes but its weightsManifest describes ${expected}; a shard is truncated or from another model. Copy the model folder again from where it was saved.`,
+      `The weight shards ${group.paths.join(', ')} of ${file} hold ${actual} bytes but its weightsManifest describes ${expected}; a shard is truncated or ` +
+        `from another model. Copy the model folder again from where it was saved.`,
       file,
     );
   }
@@ -166,7 +210,8 @@ export function checkFiniteWeights(specs: readonly WeightSpec[], data: ArrayBuff
       const v = values[i];
       if (v - v !== 0) {
         throw new ModelContractError(
-          `${file}: the weight tensor "${spec.name}" holds ${Number.isNaN(v) ? 'NaN' : 'an infinite value'} (at index ${i - offset}). A model with non-finite weights cannot be unlearned; use a checkpoint from before training diverged.`,
+          `${file}: the weight tensor "${spec.name}" holds ${Number.isNaN(v) ? 'NaN' : 'an infinite value'} (at index ${i - offset}). A model with ` +
+            `non-finite weights cannot be unlearned; use a checkpoint from before training diverged.`,
           file,
         );
       }
@@ -201,7 +246,10 @@ function layersOf(model: LayerJson): LayerJson[] | undefined {
 
 const layerName = (layer: LayerJson): string => String(layer.config?.name ?? layer.name ?? '?');
 /** 'hard_sigmoid' and 'hardSigmoid' alike. */
-const activationOf = (layer: LayerJson): string => String(layer.config?.activation ?? 'linear').replace(/_/g, '').toLowerCase();
+const activationOf = (layer: LayerJson): string =>
+  String(layer.config?.activation ?? 'linear')
+    .replace(/_/g, '')
+    .toLowerCase();
 const isSoftmaxLayer = (layer: LayerJson): boolean => layer.class_name === 'Softmax' || activationOf(layer) === 'softmax';
 
 /** The layer whose output is the model's output (the last of a Sequential; output_layers of a functional model). */
@@ -209,7 +257,11 @@ function outputLayer(model: LayerJson, layers: LayerJson[], file: string): Layer
   const config = model.config as Record<string, unknown> | undefined;
   const outputs = isObject(config) ? config.output_layers : undefined;
   if (Array.isArray(outputs)) {
-    if (outputs.length !== 1) throw new ModelContractError(`${file} has ${outputs.length} outputs; Unlearn Lens works on classifiers with one output (the class scores). Export the classification head alone.`, file);
+    if (outputs.length !== 1)
+      throw new ModelContractError(
+        `${file} has ${outputs.length} outputs; Unlearn Lens works on classifiers with one output (the class scores). Export the classification head alone.`,
+        file,
+      );
     const name = Array.isArray(outputs[0]) ? outputs[0][0] : undefined;
     const found = layers.find((l) => layerName(l) === name);
     if (!found) throw new ModelContractError(`${file}: its output layer "${String(name)}" is not among its layers. ${REEXPORT}`, file);
@@ -263,23 +315,36 @@ export function checkTopology(topology: unknown, file: string): TopologyFacts {
   const unsupported = every.find(({ layer }) => !SUPPORTED_LAYERS.includes(String(layer.class_name)));
   if (unsupported) {
     throw new ModelContractError(
-      `${file}: layer "${unsupported.path}" is a ${String(unsupported.layer.class_name)}, which Unlearn Lens does not support. Supported layers: ${SUPPORTED_LAYERS.join(', ')}.`,
+      `${file}: layer "${unsupported.path}" is a ${String(unsupported.layer.class_name)}, which Unlearn Lens does not support. Supported layers: ` +
+        `${SUPPORTED_LAYERS.join(', ')}.`,
       file,
     );
   }
   const out = outputLayer(model, layers, file);
   if (NESTED_MODELS.has(String(out.class_name))) {
-    throw new ModelContractError(`${file}: its output comes from the nested model "${layerName(out)}"; Unlearn Lens needs the classifier's last layer at the top level. Save the model flattened (one level of layers).`, file);
+    throw new ModelContractError(
+      `${file}: its output comes from the nested model "${layerName(out)}"; Unlearn Lens needs the classifier's last layer at the top level. Save the model ` +
+        `flattened (one level of layers).`,
+      file,
+    );
   }
   const misplaced = every.find(({ layer }) => layer !== out && isSoftmaxLayer(layer));
   if (misplaced) {
-    throw new ModelContractError(`${file}: layer "${misplaced.path}" applies softmax before the output; Unlearn Lens needs class scores (logits) out, with softmax, if any, as the last step.`, file);
+    throw new ModelContractError(
+      `${file}: layer "${misplaced.path}" applies softmax before the output; Unlearn Lens needs class scores (logits) out, with softmax, if any, as the last ` +
+        `step.`,
+      file,
+    );
   }
   let output: OutputKind = 'logits';
   if (out.class_name === 'Softmax') {
     const axis = out.config?.axis ?? -1;
     if (axis !== -1 && !(Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) {
-      throw new ModelContractError(`${file}: the output layer "${layerName(out)}" is a softmax over axis ${JSON.stringify(axis)}; Unlearn Lens needs a softmax over the classes (the last axis), or logits.`, file);
+      throw new ModelContractError(
+        `${file}: the output layer "${layerName(out)}" is a softmax over axis ${JSON.stringify(axis)}; Unlearn Lens needs a softmax over the classes (the ` +
+          `last axis), or logits.`,
+        file,
+      );
     }
     output = 'softmax';
   } else {
@@ -287,7 +352,8 @@ export function checkTopology(topology: unknown, file: string): TopologyFacts {
     if (act === 'softmax') output = 'softmax';
     else if (act !== 'linear') {
       throw new ModelContractError(
-        `${file}: the output layer "${layerName(out)}" applies the activation "${String(out.config?.activation)}"; Unlearn Lens needs class scores (logits, a linear last layer) or softmax probabilities. Re-export the model with activation "linear" or "softmax" on its last layer.`,
+        `${file}: the output layer "${layerName(out)}" applies the activation "${String(out.config?.activation)}"; Unlearn Lens needs class scores (logits, ` +
+          `a linear last layer) or softmax probabilities. Re-export the model with activation "linear" or "softmax" on its last layer.`,
         file,
       );
     }
@@ -320,17 +386,33 @@ export function engineTopology<T>(topology: T, file: string): T {
 }
 
 /** Input [batch, h, w, c] and output [batch, classes] of the built model, against the contract. */
-export function checkShapes(inputShape: ReadonlyArray<number | null>, outputShape: ReadonlyArray<number | null>, file: string): { input: [number, number, number]; classes: number } {
+export function checkShapes(
+  inputShape: ReadonlyArray<number | null>,
+  outputShape: ReadonlyArray<number | null>,
+  file: string,
+): { input: [number, number, number]; classes: number } {
   const [, h, w, c] = inputShape;
   if (inputShape.length !== 4 || typeof h !== 'number' || typeof w !== 'number' || typeof c !== 'number') {
-    throw new ModelContractError(`${file} takes input ${JSON.stringify(inputShape.slice(1))}; Unlearn Lens needs a model of fixed-size images [height, width, channels]. Export it with a fixed input shape.`, file);
+    throw new ModelContractError(
+      `${file} takes input ${JSON.stringify(inputShape.slice(1))}; Unlearn Lens needs a model of fixed-size images [height, width, channels]. Export it with ` +
+        `a fixed input shape.`,
+      file,
+    );
   }
   if (c !== 1 && c !== 3) {
-    throw new ModelContractError(`${file} takes images with ${c} channels; Unlearn Lens reads grey (1 channel) or RGB (3 channels) images. Export a model with 1 or 3 input channels (channels last).`, file);
+    throw new ModelContractError(
+      `${file} takes images with ${c} channels; Unlearn Lens reads grey (1 channel) or RGB (3 channels) images. Export a model with 1 or 3 input channels ` +
+        `(channels last).`,
+      file,
+    );
   }
   const classes = outputShape[1];
   if (outputShape.length !== 2 || typeof classes !== 'number' || classes < 2) {
-    throw new ModelContractError(`${file} outputs ${JSON.stringify(outputShape.slice(1))}; Unlearn Lens needs one score per class ([classes], at least 2). End the model in a Dense layer with one unit per class.`, file);
+    throw new ModelContractError(
+      `${file} outputs ${JSON.stringify(outputShape.slice(1))}; Unlearn Lens needs one score per class ([classes], at least 2). End the model in a Dense ` +
+        `layer with one unit per class.`,
+      file,
+    );
   }
   return { input: [h, w, c], classes };
 }
@@ -352,11 +434,15 @@ export function checkModelContract(facts: TopologyFacts, shapes: { input: [numbe
 export function modelContractText(c: ModelContract): string {
   const [h, w, ch] = c.input;
   const lines = [
-    `model: input ${h}×${w}×${ch} (${ch === 1 ? 'grey' : 'RGB'}) pixels in [${c.range[0]}, ${c.range[1]}] (the attack's ε is in that space), ${c.classes} classes, ` +
+    `model: input ${h}×${w}×${ch} (${ch === 1 ? 'grey' : 'RGB'}) pixels in [${c.range[0]}, ${c.range[1]}] (the attack's ε is in that space), ${c.classes} ` +
+      `classes, ` +
       `output ${c.output}, ${c.parameters.toLocaleString('en-US')} parameters in ${c.layers} layers`,
   ];
   if (c.softmaxStripped) lines.push('model ends in softmax; Unlearn Lens works on its logits and saves versions with the softmax kept');
-  if (c.inputRescaled) lines.push('model rescales its input by 1/255 (trained on 0–255 pixels); Unlearn Lens feeds it [0, 1] pixels with that scale × 255, and saves versions unchanged');
+  if (c.inputRescaled)
+    lines.push(
+      'model rescales its input by 1/255 (trained on 0–255 pixels); Unlearn Lens feeds it [0, 1] pixels with that scale × 255, and saves versions unchanged',
+    );
   return lines.join('\n');
 }
 

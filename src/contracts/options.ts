@@ -193,13 +193,18 @@ export function resolveOptions(input: UnlearnOptionsInput = {}, preset: Preset =
     guard: { ...DEFAULT_GUARD, ...(base.guard ?? {}), ...(input.guard ?? {}) },
   };
   if (!FORGET_TERMS.includes(options.forgetTerm)) throw new RangeError(`Unknown forgetTerm "${options.forgetTerm}"; choose from ${FORGET_TERMS.join(', ')}.`);
-  if (options.objective.kind === 'relabel' && options.forgetTerm !== 'negative-ce') throw new RangeError('Relabel uses +CE toward the new labels; leave forgetTerm at negative-ce.');
-  if (options.objective.kind === 'unseen' && options.forgetTerm !== 'negative-ce') throw new RangeError('"As if never seen" has its own forget term (the loss raised to its target); leave forgetTerm at negative-ce.');
+  if (options.objective.kind === 'relabel' && options.forgetTerm !== 'negative-ce')
+    throw new RangeError('Relabel uses +CE toward the new labels; leave forgetTerm at negative-ce.');
+  if (options.objective.kind === 'unseen' && options.forgetTerm !== 'negative-ce')
+    throw new RangeError('"As if never seen" has its own forget term (the loss raised to its target); leave forgetTerm at negative-ce.');
   if (!(options.stopMargin >= 0)) throw new RangeError('Option stopMargin must be >= 0.');
   if (!(options.guard.minAgreement >= 0 && options.guard.minAgreement <= 1)) throw new RangeError('Option guard.minAgreement must be in [0, 1].');
-  if (!RANDOM_STARTS.includes(options.attack.randomStart)) throw new RangeError(`Option attack.randomStart must be one of ${RANDOM_STARTS.join(', ')} (got "${options.attack.randomStart}").`);
-  if (!ADVERSARIAL_ORDERS.includes(options.adversarialOrder)) throw new RangeError(`Option adversarialOrder must be one of ${ADVERSARIAL_ORDERS.join(', ')} (got "${options.adversarialOrder}").`);
-  if (!GUARD_ACTIONS.includes(options.guard.action)) throw new RangeError(`Option guard.action must be one of ${GUARD_ACTIONS.join(', ')} (got "${options.guard.action}").`);
+  if (!RANDOM_STARTS.includes(options.attack.randomStart))
+    throw new RangeError(`Option attack.randomStart must be one of ${RANDOM_STARTS.join(', ')} (got "${options.attack.randomStart}").`);
+  if (!ADVERSARIAL_ORDERS.includes(options.adversarialOrder))
+    throw new RangeError(`Option adversarialOrder must be one of ${ADVERSARIAL_ORDERS.join(', ')} (got "${options.adversarialOrder}").`);
+  if (!GUARD_ACTIONS.includes(options.guard.action))
+    throw new RangeError(`Option guard.action must be one of ${GUARD_ACTIONS.join(', ')} (got "${options.guard.action}").`);
   if (!(Number.isInteger(options.guard.every) && options.guard.every >= 1)) throw new RangeError('Option guard.every must be a whole number >= 1.');
   const positive: Array<[string, number]> = [
     ['learningRate', options.learningRate],

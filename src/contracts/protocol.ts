@@ -212,7 +212,8 @@ export interface AdversarialJob {
   resize: ResizeMode;
 }
 
-export type EngineRequest = UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob | PredictJob | PreflightJob | InspectJob | ImportanceJob | AdversarialJob;
+export type EngineRequest =
+  UnlearnJob | ExperimentJob | CheckManifestJob | BackendJob | PredictJob | PreflightJob | InspectJob | ImportanceJob | AdversarialJob;
 
 export interface ExperimentRow {
   k: number;
@@ -275,9 +276,7 @@ export interface EngineErrorPayload {
 }
 
 export type HostToWorker =
-  | { type: 'request'; id: number; request: EngineRequest }
-  | { type: 'cancel'; id: number }
-  | { type: 'answer'; id: number; answer: GuardAnswer };
+  { type: 'request'; id: number; request: EngineRequest } | { type: 'cancel'; id: number } | { type: 'answer'; id: number; answer: GuardAnswer };
 
 export type WorkerToHost =
   | { type: 'progress'; id: number; progress: EngineProgress }

@@ -305,7 +305,12 @@ const toPortable = (p: string): string => p.split(path.sep).join('/');
 export function serializeRunRecord(record: RunRecordOf<RecordOptions>, folder: string): string {
   const file = path.join(folder, 'run.json');
   const problems = runRecordProblems(JSON.parse(JSON.stringify(record)));
-  if (problems.length) throw new RunRecordError(`The run record for ${file} does not meet its schema (${problems.slice(0, 5).join('; ')}); nothing was written. This is a bug in Unlearn Lens: please report it with this message.`, file);
+  if (problems.length)
+    throw new RunRecordError(
+      `The run record for ${file} does not meet its schema (${problems.slice(0, 5).join('; ')}); nothing was written. This is a bug in Unlearn Lens: please ` +
+        `report it with this message.`,
+      file,
+    );
   const onDisk = mapPaths(record as unknown as Obj, (p) => (path.isAbsolute(p) ? toPortable(path.relative(folder, p)) || '.' : p));
   return JSON.stringify(onDisk, null, 2);
 }
@@ -316,7 +321,12 @@ function readRecordJson(text: string, file: string): { record: Obj; from: number
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new RunRecordError(`${file} is not valid JSON (${(e as Error).message}); it is not a run record Unlearn Lens can read. Remove the version folder, or restore run.json from a copy.`, file, 'not-a-record');
+    throw new RunRecordError(
+      `${file} is not valid JSON (${(e as Error).message}); it is not a run record Unlearn Lens can read. Remove the version folder, or restore run.json ` +
+        `from a copy.`,
+      file,
+      'not-a-record',
+    );
   }
   if (!isObj(json)) throw new RunRecordError(`${file} is not a run record (not a JSON object).`, file, 'not-a-record');
   const folder = path.dirname(path.resolve(file));
@@ -326,18 +336,28 @@ function readRecordJson(text: string, file: string): { record: Obj; from: number
   }
   if (json.format === RUN_RECORD_FORMAT) {
     if (typeof json.version === 'number' && json.version > RUN_RECORD_VERSION) {
-      throw new RunRecordError(`${file} is a run record of version ${json.version}, newer than this Unlearn Lens reads (${RUN_RECORD_VERSION}). Update Unlearn Lens to read it.`, file, 'newer');
+      throw new RunRecordError(
+        `${file} is a run record of version ${json.version}, newer than this Unlearn Lens reads (${RUN_RECORD_VERSION}). Update Unlearn Lens to read it.`,
+        file,
+        'newer',
+      );
     }
     return { record: mapPaths(json, (p) => path.resolve(folder, p.split('/').join(path.sep))), from: RUN_RECORD_VERSION };
   }
-  throw new RunRecordError(`${file} is not an Unlearn Lens run record (its format is ${JSON.stringify(json.format)}, not "${RUN_RECORD_FORMAT}"). Move other files out of the .versions folder.`, file, 'not-a-record');
+  throw new RunRecordError(
+    `${file} is not an Unlearn Lens run record (its format is ${JSON.stringify(json.format)}, not "${RUN_RECORD_FORMAT}"). Move other files out of the ` +
+      `.versions folder.`,
+    file,
+    'not-a-record',
+  );
 }
 
 function refuseInvalid(file: string, problems: string[], from: number): never {
   const list = `${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`;
   const fix =
     from === 1
-      ? 'It was written by an early Unlearn Lens that did not record everything this one shows; its model version is unaffected. Keep it, or remove the version folder to hide this message.'
+      ? 'It was written by an early Unlearn Lens that did not record everything this one shows; its model version is unaffected. Keep it, or remove the ' +
+        'version folder to hide this message.'
       : 'It was changed or damaged after the run; restore it from a copy, or remove the version folder.';
   throw new RunRecordError(`${file} is not a valid run record: ${list}. ${fix}`, file);
 }

@@ -32,11 +32,7 @@ export const LOAD_ACTIVE_TITLE = 'Load the active version';
 const pct = (x: number | undefined): string => pctOr(x, '?');
 
 /** What a call's path names, among the active model's files. */
-type Target =
-  | { kind: 'original' }
-  | { kind: 'active'; run: RunEntry }
-  | { kind: 'version'; run: RunEntry }
-  | { kind: 'other'; file: string };
+type Target = { kind: 'original' } | { kind: 'active'; run: RunEntry } | { kind: 'version'; run: RunEntry } | { kind: 'other'; file: string };
 
 interface Resolved {
   call: ModelCall;
@@ -80,7 +76,9 @@ export class ErasureCodeLens implements vscode.CodeLensProvider, vscode.CodeActi
           }
           if (found) break;
         }
-        resolved.push(found ?? { call, line, target: { kind: 'other', file: candidates[0]?.file ?? call.path }, ...(candidates[0] ?? { file: call.path, base: '' }) });
+        resolved.push(
+          found ?? { call, line, target: { kind: 'other', file: candidates[0]?.file ?? call.path }, ...(candidates[0] ?? { file: call.path, base: '' }) },
+        );
       }
     }
     return { resolved, model, active, chain };
@@ -89,34 +87,62 @@ export class ErasureCodeLens implements vscode.CodeLensProvider, vscode.CodeActi
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     const { resolved, active, chain } = await this.resolve(doc);
     if (resolved.length === 0) return [];
-    const summary = chainSummaryText(chainSummary(chain.map((r) => r.record), instanceStates(chain.map((r) => r.record))));
+    const summary = chainSummaryText(
+      chainSummary(
+        chain.map((r) => r.record),
+        instanceStates(chain.map((r) => r.record)),
+      ),
+    );
     const first = chain[0]?.record;
     const test = active ? ` — test ${pct(first?.before.test)} → ${pct(active.record.after.test)}` : '';
     const lenses: vscode.CodeLens[] = [];
     for (const r of resolved) {
       const range = new vscode.Range(r.line, r.call.start, r.line, r.call.end);
-      const lens = (title: string, command: string, args: unknown[] = [], tooltip?: string) => lenses.push(new vscode.CodeLens(range, { title, command, arguments: args, ...(tooltip ? { tooltip } : {}) }));
+      const lens = (title: string, command: string, args: unknown[] = [], tooltip?: string) =>
+        lenses.push(new vscode.CodeLens(range, { title, command, arguments: args, ...(tooltip ? { tooltip } : {}) }));
       const rel = vscode.workspace.asRelativePath(r.file);
       if (r.call.kind === 'save') {
-        if (r.target.kind === 'original') lens(`$(warning) Unlearn Lens: saves over the original model ${rel} — its erasure history and the un-erased baseline would be lost`, 'unlearnLens.selectModel');
-        else lens(`$(save) Unlearn Lens: saves a new model to ${rel} (not a version; it keeps what the model it saves has learned${active ? ` — the active version has ${summary}` : ''})`, 'unlearnLens.selectModel', [], 'Saved models are not versions: load the active version first for the erasures to carry over.');
+        if (r.target.kind === 'original')
+          lens(
+            `$(warning) Unlearn Lens: saves over the original model ${rel} — its erasure history and the un-erased baseline would be lost`,
+            'unlearnLens.selectModel',
+          );
+        else
+          lens(
+            `$(save) Unlearn Lens: saves a new model to ${rel} (not a version; it keeps what the model it saves has ` +
+              `learned${active ? ` — the active version has ${summary}` : ''})`,
+            'unlearnLens.selectModel',
+            [],
+            'Saved models are not versions: load the active version first for the erasures to carry over.',
+          );
         continue;
       }
       switch (r.target.kind) {
         case 'original':
           if (active) {
-            lens(`$(warning) Unlearn Lens: loads the original, un-erased weights — ${LOAD_ACTIVE_TITLE}`, 'unlearnLens.loadActiveVersion', [doc.uri, r.line, r.call.start], `Rewrite the path to ${vscode.workspace.asRelativePath(active.modelJson)}`);
+            lens(
+              `$(warning) Unlearn Lens: loads the original, un-erased weights — ${LOAD_ACTIVE_TITLE}`,
+              'unlearnLens.loadActiveVersion',
+              [doc.uri, r.line, r.call.start],
+              `Rewrite the path to ${vscode.workspace.asRelativePath(active.modelJson)}`,
+            );
             lens(`active version ${active.id}: ${summary}`, 'unlearnLens.openReport', [active.id], 'Open its report');
           } else {
             lens(`Unlearn Lens: loads the original model (the active one; ${summary})`, 'unlearnLens.selectModel');
           }
           break;
         case 'active':
-          lens(`$(pass) Unlearn Lens: loads the active version ${r.target.run.id}: ${summary}${test}`, 'unlearnLens.openReport', [r.target.run.id], 'Open its report');
+          lens(
+            `$(pass) Unlearn Lens: loads the active version ${r.target.run.id}: ${summary}${test}`,
+            'unlearnLens.openReport',
+            [r.target.run.id],
+            'Open its report',
+          );
           break;
         case 'version':
           lens(
-            `$(warning) Unlearn Lens: loads version ${r.target.run.id}, not the active one (${active ? active.id : 'the original'})${active ? ` — ${LOAD_ACTIVE_TITLE}` : ''}`,
+            `$(warning) Unlearn Lens: loads version ${r.target.run.id}, not the active one ` +
+              `(${active ? active.id : 'the original'})${active ? ` — ${LOAD_ACTIVE_TITLE}` : ''}`,
             active ? 'unlearnLens.loadActiveVersion' : 'unlearnLens.openReport',
             active ? [doc.uri, r.line, r.call.start] : [r.target.run.id],
           );
@@ -148,7 +174,9 @@ export class ErasureCodeLens implements vscode.CodeLensProvider, vscode.CodeActi
     const { resolved, active } = await this.resolve(doc, line);
     if (!active) return [];
     return resolved
-      .filter((r) => r.call.kind === 'load' && (r.target.kind === 'original' || r.target.kind === 'version') && (column === undefined || r.call.start === column))
+      .filter(
+        (r) => r.call.kind === 'load' && (r.target.kind === 'original' || r.target.kind === 'version') && (column === undefined || r.call.start === column),
+      )
       .map((r) => {
         const text = rewriteModelPath(r.call, r.file, r.base, active.modelJson);
         const edit = new vscode.WorkspaceEdit();

@@ -91,7 +91,9 @@ async function selectionFromArgs(uri?: vscode.Uri, uris?: vscode.Uri[]): Promise
       return { kind: 'manifest', manifest: doc.fsPath, lines: [...lines].sort((a, b) => a - b) };
     }
     if (chosen.length === 0) {
-      void vscode.window.showInformationMessage('Unlearn: select image files or folders in the Explorer, or lines of a .csv/.jsonl manifest, then run Unlearn Selected Samples.');
+      void vscode.window.showInformationMessage(
+        'Unlearn: select image files or folders in the Explorer, or lines of a .csv/.jsonl manifest, then run Unlearn Selected Samples.',
+      );
       return undefined;
     }
   }
@@ -139,7 +141,10 @@ export async function runUnlearn(ctx: CommandContext, selection: ForgetSelection
       (done) => ctx.models.setActiveVersion(done.id),
     );
     ctx.reports.remember(record.id, record.preview);
-    ctx.log(`run ${record.id}: forget ${pct(record.before.forget)} → ${pct(record.after.forget)}, ${record.steps} steps, ${record.stopped}; saved ${record.result.path}`);
+    ctx.log(
+      `run ${record.id}: forget ${pct(record.before.forget)} → ${pct(record.after.forget)}, ${record.steps} steps, ${record.stopped}; saved ` +
+        `${record.result.path}`,
+    );
     await ctx.refreshViews();
     await notifyRun(ctx, model, record);
     return record;
@@ -175,7 +180,10 @@ async function notifyRun(ctx: CommandContext, model: string, record: RunRecord):
     return;
   }
   const from = await startingVersion(ctx, model, record);
-  const back = from === undefined ? '' : ` ${RUN_ACTIONS.restore} makes ${from === 'original' ? 'the original model' : `version ${from}`} active again (nothing is deleted).`;
+  const back =
+    from === undefined
+      ? ''
+      : ` ${RUN_ACTIONS.restore} makes ${from === 'original' ? 'the original model' : `version ${from}`} active again (nothing is deleted).`;
   const message = `${damageHeadline(damage)} ${runSummary(record).replace(/^Unlearn: /, '')}${back}`;
   ctx.log(`run ${record.id} damaged the model: ${damage.reasons.join('; ')}`);
   const actions: string[] = from === undefined ? [RUN_ACTIONS.report] : [RUN_ACTIONS.report, RUN_ACTIONS.restore];
@@ -198,7 +206,10 @@ export interface ExperimentArgs {
 }
 
 function parseNumbers(text: string): number[] | undefined {
-  const values = text.split(/[\s,]+/).filter(Boolean).map(Number);
+  const values = text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
   return values.length && values.every((n) => Number.isInteger(n) && n >= 0) ? values : undefined;
 }
 
@@ -208,7 +219,9 @@ async function askExperiment(ctx: CommandContext, preferred?: string): Promise<E
   const models = preferred ? [preferred, ...found.filter((m) => path.resolve(m) !== path.resolve(preferred))] : found;
   const workspaceModels = models.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m }));
   const embedded = { label: 'Embedded Fashion-MNIST CNN', description: 'shipped with Unlearn Lens, with its data', value: 'embedded' };
-  const modelPick = await vscode.window.showQuickPick(preferred ? [...workspaceModels, embedded] : [embedded, ...workspaceModels], { title: 'Run Experiment (1/6): model' });
+  const modelPick = await vscode.window.showQuickPick(preferred ? [...workspaceModels, embedded] : [embedded, ...workspaceModels], {
+    title: 'Run Experiment (1/6): model',
+  });
   if (!modelPick) return undefined;
   let trainData: string | undefined;
   let testData: string | undefined;
@@ -217,21 +230,37 @@ async function askExperiment(ctx: CommandContext, preferred?: string): Promise<E
     const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     const item = (d: string) => ({ label: vscode.workspace.asRelativePath(d), description: isManifestFile(d) ? 'manifest' : 'class folders', value: d });
     // Never the workspace root or a held-out folder as training data (src/shared/datasetPick.ts).
-    const train = await vscode.window.showQuickPick(trainingChoices(datasets, roots).map(item), { title: 'Run Experiment (2/6): training data (class folders or manifest)' });
+    const train = await vscode.window.showQuickPick(trainingChoices(datasets, roots).map(item), {
+      title: 'Run Experiment (2/6): training data (class folders or manifest)',
+    });
     if (!train) return undefined;
     trainData = train.value;
-    const test = await vscode.window.showQuickPick(heldOutChoices(datasets, roots, train.value).map(item), { title: 'Run Experiment (3/6): held-out test data' });
+    const test = await vscode.window.showQuickPick(heldOutChoices(datasets, roots, train.value).map(item), {
+      title: 'Run Experiment (3/6): held-out test data',
+    });
     if (!test) return undefined;
     testData = test.value;
   }
   const methodPicks = await vscode.window.showQuickPick(
-    EXPERIMENT_METHODS.map((m) => ({ label: m, picked: m !== 'oracle', ...(m === 'oracle' ? { description: 'also trains on the remaining training data (not in the paper\'s setting)' } : {}) })),
+    EXPERIMENT_METHODS.map((m) => ({
+      label: m,
+      picked: m !== 'oracle',
+      ...(m === 'oracle' ? { description: "also trains on the remaining training data (not in the paper's setting)" } : {}),
+    })),
     { title: `Run Experiment (${modelPick.value === 'embedded' ? '2/4' : '4/6'}): methods`, canPickMany: true },
   );
   if (!methodPicks?.length) return undefined;
-  const ks = await vscode.window.showInputBox({ title: `Run Experiment (${modelPick.value === 'embedded' ? '3/4' : '5/6'}): k values (instances to forget)`, value: '16', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
+  const ks = await vscode.window.showInputBox({
+    title: `Run Experiment (${modelPick.value === 'embedded' ? '3/4' : '5/6'}): k values (instances to forget)`,
+    value: '16',
+    validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas'),
+  });
   if (!ks) return undefined;
-  const seeds = await vscode.window.showInputBox({ title: `Run Experiment (${modelPick.value === 'embedded' ? '4/4' : '6/6'}): seeds`, value: '0', validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas') });
+  const seeds = await vscode.window.showInputBox({
+    title: `Run Experiment (${modelPick.value === 'embedded' ? '4/4' : '6/6'}): seeds`,
+    value: '0',
+    validateInput: (v) => (parseNumbers(v) ? undefined : 'Whole numbers separated by commas'),
+  });
   if (!seeds) return undefined;
   return { model: modelPick.value, trainData, testData, methods: methodPicks.map((p) => p.label as Method), ks: parseNumbers(ks), seeds: parseNumbers(seeds) };
 }
@@ -240,13 +269,22 @@ export function experimentTable(summary: ExperimentSummary): { markdown: string;
   const lines = [
     `# Unlearning experiment: ${summary.model} on ${summary.dataset}`,
     '',
-    `Backend: ${summary.backend}. forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining training data; test = held-out accuracy; steps = SGD steps until all were forgotten or the epoch cap; MIA = membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; k ≥ 4).`,
+    `Backend: ${summary.backend}. forget = accuracy on the k instances to forget (goal 0 %); retain = accuracy on a fixed random subset of the remaining ` +
+      `training data; test = held-out accuracy; steps = SGD steps until all were forgotten or the epoch cap; MIA = membership-inference attack accuracy ` +
+      `on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; k ≥ 4).`,
     '',
     '| k | seed | method | forget % | retain % | test % | MIA % | steps | seconds | stopped |',
     '|---|---|---|---|---|---|---|---|---|---|',
-    ...summary.rows.map((r) => `| ${r.k} | ${r.seed} | ${r.method} | ${percentValue(r.forget)} | ${percentValue(r.retain)} | ${percentValue(r.test)} | ${r.audit === undefined ? '–' : percentValue(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`),
+    ...summary.rows.map(
+      (r) =>
+        `| ${r.k} | ${r.seed} | ${r.method} | ${percentValue(r.forget)} | ${percentValue(r.retain)} | ${percentValue(r.test)} | ` +
+        `${r.audit === undefined ? '–' : percentValue(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |`,
+    ),
   ];
-  const csv = ['k,seed,method,forget,retain,test,mia,steps,seconds,stopped', ...summary.rows.map((r) => [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.audit ?? '', r.steps, r.seconds.toFixed(3), r.stopped].join(','))].join('\n');
+  const csv = [
+    'k,seed,method,forget,retain,test,mia,steps,seconds,stopped',
+    ...summary.rows.map((r) => [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.audit ?? '', r.steps, r.seconds.toFixed(3), r.stopped].join(',')),
+  ].join('\n');
   return { markdown: lines.join('\n') + '\n', csv: csv + '\n' };
 }
 
@@ -254,7 +292,10 @@ export function experimentTable(summary: ExperimentSummary): { markdown: string;
  * Runs an experiment. With arguments (tests, other extensions) it runs them as given; without, or
  * with a node of the Models and Runs view (its title-bar button passes the selected node), it asks.
  */
-export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | ViewNode): Promise<{ summary: ExperimentSummary; markdown: string; csv: string } | undefined> {
+export async function runExperiment(
+  ctx: CommandContext,
+  arg?: ExperimentArgs | ViewNode,
+): Promise<{ summary: ExperimentSummary; markdown: string; csv: string } | undefined> {
   if (!requireTrust()) return undefined;
   const args = arg && !isViewNode(arg) && typeof arg === 'object' ? arg : undefined;
   const chosen = args ?? (await askExperiment(ctx, isViewNode(arg) ? arg.modelJson : undefined));
@@ -269,24 +310,31 @@ export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | 
     void vscode.window.showErrorMessage('Unlearn: open a folder first; the experiment writes its table and CSV into the workspace.');
     return undefined;
   }
-  const what = `${embedded ? 'the embedded model' : vscode.workspace.asRelativePath(chosen.model!)} · ${methods.join(', ')} × k ${ks.join(', ')} × seeds ${seeds.join(', ')}`;
+  const what =
+    `${embedded ? 'the embedded model' : vscode.workspace.asRelativePath(chosen.model!)} · ${methods.join(', ')} × k ${ks.join(', ')} × seeds ` +
+    `${seeds.join(', ')}`;
   // The experiment's own view: progress over the whole grid, then the table (src/extension/experimentPanel.ts).
   const panel = new ExperimentPanel(ctx.extensionUri, { methods, ks, seeds }, what);
   ctx.experiments?.(panel);
   try {
-    const summary = await ctx.queue.enqueue(`experiment: ${methods.join(', ')} × k ${ks.join(',')} × seeds ${seeds.join(',')}`, {
-      kind: 'experiment',
-      backend: backendRequest(),
-      modelPath: embedded ? undefined : chosen.model,
-      trainData: chosen.trainData,
-      testData: chosen.testData,
-      methods,
-      ks,
-      seeds,
-      options: unlearnOptions(),
-      preset: preset(),
-      resize: resizeMode(),
-    }, undefined, (p) => panel.onProgress(p));
+    const summary = await ctx.queue.enqueue(
+      `experiment: ${methods.join(', ')} × k ${ks.join(',')} × seeds ${seeds.join(',')}`,
+      {
+        kind: 'experiment',
+        backend: backendRequest(),
+        modelPath: embedded ? undefined : chosen.model,
+        trainData: chosen.trainData,
+        testData: chosen.testData,
+        methods,
+        ks,
+        seeds,
+        options: unlearnOptions(),
+        preset: preset(),
+        resize: resizeMode(),
+      },
+      undefined,
+      (p) => panel.onProgress(p),
+    );
     panel.showResult(summary);
     const { markdown, csv } = experimentTable(summary);
     await fs.mkdir(outDir, { recursive: true });
@@ -296,7 +344,10 @@ export async function runExperiment(ctx: CommandContext, arg?: ExperimentArgs | 
     await fs.writeFile(mdFile, markdown);
     await fs.writeFile(csvFile, csv);
     // The summary too: the Models and Runs view lists it under Experiments and opens it again in its view.
-    await fs.writeFile(path.join(outDir, `experiment-${stamp}.json`), JSON.stringify({ format: 'unlearn-lens-experiment', version: 1, what, summary }, null, 2));
+    await fs.writeFile(
+      path.join(outDir, `experiment-${stamp}.json`),
+      JSON.stringify({ format: 'unlearn-lens-experiment', version: 1, what, summary }, null, 2),
+    );
     ctx.log(`experiment written to ${mdFile} and ${csvFile}`);
     panel.reveal();
     return { summary, markdown: mdFile, csv: csvFile };
@@ -313,7 +364,10 @@ export async function selectModel(ctx: CommandContext, modelJson?: string | vsco
   if (!chosen) {
     const found = await ctx.models.findModels();
     const pick = await vscode.window.showQuickPick(
-      [...found.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m })), { label: '$(folder) Browse…', description: 'a model.json elsewhere', value: '' }],
+      [
+        ...found.map((m) => ({ label: modelName(m), description: vscode.workspace.asRelativePath(m), value: m })),
+        { label: '$(folder) Browse…', description: 'a model.json elsewhere', value: '' },
+      ],
       { title: 'Unlearn: select the model to unlearn from' },
     );
     if (!pick) return undefined;
@@ -333,7 +387,9 @@ export async function selectModel(ctx: CommandContext, modelJson?: string | vsco
 /** Manifests and class-folder datasets in the workspace. */
 export async function findDatasets(): Promise<string[]> {
   const exclude = '{**/node_modules/**,**/*.versions/**,**/.cache/**}';
-  const manifests = (await vscode.workspace.findFiles('**/*.{csv,jsonl}', exclude, 200)).map((u) => u.fsPath).filter((f) => !f.includes(`${path.sep}unlearn-experiments${path.sep}`));
+  const manifests = (await vscode.workspace.findFiles('**/*.{csv,jsonl}', exclude, 200))
+    .map((u) => u.fsPath)
+    .filter((f) => !f.includes(`${path.sep}unlearn-experiments${path.sep}`));
   const images = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg}', exclude, 5000);
   const roots = new Set(images.map((u) => path.dirname(path.dirname(u.fsPath))));
   return [...[...roots].sort(), ...manifests.sort()];
@@ -343,7 +399,11 @@ export async function selectDataset(ctx: CommandContext, dataset?: string | vsco
   let chosen = dataset instanceof vscode.Uri ? dataset.fsPath : dataset;
   if (!chosen) {
     const pick = await vscode.window.showQuickPick(
-      (await findDatasets()).map((d) => ({ label: vscode.workspace.asRelativePath(d), description: isManifestFile(d) ? 'manifest' : 'class folders', value: d })),
+      (await findDatasets()).map((d) => ({
+        label: vscode.workspace.asRelativePath(d),
+        description: isManifestFile(d) ? 'manifest' : 'class folders',
+        value: d,
+      })),
       { title: 'Unlearn: select the training data (class folders or a .csv/.jsonl manifest)' },
     );
     chosen = pick?.value;
@@ -424,7 +484,7 @@ export async function openReport(ctx: CommandContext, arg?: string | ViewNode): 
   const model = isViewNode(arg) ? arg.modelJson : await ctx.models.activeModel();
   if (!model) return false;
   const runs = await ctx.models.runs(model);
-  const run = id ? runs.find((r) => r.id === id) : (await ctx.models.activeVersion(model)) ?? runs[runs.length - 1];
+  const run = id ? runs.find((r) => r.id === id) : ((await ctx.models.activeVersion(model)) ?? runs[runs.length - 1]);
   if (!run) {
     void vscode.window.showInformationMessage('Unlearn: no runs yet for the active model.');
     return false;
@@ -437,15 +497,22 @@ export async function openReport(ctx: CommandContext, arg?: string | ViewNode): 
 export async function chooseObjective(): Promise<ObjectiveName | undefined> {
   const current = config().get<ObjectiveName>('objective', 'misclassify');
   const pick = await vscode.window.showQuickPick(
-    OBJECTIVE_NAMES.map((name) => ({ label: name === 'unseen' ? 'as if never seen' : name, value: name, detail: OBJECTIVE_TITLES[name], description: name === current ? 'current' : undefined })),
+    OBJECTIVE_NAMES.map((name) => ({
+      label: name === 'unseen' ? 'as if never seen' : name,
+      value: name,
+      detail: OBJECTIVE_TITLES[name],
+      description: name === current ? 'current' : undefined,
+    })),
     { title: 'Unlearn: what should forgetting aim at?' },
   );
   if (!pick) return undefined;
   await config().update('objective', pick.value, vscode.ConfigurationTarget.Workspace);
   if (pick.value === 'relabel' && !config().get<string>('relabel', '').trim()) {
-    void vscode.window.showInformationMessage('Relabel needs the new labels: set unlearnLens.relabel to "nearest", a class, or one class per instance.', 'Open Setting').then((a) => {
-      if (a) void vscode.commands.executeCommand('workbench.action.openSettings', 'unlearnLens.relabel');
-    });
+    void vscode.window
+      .showInformationMessage('Relabel needs the new labels: set unlearnLens.relabel to "nearest", a class, or one class per instance.', 'Open Setting')
+      .then((a) => {
+        if (a) void vscode.commands.executeCommand('workbench.action.openSettings', 'unlearnLens.relabel');
+      });
   }
   return pick.value;
 }
@@ -454,9 +521,14 @@ export async function chooseObjective(): Promise<ObjectiveName | undefined> {
 export async function openExperiment(ctx: CommandContext, file: string): Promise<boolean> {
   try {
     const saved = JSON.parse(await fs.readFile(file, 'utf8')) as { format?: string; what?: string; summary?: ExperimentSummary };
-    if (saved.format !== 'unlearn-lens-experiment' || !saved.summary || !Array.isArray(saved.summary.rows)) throw new Error(`${file} is not an experiment Unlearn Lens saved. Run the experiment again, or remove the file.`);
+    if (saved.format !== 'unlearn-lens-experiment' || !saved.summary || !Array.isArray(saved.summary.rows))
+      throw new Error(`${file} is not an experiment Unlearn Lens saved. Run the experiment again, or remove the file.`);
     const s = saved.summary;
-    const grid = { methods: [...new Set(s.rows.filter((r) => r.method !== 'before').map((r) => r.method))], ks: [...new Set(s.rows.map((r) => r.k))], seeds: [...new Set(s.rows.map((r) => r.seed))] };
+    const grid = {
+      methods: [...new Set(s.rows.filter((r) => r.method !== 'before').map((r) => r.method))],
+      ks: [...new Set(s.rows.map((r) => r.k))],
+      seeds: [...new Set(s.rows.map((r) => r.seed))],
+    };
     const panel = new ExperimentPanel(ctx.extensionUri, grid, saved.what ?? path.basename(file));
     ctx.experiments?.(panel);
     panel.showResult(s);

@@ -128,7 +128,12 @@ export class ManifestDiagnostics implements vscode.Disposable, vscode.CodeAction
     if (!doc.isDirty) {
       try {
         const model = await this.models.activeModel();
-        const check = await this.engine.call({ kind: 'checkManifest', manifest: file, modelPath: model ? await this.models.startingPoint(model) : undefined, resize: resizeMode() }).result;
+        const check = await this.engine.call({
+          kind: 'checkManifest',
+          manifest: file,
+          modelPath: model ? await this.models.startingPoint(model) : undefined,
+          resize: resizeMode(),
+        }).result;
         this.classNames.set(doc.uri.toString(), check.classNames);
         for (const problem of check.problems) {
           const message = diagnosticMessage(problem.message, file, workspaceRoots());
@@ -154,7 +159,8 @@ export class ManifestDiagnostics implements vscode.Disposable, vscode.CodeAction
           this.diagnostic(
             range,
             capped
-              ? `still remembered after run ${s.selectedIn}: predicted ${classNameOf(s.classNames, s.after)} (its label) when the run hit the cap of ${plural(run.record.options.maxEpochs, 'epoch')}. Run again from this version, or raise unlearnLens.maxEpochs.`
+              ? `still remembered after run ${s.selectedIn}: predicted ${classNameOf(s.classNames, s.after)} (its label) when the run hit the cap of ` +
+                  `${plural(run.record.options.maxEpochs, 'epoch')}. Run again from this version, or raise unlearnLens.maxEpochs.`
               : `${s.text}. Run again from this version.`,
             vscode.DiagnosticSeverity.Warning,
             'remembered',
@@ -248,10 +254,16 @@ export class ManifestDiagnostics implements vscode.Disposable, vscode.CodeAction
     const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), HOVER_WAIT_MS));
     const work = (async () => {
       const predicted = (await this.inspector.predict([row.file])).get(instanceKey(row.file));
-      if (predicted !== undefined && predicted !== null) facts.push(`the active model predicts **${classNameOf(classNames, predicted)}**${label >= 0 ? (predicted === label ? ' (its label)' : ' (misclassified)') : ''}`);
+      if (predicted !== undefined && predicted !== null)
+        facts.push(
+          `the active model predicts **${classNameOf(classNames, predicted)}**${label >= 0 ? (predicted === label ? ' (its label)' : ' (misclassified)') : ''}`,
+        );
       if (label >= 0) {
         // Other rows of its class rank it among the training data.
-        const members = rows.filter((r) => r !== row && labelIndex(r.label, classNames) === label && r.split !== 'test').slice(0, 50).map((r) => ({ file: r.file, label }));
+        const members = rows
+          .filter((r) => r !== row && labelIndex(r.label, classNames) === label && r.split !== 'test')
+          .slice(0, 50)
+          .map((r) => ({ file: r.file, label }));
         const e = (await this.inspector.preflight([{ file: row.file, label }], members)).get(instanceKey(row.file));
         if (e) facts.push(estimateText(e));
       }

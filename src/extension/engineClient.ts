@@ -4,7 +4,17 @@
  */
 import { Worker } from 'node:worker_threads';
 import type * as vscode from 'vscode';
-import type { BackendInfo, EngineErrorPayload, EngineProgress, EngineRequest, EngineResults, GuardAnswer, GuardTrip, HostToWorker, WorkerToHost } from '../contracts/protocol';
+import type {
+  BackendInfo,
+  EngineErrorPayload,
+  EngineProgress,
+  EngineRequest,
+  EngineResults,
+  GuardAnswer,
+  GuardTrip,
+  HostToWorker,
+  WorkerToHost,
+} from '../contracts/protocol';
 
 export class EngineError extends Error {
   readonly file?: string;
@@ -159,7 +169,11 @@ export class EngineClient implements vscode.Disposable {
     }
   }
 
-  call<R extends EngineRequest>(request: R, onProgress?: (p: EngineProgress) => void, onQuestion?: (trip: GuardTrip) => Promise<GuardAnswer>): EngineCall<R['kind']> {
+  call<R extends EngineRequest>(
+    request: R,
+    onProgress?: (p: EngineProgress) => void,
+    onQuestion?: (trip: GuardTrip) => Promise<GuardAnswer>,
+  ): EngineCall<R['kind']> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     const result = new Promise<EngineResults[R['kind']]>((resolve, reject) => {

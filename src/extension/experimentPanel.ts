@@ -33,7 +33,12 @@ export class ExperimentPanel implements vscode.Disposable {
     private readonly what: string,
   ) {
     this.tracker = new GridTracker(grid);
-    this.panel = vscode.window.createWebviewPanel(EXPERIMENT_VIEW_TYPE, 'Experiment', { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] });
+    this.panel = vscode.window.createWebviewPanel(
+      EXPERIMENT_VIEW_TYPE,
+      'Experiment',
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] },
+    );
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'unlearn.svg');
     this.panel.webview.html = this.html();
     this.disposables.push(this.panel.webview.onDidReceiveMessage((m: { type: 'export'; format: 'csv' | 'markdown' }) => void this.export(m.format)));
@@ -74,7 +79,9 @@ export class ExperimentPanel implements vscode.Disposable {
       (await vscode.window.showSaveDialog({
         title: `Export the experiment as ${format === 'csv' ? 'CSV' : 'Markdown'}`,
         filters: format === 'csv' ? { CSV: ['csv'] } : { Markdown: ['md'] },
-        ...(vscode.workspace.workspaceFolders?.[0] ? { defaultUri: vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, `experiment.${format === 'csv' ? 'csv' : 'md'}`) } : {}),
+        ...(vscode.workspace.workspaceFolders?.[0]
+          ? { defaultUri: vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, `experiment.${format === 'csv' ? 'csv' : 'md'}`) }
+          : {}),
       }));
     if (!uri) return undefined;
     await fs.writeFile(uri.fsPath, format === 'csv' ? exports.csv : exports.markdown);
@@ -93,7 +100,10 @@ export class ExperimentPanel implements vscode.Disposable {
     const nonce = randomBytes(16).toString('base64');
     const total = this.tracker.total;
     const gaps = this.rows.some((r) => r.gap);
-    const gapCells = (r: ViewRow) => (gaps ? `<td>${r.gap ? points(r.gap.forget) : '–'}</td><td>${r.gap ? points(r.gap.test) : '–'}</td><td>${r.gap ? points(r.gap.membershipAuc) : '–'}</td>` : '');
+    const gapCells = (r: ViewRow) =>
+      gaps
+        ? `<td>${r.gap ? points(r.gap.forget) : '–'}</td><td>${r.gap ? points(r.gap.test) : '–'}</td><td>${r.gap ? points(r.gap.membershipAuc) : '–'}</td>`
+        : '';
     const body = summary
       ? `<p class="meta">Backend: ${escapeHtml(summary.backend)} · ${escapeHtml(this.what)}</p>
 <div class="actions"><button data-export="csv">Export CSV…</button><button data-export="markdown">Export Markdown…</button></div>

@@ -39,7 +39,11 @@ export interface UnlearnLensApi {
   /** A run's adversarial examples: those this session holds (`fresh` false), or made again in the engine. */
   adversarialExamples(runId: string, fresh: boolean): Promise<AdversarialPreview | undefined>;
   /** The dataset gallery: the page it shows, and its class and filter controls. */
-  gallery: { page(): GalleryPage | undefined; show(cls: number, filter?: GalleryFilter): Promise<GalleryPage | undefined>; estimate(keys: string[]): Promise<unknown> };
+  gallery: {
+    page(): GalleryPage | undefined;
+    show(cls: number, filter?: GalleryFilter): Promise<GalleryPage | undefined>;
+    estimate(keys: string[]): Promise<unknown>;
+  };
   /** The notes at the end of manifest lines (forgotten, already misclassified rows). */
   manifestNotes(uri: vscode.Uri): Array<{ line: number; text: string }>;
   /** The last lines of the Output channel. */
@@ -61,19 +65,22 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
   const engine = new EngineClient(path.join(context.extensionPath, 'dist', 'engine-worker.js'), log);
   const models = new ModelStore();
   const queue = new RunQueue(engine, log);
-  const reports = new ReportPanels(context.extensionUri, async (id) => {
-    const model = await models.activeModel();
-    return model ? (await models.runs(model)).find((r) => r.id === id) : undefined;
-  }, (run) =>
-    // After a reload: the run's adversarial examples made again in the engine worker.
-    engine.call({
-      kind: 'adversarial',
-      backend: backendRequest(),
-      modelPath: run.record.model.path,
-      instances: run.record.forget.ids.map((file, i) => ({ file, label: run.record.forget.labels[i] })),
-      options: run.record.options as UnlearnOptionsInput,
-      resize: resizeMode(),
-    }).result,
+  const reports = new ReportPanels(
+    context.extensionUri,
+    async (id) => {
+      const model = await models.activeModel();
+      return model ? (await models.runs(model)).find((r) => r.id === id) : undefined;
+    },
+    (run) =>
+      // After a reload: the run's adversarial examples made again in the engine worker.
+      engine.call({
+        kind: 'adversarial',
+        backend: backendRequest(),
+        modelPath: run.record.model.path,
+        instances: run.record.forget.ids.map((file, i) => ({ file, label: run.record.forget.labels[i] })),
+        options: run.record.options as UnlearnOptionsInput,
+        resize: resizeMode(),
+      }).result,
   );
   const modelInspector = new ModelInspectorEditor(context.extensionUri, engine, models, log);
   const inspector = new ModelInspector(engine, models, commands.heldOutForViews);
@@ -99,7 +106,9 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     const label = model ? `${modelName(model)}${version ? ' (unlearned)' : ''}` : 'no model';
     const waiting = queue.pending ? ` (+${queue.pending} queued)` : '';
     status.text = queue.busy ? `$(sync~spin) ${label} · ${backend.name} · running${waiting}` : `$(beaker) ${label} · ${backend.name}`;
-    status.tooltip = `Unlearn Lens — model: ${model ?? 'none'}${version ? `\nactive version: ${version}` : ''}\nbackend: ${backend.name}${backend.note}\nClick to choose another model.`;
+    status.tooltip =
+      `Unlearn Lens — model: ${model ?? 'none'}${version ? `\nactive version: ${version}` : ''}\nbackend: ` +
+      `${backend.name}${backend.note}\nClick to choose another model.`;
     status.show();
     void vscode.commands.executeCommand('setContext', 'unlearnLens.busy', queue.busy);
   };
@@ -110,7 +119,10 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     extensionUri: context.extensionUri,
     experiments: (panel) => {
       lastExperiment = panel;
-      context.subscriptions.push(panel, panel.onDidDispose(() => panel.dispose()));
+      context.subscriptions.push(
+        panel,
+        panel.onDidDispose(() => panel.dispose()),
+      );
     },
     queue,
     reports,
@@ -152,7 +164,9 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     vscode.window.registerTreeDataProvider('unlearnLens.models', tree),
     vscode.languages.registerCodeLensProvider(TRAINING_CODE_SELECTOR, lenses),
     vscode.languages.registerCodeActionsProvider(TRAINING_CODE_SELECTOR, lenses, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
-    vscode.commands.registerCommand('unlearnLens.loadActiveVersion', (uri?: vscode.Uri, line?: number, column?: number) => lenses.loadActiveVersion(uri, line, column)),
+    vscode.commands.registerCommand('unlearnLens.loadActiveVersion', (uri?: vscode.Uri, line?: number, column?: number) =>
+      lenses.loadActiveVersion(uri, line, column),
+    ),
     queue.onDidChangeBusy(() => void updateStatus()),
     models.onDidChange(() => void updateStatus()),
     // The report's "now" column follows the active version too.
@@ -187,7 +201,9 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
       return had;
     }),
     vscode.commands.registerCommand('unlearnLens.restoreVersion', (id?: string | ViewNode) => commands.restoreVersion(ctx, id)),
-    vscode.commands.registerCommand('unlearnLens.openReport', (id?: string | ViewNode) => commands.openReport(ctx, isViewNode(id) || typeof id === 'string' ? id : undefined)),
+    vscode.commands.registerCommand('unlearnLens.openReport', (id?: string | ViewNode) =>
+      commands.openReport(ctx, isViewNode(id) || typeof id === 'string' ? id : undefined),
+    ),
     vscode.commands.registerCommand('unlearnLens.showLog', () => output.show()),
     vscode.commands.registerCommand('unlearnLens.openExperiment', (file?: string) => (typeof file === 'string' ? commands.openExperiment(ctx, file) : false)),
     modelInspector,

@@ -66,7 +66,9 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       this.panel.title = this.title();
       await this.refresh();
     } else {
-      this.attach(vscode.window.createWebviewPanel(GALLERY_VIEW_TYPE, this.title(), vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: false }));
+      this.attach(
+        vscode.window.createWebviewPanel(GALLERY_VIEW_TYPE, this.title(), vscode.ViewColumn.Active, { ...this.options(), retainContextWhenHidden: false }),
+      );
     }
     return listing.items.length;
   }
@@ -87,7 +89,11 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
   }
 
   private options(): vscode.WebviewOptions {
-    const roots = [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media'), ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri)];
+    const roots = [
+      vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'),
+      vscode.Uri.joinPath(this.extensionUri, 'media'),
+      ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri),
+    ];
     if (this.listing) roots.push(vscode.Uri.file(this.listing.kind === 'manifest' ? path.dirname(this.listing.source) : this.listing.source));
     return { enableScripts: true, localResourceRoots: roots };
   }
@@ -145,7 +151,10 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       return paths.length ? { kind: 'files', paths, datasetRoot: listing.source } : undefined;
     }
     const known = new Set(listing.items.map((i) => i.line));
-    const lines = keys.map((k) => Number(k.replace(/^line:/, ''))).filter((l) => known.has(l)).sort((a, b) => a - b);
+    const lines = keys
+      .map((k) => Number(k.replace(/^line:/, '')))
+      .filter((l) => known.has(l))
+      .sort((a, b) => a - b);
     return lines.length ? { kind: 'manifest', manifest: listing.source, lines } : undefined;
   }
 
@@ -192,7 +201,8 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
       const typical = out.filter((o) => o.verdict === 'typical').length;
       const known = out.filter((o) => o.verdict !== null).length;
       const summary = known
-        ? `Pre-flight estimate: ${typical} of ${known} selected look typical (a model trained without them would still classify them correctly; forcing them wrong costs accuracy — "as if never seen" matches retraining), ${known - typical} look memorised.`
+        ? `Pre-flight estimate: ${typical} of ${known} selected look typical (a model trained without them would still classify them correctly; forcing them ` +
+          `wrong costs accuracy — "as if never seen" matches retraining), ${known - typical} look memorised.`
         : '';
       return send({ type: 'estimates', items: out, summary });
     } catch (e) {
@@ -304,7 +314,12 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
     for (;;) {
       const page = await this.refresh();
       if (page || !this.panel) return page;
-      if (this.lastPage && this.lastPage.filter === filter && this.lastPage.cls === (cls >= 0 && this.listing && cls < this.listing.classNames.length ? cls : -1)) return this.lastPage;
+      if (
+        this.lastPage &&
+        this.lastPage.filter === filter &&
+        this.lastPage.cls === (cls >= 0 && this.listing && cls < this.listing.classNames.length ? cls : -1)
+      )
+        return this.lastPage;
     }
   }
 

@@ -23,8 +23,10 @@ export interface Estimate {
 export function estimateText(e: Estimate): string {
   const chance = `${Math.round(100 * e.stillCorrect)} %`;
   return e.verdict === 'typical'
-    ? `pre-flight: typical — a model trained without it would still classify it correctly (estimated ${chance}), so making it misclassified will cost accuracy on similar images; "as if never seen" is the objective that matches retraining`
-    : `pre-flight: memorised — a model trained without it would probably not classify it correctly (estimated ${chance} that it would), so forgetting it is what retraining would do`;
+    ? `pre-flight: typical — a model trained without it would still classify it correctly (estimated ${chance}), so making it misclassified will cost ` +
+        `accuracy on similar images; "as if never seen" is the objective that matches retraining`
+    : `pre-flight: memorised — a model trained without it would probably not classify it correctly (estimated ${chance} that it would), so forgetting it is ` +
+        `what retraining would do`;
 }
 
 const key = (file: string) => path.resolve(file);
@@ -61,7 +63,10 @@ export class ModelInspector implements vscode.Disposable {
   private async current(): Promise<string | undefined> {
     const file = await this.activeModelFile();
     if (!file) return undefined;
-    const mtime = await fs.stat(file).then((s) => s.mtimeMs, () => 0);
+    const mtime = await fs.stat(file).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     const k = `${file}|${mtime}`;
     if (k !== this.modelKey) {
       this.clear();
@@ -113,10 +118,23 @@ export class ModelInspector implements vscode.Disposable {
     if (missing.length) {
       const modelKey = this.modelKey;
       const call = this.engine
-        .call({ kind: 'preflight', backend: backendRequest(), modelPath: model, instances: missing, members: [...members], ...(testData ? { testData } : {}), resize: resizeMode() })
+        .call({
+          kind: 'preflight',
+          backend: backendRequest(),
+          modelPath: model,
+          instances: missing,
+          members: [...members],
+          ...(testData ? { testData } : {}),
+          resize: resizeMode(),
+        })
         .result.then((result) => {
           if (this.modelKey !== modelKey) return;
-          result.instances.forEach((e, i) => this.estimates.set(key(missing[i].file), e.verdict && e.stillCorrect !== null ? { verdict: e.verdict, stillCorrect: e.stillCorrect, source: result.heldOutSource } : null));
+          result.instances.forEach((e, i) =>
+            this.estimates.set(
+              key(missing[i].file),
+              e.verdict && e.stillCorrect !== null ? { verdict: e.verdict, stillCorrect: e.stillCorrect, source: result.heldOutSource } : null,
+            ),
+          );
         })
         .finally(() => missing.forEach((i) => this.estimating.delete(key(i.file))));
       missing.forEach((i) => this.estimating.set(key(i.file), call));

@@ -148,7 +148,8 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
         entry.rendered = Date.now();
         const ms = entry.rendered - entry.started;
         this.log(
-          `model inspector: ${file} shown in ${ms} ms (engine ${(entry.engine ?? entry.rendered) - entry.started} ms, page ready ${(entry.ready ?? entry.rendered) - entry.started} ms)`,
+          `model inspector: ${file} shown in ${ms} ms (engine ${(entry.engine ?? entry.rendered) - entry.started} ms, page ready ` +
+            `${(entry.ready ?? entry.rendered) - entry.started} ms)`,
         );
         this.renderedEvent.fire({ file, ms });
       } else if (m.type === 'chooseImages') {
@@ -172,9 +173,13 @@ export class ModelInspectorEditor implements vscode.CustomReadonlyEditorProvider
         const rows = versionRows(runs, original, file, activeId);
         const importance =
           `<h2>Which weights chosen images rely on (before unlearning)</h2>` +
-          `<p>Pick training images (for example those you may ask the model to forget) to see which units' weights the model's output depends on for them, before any unlearning. Computed in the engine; nothing is written. ` +
-          `<button type="button" id="choose-images">Choose Images…</button></p><p class="note" id="importance-status" aria-live="polite"></p><div id="importance-result"></div>`;
-        const html = `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`;
+          `<p>Pick training images (for example those you may ask the model to forget) to see which units' weights the model's output depends on for them, ` +
+          `before any unlearning. Computed in the engine; nothing is written. ` +
+          `<button type="button" id="choose-images">Choose Images…</button></p><p class="note" id="importance-status" aria-live="polite"></p><div ` +
+          `id="importance-result"></div>`;
+        const html =
+          `${heading}${modelSummaryHtml(summary)}<h2>Versions and what each ` +
+          `erased</h2>${versionsHtml(rows, original, path.resolve(original) === path.resolve(file))}${importance}`;
         await ready;
         entry.page = html;
         post({ type: 'page', html });

@@ -131,7 +131,10 @@ export class ModelStore implements vscode.Disposable {
    * predictions, when the caller has them.
    */
   async instanceStates(now?: ReadonlyMap<string, number | null>): Promise<Map<string, InstanceState>> {
-    return instanceStates((await this.activeChain()).map((r) => r.record), now);
+    return instanceStates(
+      (await this.activeChain()).map((r) => r.record),
+      now,
+    );
   }
 
   /** The runs that made the active model's active version, oldest first (none: the original is active). */

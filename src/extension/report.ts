@@ -34,7 +34,10 @@ function table(headers: string[], rows: Cell[][]): string {
   const head = headers.map((h) => `<vscode-table-header-cell>${escape(h)}</vscode-table-header-cell>`).join('');
   const cell = (c: Cell) => `<vscode-table-cell>${typeof c === 'string' ? escape(c) : c.html}</vscode-table-cell>`;
   const body = rows.map((r) => `<vscode-table-row>${r.map(cell).join('')}</vscode-table-row>`).join('');
-  return `<vscode-table zebra bordered-rows><vscode-table-header slot="header">${head}</vscode-table-header><vscode-table-body slot="body">${body}</vscode-table-body></vscode-table>`;
+  return (
+    `<vscode-table zebra bordered-rows><vscode-table-header slot="header">${head}</vscode-table-header><vscode-table-body ` +
+    `slot="body">${body}</vscode-table-body></vscode-table>`
+  );
 }
 
 /** A plain table: its headers wrap instead of being cut. */
@@ -46,9 +49,13 @@ function plainTable(headers: string[], rows: Cell[][], id?: string): string {
 function guardHtml(guard: RunEntry['record']['guard'] | undefined): string {
   if (!guard) return '';
   const tripped = guard.tripped
-    ? ` <strong>Tripped at step ${escape(guard.tripped.step)}</strong> (agreement ${pct(guard.tripped.agreement)}; ${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${escape(guard.tripped.rolledBackToStep)}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
+    ? ` <strong>Tripped at step ${escape(guard.tripped.step)}</strong> (agreement ${pct(guard.tripped.agreement)}; ` +
+      `${guard.tripped.action === 'stop' ? `stopped${guard.tripped.answer ? ' at your answer' : ''}${guard.tripped.rolledBackToStep !== undefined ? `, rolled back to step ${escape(guard.tripped.rolledBackToStep)}` : ''}` : guard.tripped.answer === 'continue' ? 'asked; you chose to continue' : 'reported, run continued'}).`
     : '';
-  return `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${escape(guard.probeSize)} probe images (the lower of its parts: adversarial examples, held-out or training images): ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`;
+  return (
+    `<p class="guard">Collateral-damage guard — agreement with the original model's predictions on ${escape(guard.probeSize)} probe images (the lower ` +
+    `of its parts: adversarial examples, held-out or training images): ${pct(guard.agreement)} at the end, lowest ${pct(guard.minAgreement)}.${tripped}</p>`
+  );
 }
 
 /** Continual runs: the instances earlier runs in this model's chain erased, checked before and after. */
@@ -61,7 +68,11 @@ function earlierHtml(r: RunEntry['record']): string {
         e.cameBack.map((id) => [{ html: `<span title="${escape(id)}">${escape(instanceName(id))}</span>` }]),
       )
     : '';
-  return `<h2>Earlier erasures</h2><p>This run started from a version that already carried erasures; their instances (those still readable: ${escape(e.instances)}${e.missing ? `, ${escape(e.missing)} not readable` : ''}) were checked before and after. Predicted as their label: ${escape(e.rememberedBefore)} before this run, ${escape(e.rememberedAfter)} after.${escape(earlierText(e))}</p>${list}`;
+  return (
+    `<h2>Earlier erasures</h2><p>This run started from a version that already carried erasures; their instances (those still readable: ` +
+    `${escape(e.instances)}${e.missing ? `, ${escape(e.missing)} not readable` : ''}) were checked before and after. Predicted as their label: ` +
+    `${escape(e.rememberedBefore)} before this run, ${escape(e.rememberedAfter)} after.${escape(earlierText(e))}</p>${list}`
+  );
 }
 
 /** Accuracy before and after, each split defined, and why a split shows "–". */
@@ -77,12 +88,14 @@ function accuracyHtml(r: RunEntry['record']): string {
   const notes = [`<strong>Accuracy</strong>: the share of a split's images the model predicts as their label (inference mode).`];
   if (r.before.retain === undefined) {
     notes.push(
-      `<strong>retain: – / –</strong> — not measured in this run: unlearning needs only the model and the instances, so a run from the editor does not read the rest of the training data. Run Experiment (Unlearn: Run Experiment…) measures it on the remaining training data.`,
+      `<strong>retain: – / –</strong> — not measured in this run: unlearning needs only the model and the instances, so a run from the editor does not read ` +
+        `the rest of the training data. Run Experiment (Unlearn: Run Experiment…) measures it on the remaining training data.`,
     );
   }
   if (r.before.test === undefined)
     notes.push(
-      `<strong>test: – / –</strong> — no held-out data was found (a <code>test</code> folder beside <code>train</code>, or the setting unlearnLens.testDataset).`,
+      `<strong>test: – / –</strong> — no held-out data was found (a <code>test</code> folder beside <code>train</code>, or the setting ` +
+        `unlearnLens.testDataset).`,
     );
   return `${accuracy}<p class="note">${notes.join('<br>')}</p>`;
 }
@@ -117,7 +130,8 @@ function instancesHtml(r: RunEntry['record'], webview: vscode.Webview, states?: 
     ];
   });
   return (
-    `<p class="note">Each selected instance: its image (hover for the full path), its label, the class the model predicted before the run and after it. <strong>forgotten</strong>: no longer predicted as its label.</p>` +
+    `<p class="note">Each selected instance: its image (hover for the full path), its label, the class the model predicted before the run and after it. ` +
+    `<strong>forgotten</strong>: no longer predicted as its label.</p>` +
     plainTable(['instance', 'label', 'predicted before', 'predicted after', 'now'], rows, 'instances')
   );
 }
@@ -147,7 +161,8 @@ export function adversarialExamplesHtml(r: RunEntry['record'], preview: Adversar
         `<figure>${img(e.original, `instance, ${name(r.forget.labels[e.instance])}`)}<figcaption>instance</figcaption></figure>` +
         `<figure>${img(e.adversarial, `adversarial example toward ${name(e.target)}`)}<figcaption>adversarial</figcaption></figure>` +
         `<figure>${img(perturbation(e.adversarial, e.original), 'perturbation')}<figcaption>|δ| scaled</figcaption></figure></div>` +
-        `<div class="caption">label ${escape(name(r.forget.labels[e.instance]))} · target <strong>${escape(name(e.target))}</strong> → original model says <strong>${escape(name(e.predicted))}</strong>${hit ? '' : ' (missed)'} · ‖δ‖₂ ${e.l2.toFixed(2)}</div></div>`
+        `<div class="caption">label ${escape(name(r.forget.labels[e.instance]))} · target <strong>${escape(name(e.target))}</strong> → original model says ` +
+        `<strong>${escape(name(e.predicted))}</strong>${hit ? '' : ' (missed)'} · ‖δ‖₂ ${e.l2.toFixed(2)}</div></div>`
       );
     })
     .join('');
@@ -155,7 +170,8 @@ export function adversarialExamplesHtml(r: RunEntry['record'], preview: Adversar
     `<button type="button" data-adv-page="${to}"${disabled ? ' disabled' : ''}${cls ? ` class="${cls}"` : ''}>${escape(label)}</button>`;
   const pager =
     p.pages > 1
-      ? `<div class="pager">${button('‹ Previous', p.page - 1, p.page === 0, 'secondary')}<span id="adversarial-page">${escape(pageText(p))}</span>${button('Next ›', p.page + 1, p.page >= p.pages - 1, 'secondary')}</div>`
+      ? `<div class="pager">${button('‹ Previous', p.page - 1, p.page === 0, 'secondary')}<span ` +
+        `id="adversarial-page">${escape(pageText(p))}</span>${button('Next ›', p.page + 1, p.page >= p.pages - 1, 'secondary')}</div>`
       : `<div class="pager"><span id="adversarial-page">${escape(pageText(p))}</span></div>`;
   return `${pager}<div class="adv-grid">${cards}</div>`;
 }
@@ -166,23 +182,30 @@ function adversarialHtml(r: RunEntry['record'], preview: AdversarialPreview | un
   if (r.adversarial) {
     const a = r.adversarial;
     parts.push(
-      `<p>ADV made ${escape(a.examples)} adversarial examples (${escape(a.examples / r.forget.ids.length)} per instance; targeted L2 PGD, ε ${escape(r.options.attack.epsilon)}, ${escape(r.options.attack.steps)} steps) from the model the run started from; ` +
-        `it classifies ${pct(a.reachedTarget)} of them as their target class (the attack's success). They are trained toward their targets to keep the decision boundaries in place. ` +
+      `<p>ADV made ${escape(a.examples)} adversarial examples (${escape(a.examples / r.forget.ids.length)} per instance; targeted L2 PGD, ε ` +
+        `${escape(r.options.attack.epsilon)}, ${escape(r.options.attack.steps)} steps) from the model the run started from; ` +
+        `it classifies ${pct(a.reachedTarget)} of them as their target class (the attack's success). They are trained toward their targets to keep the ` +
+        `decision boundaries in place. ` +
         `They are never saved: each lies within ε of an instance being erased.</p>` +
-        `<dl class="defs"><dt>instance</dt><dd>the image being erased</dd><dt>adversarial</dt><dd>the instance plus a small perturbation δ that pushes the model toward the target class</dd>` +
-        `<dt>|δ| scaled</dt><dd>the perturbation's size per pixel, scaled so that its largest is white</dd><dt>target → original model says</dt><dd>the class the attack aimed at, and the class the model the run started from gives the example (missed: not the target)</dd>` +
+        `<dl class="defs"><dt>instance</dt><dd>the image being erased</dd><dt>adversarial</dt><dd>the instance plus a small perturbation δ that pushes the ` +
+        `model toward the target class</dd>` +
+        `<dt>|δ| scaled</dt><dd>the perturbation's size per pixel, scaled so that its largest is white</dd><dt>target → original model says</dt><dd>the ` +
+        `class the attack aimed at, and the class the model the run started from gives the example (missed: not the target)</dd>` +
         `<dt>‖δ‖₂</dt><dd>the L2 norm of the perturbation in [0, 1] pixel units; at most ε = ${escape(r.options.attack.epsilon)}</dd></dl>`,
     );
     const body = preview?.examples.length
       ? adversarialExamplesHtml(r, preview, 0)
-      : `<p>The examples are not in this window (they are kept in memory only, by the window that ran them). <button type="button" id="regenerate">Regenerate</button> makes them again in the engine, from the model the run started from with the run's seed and attack settings (the same examples, as the attack is deterministic).</p>`;
+      : `<p>The examples are not in this window (they are kept in memory only, by the window that ran them). <button type="button" ` +
+        `id="regenerate">Regenerate</button> makes them again in the engine, from the model the run started from with the run's seed and attack settings ` +
+        `(the same examples, as the attack is deterministic).</p>`;
     parts.push(`<div id="adversarial-examples">${body}</div><p class="note" id="adversarial-status" aria-live="polite"></p>`);
   }
   if (r.options.objective.kind === 'relabel') {
     const labels = r.options.objective.labels;
     const hits = r.forget.predictedAfter.filter((p, i) => p === labels[i]).length;
     parts.push(
-      `<p>Relabel hit rate — instances now predicted as their new label: ${escape(hits)} of ${escape(labels.length)} (${pct(hits / Math.max(1, labels.length))}).</p>`,
+      `<p>Relabel hit rate — instances now predicted as their new label: ${escape(hits)} of ${escape(labels.length)} ` +
+        `(${pct(hits / Math.max(1, labels.length))}).</p>`,
     );
   }
   return parts.length ? `<h2>${r.adversarial ? 'Adversarial examples' : 'Relabel'}</h2>${parts.join('')}` : '';
@@ -205,7 +228,8 @@ function layerChangeHtml(r: RunEntry['record']): string {
     r.layerChanges.map((c) => [c.name, c.delta.toExponential(3), c.relative.toExponential(3)]),
   );
   return (
-    `<p><strong>‖Δθ‖</strong>: the L2 norm of the change of a weight tensor (in the weights' own units); <strong>relative change</strong>: ‖Δθ‖ divided by the tensor's norm before the run, ‖θ₀‖. The bars show the relative change, so tensors of any size compare; ‖Δθ‖ is written beside each.</p>` +
+    `<p><strong>‖Δθ‖</strong>: the L2 norm of the change of a weight tensor (in the weights' own units); <strong>relative change</strong>: ‖Δθ‖ divided by ` +
+    `the tensor's norm before the run, ‖θ₀‖. The bars show the relative change, so tensors of any size compare; ‖Δθ‖ is written beside each.</p>` +
     `<div class="chart">${chart}</div><details><summary>The numbers</summary>${numbers}</details>`
   );
 }
@@ -224,7 +248,8 @@ export function reportHtml(
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'report.css'));
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: ${webview.cspSource}; style-src ${webview.cspSource} 'unsafe-inline'; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: ${webview.cspSource}; style-src ${webview.cspSource} 'unsafe-inline'; " +
+  "font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${css}">
 <script type="module" nonce="${nonce}" src="${elements}"></script>
@@ -319,7 +344,9 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
         post({ type: 'adversarial', html: adversarialExamplesHtml(run.record, preview, 0) });
         post({
           type: 'status',
-          text: `Made again in ${((Date.now() - t0) / 1000).toFixed(1)} s from ${run.record.model.path}, with the run's seed and attack settings; kept in this window only.`,
+          text:
+            `Made again in ${((Date.now() - t0) / 1000).toFixed(1)} s from ${run.record.model.path}, with the run's seed and attack settings; kept in ` +
+            `this window only.`,
           busy: false,
         });
       } catch (e) {

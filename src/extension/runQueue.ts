@@ -45,9 +45,22 @@ export class RunQueue implements vscode.Disposable {
    * Runs the request after the runs before it; resolves with its result. A function is called
    * only when the run starts (a queued unlearn continues from the version the previous one made).
    */
-  enqueue<R extends EngineRequest>(title: string, request: R | (() => Promise<R>), afterRun?: (result: EngineResults[R['kind']]) => Promise<void>, onProgress?: (p: EngineProgress) => void): Promise<EngineResults[R['kind']]> {
+  enqueue<R extends EngineRequest>(
+    title: string,
+    request: R | (() => Promise<R>),
+    afterRun?: (result: EngineResults[R['kind']]) => Promise<void>,
+    onProgress?: (p: EngineProgress) => void,
+  ): Promise<EngineResults[R['kind']]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ title, request: typeof request === 'function' ? request : async () => request, afterRun: afterRun as QueuedRun['afterRun'], onProgress, resolve: resolve as (v: unknown) => void, reject, cancelled: false });
+      this.queue.push({
+        title,
+        request: typeof request === 'function' ? request : async () => request,
+        afterRun: afterRun as QueuedRun['afterRun'],
+        onProgress,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        cancelled: false,
+      });
       if (this.current) this.log(`queued: ${title} (${this.queue.length} waiting)`);
       void this.pump();
     });
@@ -82,16 +95,20 @@ export class RunQueue implements vscode.Disposable {
           let last = '';
           const request = await run.request();
           if (run.cancelled) throw Object.assign(new Error('The run was cancelled; nothing was written.'), { name: 'CancelledError' });
-          const call = this.engine.call(request, (p) => {
-            run.onProgress?.(p);
-            const message = describeProgress(p);
-            if (message === last) return;
-            last = message;
-            progress.report({ message });
-            if (p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment') this.log(`  ${message}`);
-            // The pre-flight warning outlives the progress line, with the objective it recommends one click away.
-            if (p.phase === 'warning' && p.message.includes('as if never seen')) void showPreflightWarning(p.message);
-          }, (trip) => this.askGuard(trip));
+          const call = this.engine.call(
+            request,
+            (p) => {
+              run.onProgress?.(p);
+              const message = describeProgress(p);
+              if (message === last) return;
+              last = message;
+              progress.report({ message });
+              if (p.phase !== 'attack' && p.phase !== 'unlearn' && p.phase !== 'experiment') this.log(`  ${message}`);
+              // The pre-flight warning outlives the progress line, with the objective it recommends one click away.
+              if (p.phase === 'warning' && p.message.includes('as if never seen')) void showPreflightWarning(p.message);
+            },
+            (trip) => this.askGuard(trip),
+          );
           this.current!.call = call;
           const subscription = token.onCancellationRequested(() => {
             this.log(`cancelling: ${run.title}`);
@@ -110,7 +127,10 @@ export class RunQueue implements vscode.Disposable {
       await run.afterRun?.(value);
       run.resolve(value);
     } catch (e) {
-      this.log(`${(e as Error).name === 'CancelledError' ? 'cancelled' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${run.title}: ${(e as Error).message}`);
+      this.log(
+        `${(e as Error).name === 'CancelledError' ? 'cancelled' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${run.title}: ` +
+          `${(e as Error).message}`,
+      );
       run.reject(e as Error);
     } finally {
       this.current = undefined;
@@ -123,7 +143,12 @@ export class RunQueue implements vscode.Disposable {
   private async askGuard(trip: GuardTrip): Promise<GuardAnswer> {
     const { message, detail } = guardQuestion(trip);
     this.log(`  guard tripped at step ${trip.step} (agreement ${pct(trip.agreement)}): asking`);
-    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: `${detail} Closing this dialog stops.` }, GUARD_CHOICES.stop, GUARD_CHOICES.continue);
+    const choice = await vscode.window.showWarningMessage(
+      message,
+      { modal: true, detail: `${detail} Closing this dialog stops.` },
+      GUARD_CHOICES.stop,
+      GUARD_CHOICES.continue,
+    );
     const answer: GuardAnswer = choice === GUARD_CHOICES.continue ? 'continue' : 'stop';
     this.log(`  guard: ${answer}`);
     return answer;

@@ -4,7 +4,20 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type AdversarialOrder, type BackendChoice, type ForgetTerm, type GuardAction, type Method, type ObjectiveName, parseRelabel, type Preset, type RandomStart, type RelabelChoice, type ResizeMode, type UnlearnOptionsInput } from '../contracts/options';
+import {
+  type AdversarialOrder,
+  type BackendChoice,
+  type ForgetTerm,
+  type GuardAction,
+  type Method,
+  type ObjectiveName,
+  parseRelabel,
+  type Preset,
+  type RandomStart,
+  type RelabelChoice,
+  type ResizeMode,
+  type UnlearnOptionsInput,
+} from '../contracts/options';
 import type { BackendRequest } from '../contracts/protocol';
 
 export const SECTION = 'unlearnLens';
@@ -107,7 +120,9 @@ export function preset(): Preset {
 
 export function backendRequest(): BackendRequest {
   const c = config();
-  const searchPaths = [resolvePathSetting(c.get<string>('tfjsNodePath')), ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)].filter((p): p is string => !!p);
+  const searchPaths = [resolvePathSetting(c.get<string>('tfjsNodePath')), ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)].filter(
+    (p): p is string => !!p,
+  );
   return { choice: c.get<BackendChoice>('backend', 'auto'), searchPaths };
 }
 

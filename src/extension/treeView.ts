@@ -86,10 +86,15 @@ export class UnlearnTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
         const mine = run.record.forget.ids.map((id) => states.get(instanceKey(id))).filter((s) => s && s.selectedIn === run.id);
         const back = mine.filter((s) => s!.status === 'came-back');
         return back.length
-          ? `In the active version, ${plural(back.length, 'instance', 'instances')} this run erased came back (${back.map((s) => `in run ${s!.cameBackIn ?? 'the active model'}`).filter((v, i, a) => a.indexOf(v) === i).join(', ')}).`
+          ? `In the active version, ${plural(back.length, 'instance', 'instances')} this run erased came back (${back
+              .map((s) => `in run ${s!.cameBackIn ?? 'the active model'}`)
+              .filter((v, i, a) => a.indexOf(v) === i)
+              .join(', ')}).`
           : undefined;
       };
-      return [...runs].reverse().map((run) => ({ kind: 'run', modelJson: node.modelJson, run, active: run.id === activeId, ...(truthOf(run) ? { truth: truthOf(run) } : {}) }));
+      return [...runs]
+        .reverse()
+        .map((run) => ({ kind: 'run', modelJson: node.modelJson, run, active: run.id === activeId, ...(truthOf(run) ? { truth: truthOf(run) } : {}) }));
     }
     if (node.kind === 'run') {
       return (['report', 'restore', 'reveal'] as const).map((action) => ({ kind: 'action', modelJson: node.modelJson, run: node.run, action }));
@@ -141,7 +146,11 @@ export class UnlearnTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       item.command = { command: 'unlearnLens.openExperiment', title: 'Open Experiment', arguments: [node.file] };
       return item;
     }
-    const labels = { report: ['Open report', 'preview', 'unlearnLens.openReport'], restore: ['Make this version active', 'debug-restart', 'unlearnLens.restoreVersion'], reveal: ['Reveal files', 'folder-opened', 'revealInExplorer'] } as const;
+    const labels = {
+      report: ['Open report', 'preview', 'unlearnLens.openReport'],
+      restore: ['Make this version active', 'debug-restart', 'unlearnLens.restoreVersion'],
+      reveal: ['Reveal files', 'folder-opened', 'revealInExplorer'],
+    } as const;
     const [label, icon, command] = labels[node.action];
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon(icon);

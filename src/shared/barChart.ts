@@ -122,5 +122,8 @@ export function barChartSvg(data: readonly BarDatum[], text: BarChartText, optio
     .join('');
   const axis = `<line x1="${l.plotX}" x2="${l.plotX + l.plotWidth}" y1="${l.axisY}" y2="${l.axisY}" class="axis"></line>`;
   const title = `<text x="${l.plotX + l.plotWidth / 2}" y="${l.axisY + 28}" text-anchor="middle" class="axis-title">${escape(text.axisTitle)}</text>`;
-  return `<svg class="bar-chart" viewBox="0 0 ${l.width} ${l.height}" width="${l.width}" height="${l.height}" role="img" aria-label="${escape(text.ariaLabel)}">${ticks}${axis}${bars}${title}</svg>`;
+  return (
+    `<svg class="bar-chart" viewBox="0 0 ${l.width} ${l.height}" width="${l.width}" height="${l.height}" role="img" ` +
+    `aria-label="${escape(text.ariaLabel)}">${ticks}${axis}${bars}${title}</svg>`
+  );
 }

@@ -125,19 +125,35 @@ export function experimentExports(title: string, rows: readonly ViewRow[]): { cs
   const csv = [
     `k,seed,method,forget,retain,test,test_change,damaged,mia,steps,seconds,stopped${gaps ? ',gap_forget,gap_test,gap_membership_auc' : ''}`,
     ...rows.map((r) =>
-      [r.k, r.seed, r.method, r.forget, r.retain, r.test, r.testDrop ?? '', r.damaged, r.audit ?? '', r.steps, r.seconds.toFixed(3), r.stopped, ...(gaps ? [r.gap?.forget ?? '', r.gap?.test ?? '', r.gap?.membershipAuc ?? ''] : [])].join(','),
+      [
+        r.k,
+        r.seed,
+        r.method,
+        r.forget,
+        r.retain,
+        r.test,
+        r.testDrop ?? '',
+        r.damaged,
+        r.audit ?? '',
+        r.steps,
+        r.seconds.toFixed(3),
+        r.stopped,
+        ...(gaps ? [r.gap?.forget ?? '', r.gap?.test ?? '', r.gap?.membershipAuc ?? ''] : []),
+      ].join(','),
     ),
   ].join('\n');
   const markdown = [
     `# ${title}`,
     '',
-    `Test change: test accuracy after the run minus before it, in points; ⚠ marks a drop of ${(100 * DAMAGE_TEST_DROP).toFixed(0)} points or more (damage).${gaps ? ' Gap: this row minus the model retrained without the instances (forget and test in points, membership AUC in hundredths); near 0 is what retraining would give.' : ''}`,
+    `Test change: test accuracy after the run minus before it, in points; ⚠ marks a drop of ${(100 * DAMAGE_TEST_DROP).toFixed(0)} points or more ` +
+      `(damage).${gaps ? ' Gap: this row minus the model retrained without the instances (forget and test in points, membership AUC in hundredths); near 0 is what retraining would give.' : ''}`,
     '',
     `| k | seed | method | forget % | retain % | test % | test change | MIA % | steps | seconds | stopped |${gaps ? ' gap forget | gap test | gap AUC |' : ''}`,
     `|---|---|---|---|---|---|---|---|---|---|---|${gaps ? '---|---|---|' : ''}`,
     ...rows.map(
       (r) =>
-        `| ${r.k} | ${r.seed} | ${r.method} | ${pct(r.forget)} | ${pct(r.retain)} | ${pct(r.test)} | ${r.damaged ? '⚠ ' : ''}${points(r.testDrop)} | ${r.audit === undefined ? '–' : pct(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |` +
+        `| ${r.k} | ${r.seed} | ${r.method} | ${pct(r.forget)} | ${pct(r.retain)} | ${pct(r.test)} | ${r.damaged ? '⚠ ' : ''}${points(r.testDrop)} | ` +
+        `${r.audit === undefined ? '–' : pct(r.audit)} | ${r.steps} | ${r.seconds.toFixed(1)} | ${r.stopped} |` +
         (gaps ? ` ${r.gap ? points(r.gap.forget) : '–'} | ${r.gap ? points(r.gap.test) : '–'} | ${r.gap ? points(r.gap.membershipAuc) : '–'} |` : ''),
     ),
   ].join('\n');

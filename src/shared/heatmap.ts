@@ -81,7 +81,10 @@ export function stripSvg(values: readonly number[], groupMax: number, rowMax: nu
     .join('');
   const width = cell * values.length;
   // Natural size at most; narrower when the panel is (the cells stretch, the height stays).
-  return `<svg class="strip ${kind}" shape-rendering="crispEdges" viewBox="0 0 ${width} ${CELL_HEIGHT}" preserveAspectRatio="none" style="max-width:${width}px" role="img" aria-label="${escape(label)}">${rects}</svg>`;
+  return (
+    `<svg class="strip ${kind}" shape-rendering="crispEdges" viewBox="0 0 ${width} ${CELL_HEIGHT}" preserveAspectRatio="none" ` +
+    `style="max-width:${width}px" role="img" aria-label="${escape(label)}">${rects}</svg>`
+  );
 }
 
 /** A colour scale: the SCALE_BINS + 1 colours in order, with ticks under their upper bounds. */
@@ -92,12 +95,16 @@ export function colourScaleSvg(kind: 'change' | 'importance', max: number, unit:
   const ticks = [0, SCALE_BINS / 2, SCALE_BINS]
     .map((b) => {
       const x = (b + 1) * w;
-      return `<line x1="${x}" x2="${x}" y1="12" y2="16" class="tick-line"/><text x="${x}" y="27" text-anchor="middle" class="tick">${escape(tickText((b / SCALE_BINS) * max))}</text>`;
+      return (
+        `<line x1="${x}" x2="${x}" y1="12" y2="16" class="tick-line"/><text x="${x}" y="27" text-anchor="middle" ` +
+        `class="tick">${escape(tickText((b / SCALE_BINS) * max))}</text>`
+      );
     })
     .join('');
   const total = (SCALE_BINS + 1) * w;
   return (
-    `<svg class="colour-scale ${kind}" viewBox="-30 0 ${total + 60} 30" width="${total + 60}" height="30" role="img" aria-label="${escape(`colour scale, ${kind}: none (first swatch), then up to ${tickText(max)} ${unit}`)}">` +
+    `<svg class="colour-scale ${kind}" viewBox="-30 0 ${total + 60} 30" width="${total + 60}" height="30" role="img" ` +
+    `aria-label="${escape(`colour scale, ${kind}: none (first swatch), then up to ${tickText(max)} ${unit}`)}">` +
     `${swatches}<text x="-4" y="10" text-anchor="end" class="tick">none</text>${ticks}</svg>`
   );
 }
@@ -125,7 +132,8 @@ function rowHtml(r: HeatRow, groupMax: number): string {
     : `<span class="unit-max">${n} units</span>`;
   return (
     `<div class="unit-row" ${data}><code class="unit-name" title="${escape(r.name)}">${escape(r.name)}</code>` +
-    `<div class="unit-strips">${strips.join('')}<span class="strip-label"></span><div class="unit-axis" style="max-width:${Math.max(cellWidth(n) * n, 110)}px"><span>unit 0</span>${n > 1 ? `<span>unit ${n - 1}</span>` : ''}</div></div>${right}` +
+    `<div class="unit-strips">${strips.join('')}<span class="strip-label"></span><div class="unit-axis" ` +
+    `style="max-width:${Math.max(cellWidth(n) * n, 110)}px"><span>unit 0</span>${n > 1 ? `<span>unit ${n - 1}</span>` : ''}</div></div>${right}` +
     `<div class="unit-readout" aria-live="polite"></div></div>`
   );
 }
@@ -138,19 +146,28 @@ export function heatmapHtml(rows: readonly HeatRow[], options: HeatmapOptions): 
   const hasImportance = shown.some((r) => r.importance);
   const toggle = hasChange
     ? `<fieldset class="hm-toggle"><legend>Colour scale of the change</legend>` +
-      `<label><input type="radio" name="${options.id}-scale" id="${options.id}-group" checked> one per group of weights of the same kind (rows comparable)</label> ` +
-      `<label><input type="radio" name="${options.id}-scale" id="${options.id}-row" class="per-row"> each row its own, 0 to its largest (patterns within a row)</label></fieldset>`
+      `<label><input type="radio" name="${options.id}-scale" id="${options.id}-group" checked> one per group of weights of the same kind (rows ` +
+      `comparable)</label> ` +
+      `<label><input type="radio" name="${options.id}-scale" id="${options.id}-row" class="per-row"> each row its own, 0 to its largest (patterns within a ` +
+      `row)</label></fieldset>`
     : '';
   const importanceScale = hasImportance
-    ? `<div class="hm-scale-row"><span class="strip-label">importance</span>${colourScaleSvg('importance', 1, "(share of the tensor's range)")}<span class="hm-scale-note">0 = the least any weight of the tensor is relied on, 1 = the most (MAS importance, min–max normalised per tensor, averaged over the unit's weights)</span></div>`
+    ? `<div class="hm-scale-row"><span class="strip-label">importance</span>${colourScaleSvg('importance', 1, "(share of the tensor's range)")}<span ` +
+      `class="hm-scale-note">0 = the least any weight of the tensor is relied on, 1 = the most (MAS importance, min–max normalised per tensor, averaged ` +
+      `over the unit's weights)</span></div>`
     : '';
   const groups = groupRows(shown)
     .map((g) => {
       const scale =
         hasChange && g.rows.some((r) => r.change)
-          ? `<div class="hm-scale-row group-scale"><span class="strip-label">change</span>${colourScaleSvg('change', g.max, options.changeUnit ?? '')}<span class="hm-scale-note">${escape(options.changeUnit ?? '')}; one scale for all ${escape(groupTitle(g.group))}</span><span class="hm-scale-note per-row-note">each row: 0 to the largest written at its right</span></div>`
+          ? `<div class="hm-scale-row group-scale"><span class="strip-label">change</span>${colourScaleSvg('change', g.max, options.changeUnit ?? '')}<span ` +
+            `class="hm-scale-note">${escape(options.changeUnit ?? '')}; one scale for all ${escape(groupTitle(g.group))}</span><span class="hm-scale-note ` +
+            `per-row-note">each row: 0 to the largest written at its right</span></div>`
           : '';
-      return `<section class="hm-group"><h3>${escape(groupTitle(g.group))} <span class="count">· ${g.rows.length} tensor${g.rows.length === 1 ? '' : 's'}</span></h3>${scale}${g.rows.map((r) => rowHtml(r, g.max)).join('')}</section>`;
+      return (
+        `<section class="hm-group"><h3>${escape(groupTitle(g.group))} <span class="count">· ${g.rows.length} ` +
+        `tensor${g.rows.length === 1 ? '' : 's'}</span></h3>${scale}${g.rows.map((r) => rowHtml(r, g.max)).join('')}</section>`
+      );
     })
     .join('');
   return `<div class="hm-root" id="${options.id}">${toggle}${importanceScale}<div class="heatmap">${groups}</div></div>`;
@@ -185,17 +202,20 @@ export function unitHeatmapHtml(changes: readonly LayerChange[]): string {
   const withImportance = rows.some((c) => c.importance);
   const unit = "‖Δθ‖ per unit: the L2 norm of the change of the unit's weights, in the weights' own units";
   const legend =
-    `<p class="legend">Each row is one weight tensor; each cell one of its output units (a conv filter, a dense unit, a BatchNorm channel), unit 0 at the left. ` +
+    `<p class="legend">Each row is one weight tensor; each cell one of its output units (a conv filter, a dense unit, a BatchNorm channel), unit 0 at the ` +
+    `left. ` +
     `<strong>Change</strong> (orange): ${unit}; the stronger the colour, the more it moved (the first swatch of a scale is no change at all). ` +
     (withImportance
-      ? `<strong>Importance</strong> (blue): how much the forget set relies on the unit (MAS importance on the instances, normalised per tensor as IMP does). IMP anchors the weights the forget set does not rely on and lets the others move. `
+      ? `<strong>Importance</strong> (blue): how much the forget set relies on the unit (MAS importance on the instances, normalised per tensor as IMP ` +
+        `does). IMP anchors the weights the forget set does not rely on and lets the others move. `
       : 'Importance is computed by the IMP methods only. ') +
     `Point at a cell to read its values below its row.</p>`;
   const share = changeOnImportantUnits(rows);
   const shareText =
     share === undefined
       ? ''
-      : `<p class="share">The tenth of units the forget set relies on most took <strong>${pct(share)}</strong> of the squared weight change (an even spread would give them about 10 %).</p>`;
+      : `<p class="share">The tenth of units the forget set relies on most took <strong>${pct(share)}</strong> of the squared weight change (an even spread ` +
+        `would give them about 10 %).</p>`;
   return `${legend}${shareText}${heatmapHtml(
     rows.map((c) => ({ name: c.name, change: c.units, ...(c.importance ? { importance: c.importance } : {}) })),
     { id: 'hm-change', changeUnit: '‖Δθ‖ per unit' },

@@ -26,17 +26,22 @@ export function statText(v: number): string {
 }
 
 const statCells = (s: WeightStats) =>
-  `<td class="num">${statText(s.mean)}</td><td class="num">${statText(s.std)}</td><td class="num">${statText(s.min)}</td><td class="num">${statText(s.max)}</td><td class="num">${pct(s.zeros)}</td>`;
+  `<td class="num">${statText(s.mean)}</td><td class="num">${statText(s.std)}</td><td class="num">${statText(s.min)}</td><td ` +
+  `class="num">${statText(s.max)}</td><td class="num">${pct(s.zeros)}</td>`;
 
 /** The summary line and the layer table. */
 export function modelSummaryHtml(m: ModelSummary): string {
   const rows = m.layers
     .map((l, i) => {
-      const layer = `<tr class="layer"><td class="num">${i}</td><td><code>${escape(l.name)}</code></td><td>${escape(l.className)}</td><td>${escape(shape(l.outputShape))}</td><td class="num">${num(l.parameters)}</td><td colspan="6"></td></tr>`;
+      const layer =
+        `<tr class="layer"><td ` +
+        `class="num">${i}</td><td><code>${escape(l.name)}</code></td><td>${escape(l.className)}</td><td>${escape(shape(l.outputShape))}</td><td ` +
+        `class="num">${num(l.parameters)}</td><td colspan="6"></td></tr>`;
       const weights = l.weights
         .map(
           (w) =>
-            `<tr class="weight"><td></td><td colspan="2"><code>${escape(w.name)}</code>${w.trainable ? '' : ' <span class="note">(not trained: running statistic)</span>'}</td><td>${escape(shape(w.shape))}</td><td class="num">${num(w.stats.count)}</td>${statCells(w.stats)}</tr>`,
+            `<tr class="weight"><td></td><td ` +
+            `colspan="2"><code>${escape(w.name)}</code>${w.trainable ? '' : ' <span class="note">(not trained: running statistic)</span>'}</td><td>${escape(shape(w.shape))}</td><td class="num">${num(w.stats.count)}</td>${statCells(w.stats)}</tr>`,
         )
         .join('');
       return layer + weights;
@@ -47,13 +52,16 @@ export function modelSummaryHtml(m: ModelSummary): string {
     : `<p class="problem"><strong>Unlearn Lens cannot unlearn this model as it is:</strong> ${escape(m.contract.problem)}</p>`;
   const made = [m.generatedBy, m.convertedBy].filter(Boolean).join('; ');
   return (
-    `<p class="summary" id="summary">${num(m.layers.length)} layers · ${num(m.parameters)} parameters (${num(m.trainableParameters)} trained) · input ${escape(shape(m.inputShape))} · output ${escape(shape(m.outputShape))}${made ? ` · ${escape(made)}` : ''}</p>` +
+    `<p class="summary" id="summary">${num(m.layers.length)} layers · ${num(m.parameters)} parameters (${num(m.trainableParameters)} trained) · input ` +
+    `${escape(shape(m.inputShape))} · output ${escape(shape(m.outputShape))}${made ? ` · ${escape(made)}` : ''}</p>` +
     contract +
-    `<dl class="defs"><dt>output shape</dt><dd>what the layer passes on for one image (height × width × channels, or units), without the batch axis; ? is any size</dd>` +
+    `<dl class="defs"><dt>output shape</dt><dd>what the layer passes on for one image (height × width × channels, or units), without the batch axis; ? is ` +
+    `any size</dd>` +
     `<dt>parameters</dt><dd>the number of values in the layer's weights (a weight row: the values in that tensor)</dd>` +
     `<dt>mean, std, min, max</dt><dd>of the values of each weight tensor as saved (std: population standard deviation)</dd>` +
     `<dt>zeros</dt><dd>share of values exactly 0 (pruned or never trained)</dd></dl>` +
-    `<table class="layers" id="layers"><thead><tr><th>#</th><th>layer</th><th>type</th><th>output shape</th><th>parameters</th><th>mean</th><th>std</th><th>min</th><th>max</th><th>zeros</th></tr></thead><tbody>${rows}</tbody></table>` +
+    `<table class="layers" id="layers"><thead><tr><th>#</th><th>layer</th><th>type</th><th>output ` +
+    `shape</th><th>parameters</th><th>mean</th><th>std</th><th>min</th><th>max</th><th>zeros</th></tr></thead><tbody>${rows}</tbody></table>` +
     `<p class="note">Read in ${m.seconds.load.toFixed(2)} s, statistics in ${m.seconds.stats.toFixed(2)} s, in the engine worker.</p>`
   );
 }
@@ -83,7 +91,10 @@ const pct = (x: number | undefined): string => pctOr(x);
 
 export function versionsHtml(versions: readonly VersionRow[], original: string, openedIsOriginal: boolean): string {
   if (versions.length === 0) {
-    return `<p>No versions yet: no unlearning run has started from this model. Runs write new versions beside it (<code>${escape(original)}</code> is never changed).</p>`;
+    return (
+      `<p>No versions yet: no unlearning run has started from this model. Runs write new versions beside it (<code>${escape(original)}</code> is never ` +
+      `changed).</p>`
+    );
   }
   const rows = [...versions]
     .reverse()
@@ -95,10 +106,13 @@ export function versionsHtml(versions: readonly VersionRow[], original: string, 
     })
     .join('');
   return (
-    `<p>${openedIsOriginal ? 'This is the original model; it is never changed. ' : ''}Each run wrote a new version from the one it started from, newest first. ` +
-    `<strong>erased</strong>: the instances that run made the model forget (hover for all); <strong>came back</strong>: instances erased by an earlier run that this run's model predicts as their label again; ` +
+    `<p>${openedIsOriginal ? 'This is the original model; it is never changed. ' : ''}Each run wrote a new version from the one it started from, newest ` +
+    `first. ` +
+    `<strong>erased</strong>: the instances that run made the model forget (hover for all); <strong>came back</strong>: instances erased by an earlier run ` +
+    `that this run's model predicts as their label again; ` +
     `<strong>test</strong>: accuracy on held-out data before → after the run (– when the run had none).</p>` +
-    `<table class="versions" id="versions"><thead><tr><th>version</th><th>when (UTC)</th><th>method</th><th>started from</th><th>erased</th><th>came back</th><th>test</th></tr></thead><tbody>${rows}</tbody></table>`
+    `<table class="versions" id="versions"><thead><tr><th>version</th><th>when (UTC)</th><th>method</th><th>started from</th><th>erased</th><th>came ` +
+    `back</th><th>test</th></tr></thead><tbody>${rows}</tbody></table>`
   );
 }
 
@@ -107,13 +121,17 @@ export function importanceHtml(r: ImportanceSummary, thumbs: readonly string[], 
   const images = r.images
     .map(
       (f, i) =>
-        `<figure class="chosen"><img class="thumb" src="${escape(thumbs[i] ?? '')}" alt="${escape(instanceName(f))}" title="${escape(f)}"><figcaption title="${escape(f)}">${escape(instanceName(f))}<br>model says ${escape(className(r.predicted[i]))}</figcaption></figure>`,
+        `<figure class="chosen"><img class="thumb" src="${escape(thumbs[i] ?? '')}" alt="${escape(instanceName(f))}" title="${escape(f)}"><figcaption ` +
+        `title="${escape(f)}">${escape(instanceName(f))}<br>model says ${escape(className(r.predicted[i]))}</figcaption></figure>`,
     )
     .join('');
   const legend =
-    `<p class="legend">For the ${r.images.length} image${r.images.length === 1 ? '' : 's'} below, how much the model's output relies on each unit's weights, before any unlearning: ` +
-    `MAS importance |∂ mean‖f(x)‖₂ / ∂θ| (the L2 norm of the logits, no labels needed), min–max normalised within each weight tensor and averaged over the unit's weights, so 0 is the least and 1 the most any weight of that tensor is relied on. ` +
-    `This is the measure IMP uses: unlearning these images with IMP lets the strongly coloured units move and anchors the rest. Point at a cell to read its value. Computed in ${r.seconds.toFixed(1)} s in the engine worker.</p>`;
+    `<p class="legend">For the ${r.images.length} image${r.images.length === 1 ? '' : 's'} below, how much the model's output relies on each unit's weights, ` +
+    `before any unlearning: ` +
+    `MAS importance |∂ mean‖f(x)‖₂ / ∂θ| (the L2 norm of the logits, no labels needed), min–max normalised within each weight tensor and averaged over the ` +
+    `unit's weights, so 0 is the least and 1 the most any weight of that tensor is relied on. ` +
+    `This is the measure IMP uses: unlearning these images with IMP lets the strongly coloured units move and anchors the rest. Point at a cell to read its ` +
+    `value. Computed in ${r.seconds.toFixed(1)} s in the engine worker.</p>`;
   return `<div class="chosen-images">${images}</div>${legend}${heatmapHtml(
     r.tensors.map((t) => ({ name: t.name, importance: t.units })),
     { id: 'hm-importance' },

@@ -24,7 +24,13 @@ export type InstanceStatus = 'forgotten' | 'came-back' | 'remembered' | 'already
 /** The parts of a run record (src/contracts/runRecord.ts, paths absolute as in memory) read here. */
 export interface ChainRecord {
   id: string;
-  forget: { ids: readonly string[]; labels: readonly number[]; predictedBefore: readonly number[]; predictedAfter: readonly number[]; classNames?: readonly string[] };
+  forget: {
+    ids: readonly string[];
+    labels: readonly number[];
+    predictedBefore: readonly number[];
+    predictedAfter: readonly number[];
+    classNames?: readonly string[];
+  };
   options: { method: string };
   stopped?: string;
   earlier?: { cameBack: readonly string[]; forgottenAgain?: readonly string[] };
@@ -137,9 +143,15 @@ export function stateText(s: InstanceState, activeRun?: string): string {
         ? `came back in run ${s.cameBackIn}: predicted as its label ${name(s.label)} again (forgotten in run ${s.selectedIn})`
         : `came back: the active model predicts its label ${name(s.label)} again (forgotten in run ${s.selectedIn})`;
     case 'remembered':
-      return `still remembered after run ${s.selectedIn}: predicted ${name(s.after)} (its label)${s.now !== undefined && s.now !== s.after ? `, now ${name(s.now)}` : ''}`;
+      return (
+        `still remembered after run ${s.selectedIn}: predicted ${name(s.after)} (its ` +
+        `label)${s.now !== undefined && s.now !== s.after ? `, now ${name(s.now)}` : ''}`
+      );
     case 'already-misclassified':
-      return `already misclassified before run ${s.selectedIn}: predicted ${name(s.before)}, labelled ${name(s.label)} (nothing to forget); ${nowText(s.after, selectedIsActive)}`;
+      return (
+        `already misclassified before run ${s.selectedIn}: predicted ${name(s.before)}, labelled ${name(s.label)} (nothing to forget); ` +
+        `${nowText(s.after, selectedIsActive)}`
+      );
   }
 }
 

@@ -20,4 +20,3 @@ export function perturbation(a: ArrayLike<number>, b: ArrayLike<number>): number
   const max = Math.max(1, ...d);
   return d.map((v) => Math.round((255 * v) / max));
 }
-

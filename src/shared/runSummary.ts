@@ -7,8 +7,8 @@ import type { EngineProgress, GuardTrip, RunRecord } from '../contracts/protocol
 import { plural } from './runView';
 import { pct } from './percent';
 
-type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> & Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> & Partial<Pick<RunRecord['options'], 'objective'>> };
-
+type SummaryInput = Pick<RunRecord, 'id' | 'steps' | 'stopped' | 'guard' | 'forget'> &
+  Partial<Pick<RunRecord, 'earlier'>> & { options: Pick<RunRecord['options'], 'maxEpochs'> & Partial<Pick<RunRecord['options'], 'objective'>> };
 
 /** Continual runs: what became of the instances earlier runs in the chain erased. */
 export function earlierText(e: RunRecord['earlier'] | undefined): string {
@@ -17,17 +17,28 @@ export function earlierText(e: RunRecord['earlier'] | undefined): string {
   const missing = e.missing ? ` (${unread})` : '';
   if (e.instances === 0) return e.missing ? ` ${unread[0].toUpperCase()}${unread.slice(1)}.` : '';
   if (e.cameBack.length) {
-    const names = e.cameBack.slice(0, 3).map((id) => id.split(/[\\/]/).pop()).join(', ');
-    return ` Warning: ${plural(e.cameBack.length, 'instance an earlier run erased is', 'instances earlier runs erased are')} predicted as ${e.cameBack.length === 1 ? 'its' : 'their'} label again (${names}${e.cameBack.length > 3 ? ', …' : ''})${missing}.`;
+    const names = e.cameBack
+      .slice(0, 3)
+      .map((id) => id.split(/[\\/]/).pop())
+      .join(', ');
+    return (
+      ` Warning: ${plural(e.cameBack.length, 'instance an earlier run erased is', 'instances earlier runs erased are')} predicted as ` +
+      `${e.cameBack.length === 1 ? 'its' : 'their'} label again (${names}${e.cameBack.length > 3 ? ', …' : ''})${missing}.`
+    );
   }
   if (e.rememberedAfter === 0) return ` The ${plural(e.instances, 'instance', 'instances')} erased by earlier runs stay forgotten${missing}.`;
-  return ` ${e.rememberedAfter} of the ${plural(e.instances, 'instance', 'instances')} earlier runs tried to erase ${e.rememberedAfter === 1 ? 'is' : 'are'} still predicted as ${e.rememberedAfter === 1 ? 'its' : 'their'} label, as before this run${missing}.`;
+  return (
+    ` ${e.rememberedAfter} of the ${plural(e.instances, 'instance', 'instances')} earlier runs tried to erase ${e.rememberedAfter === 1 ? 'is' : 'are'} ` +
+    `still predicted as ${e.rememberedAfter === 1 ? 'its' : 'their'} label, as before this run${missing}.`
+  );
 }
 
 export function runSummary(record: SummaryInput): string {
   const objective = record.options.objective;
   const relabel = objective?.kind === 'relabel' ? objective.labels : undefined;
-  const forgotten = relabel ? record.forget.predictedAfter.filter((p, i) => p === relabel[i]).length : record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
+  const forgotten = relabel
+    ? record.forget.predictedAfter.filter((p, i) => p === relabel[i]).length
+    : record.forget.predictedAfter.filter((p, i) => p !== record.forget.labels[i]).length;
   const stopNote =
     record.stopped === 'max-epochs'
       ? ` The run hit the cap of ${plural(record.options.maxEpochs, 'epoch')}.`
@@ -38,9 +49,15 @@ export function runSummary(record: SummaryInput): string {
   const guard = !tripped
     ? ''
     : tripped.action === 'stop'
-      ? ` The guard ${tripped.answer === 'stop' ? 'asked and you chose to stop at' : 'stopped it at'} step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
-      : ` Warning: the guard saw agreement with the original model fall to ${pct(record.guard.minAgreement)}${tripped.answer === 'continue' ? `; you chose to continue at step ${tripped.step}` : ''} (collateral damage; see the report).`;
-  return `Unlearn: ${forgotten} of ${record.forget.ids.length} ${relabel ? 'relabelled' : 'forgotten'} in ${plural(record.steps, 'step')}.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`;
+      ? ` The guard ${tripped.answer === 'stop' ? 'asked and you chose to stop at' : 'stopped it at'} step ${tripped.step} (agreement with the original ` +
+        `model ${pct(tripped.agreement)})${tripped.rolledBackToStep !== undefined ? ` and rolled back to step ${tripped.rolledBackToStep}` : ''}.`
+      : ` Warning: the guard saw agreement with the original model fall to ` +
+        `${pct(record.guard.minAgreement)}${tripped.answer === 'continue' ? `; you chose to continue at step ${tripped.step}` : ''} (collateral damage; ` +
+        `see the report).`;
+  return (
+    `Unlearn: ${forgotten} of ${record.forget.ids.length} ${relabel ? 'relabelled' : 'forgotten'} in ` +
+    `${plural(record.steps, 'step')}.${stopNote}${guard}${earlierText(record.earlier)} Saved as version ${record.id}.`
+  );
 }
 
 /** The buttons of the question a tripped `ask` guard puts, and what each answers. */
@@ -50,9 +67,12 @@ export const GUARD_CHOICES = { stop: 'Stop and Roll Back', continue: 'Continue' 
 export function guardQuestion(trip: GuardTrip): { message: string; detail: string } {
   const forgotten = trip.total - trip.remembered;
   return {
-    message: `Unlearn: the collateral-damage guard tripped at step ${trip.step}. The model now agrees with the original on ${pct(trip.agreement)} of the probe images (the lower part; threshold ${pct(trip.minAgreement)}); ${forgotten} of ${trip.total} instances are forgotten so far.`,
+    message:
+      `Unlearn: the collateral-damage guard tripped at step ${trip.step}. The model now agrees with the original on ${pct(trip.agreement)} of the ` +
+      `probe images (the lower part; threshold ${pct(trip.minAgreement)}); ${forgotten} of ${trip.total} instances are forgotten so far.`,
     detail:
-      `${GUARD_CHOICES.stop}: end the run with the model as it was ${trip.rollbackStep === undefined ? 'before it started' : trip.rollbackStep === 0 ? 'before the first step' : `at step ${trip.rollbackStep}, the last check that passed`}, saved as a new version. ` +
+      `${GUARD_CHOICES.stop}: end the run with the model as it was ` +
+      `${trip.rollbackStep === undefined ? 'before it started' : trip.rollbackStep === 0 ? 'before the first step' : `at step ${trip.rollbackStep}, the last check that passed`}, saved as a new version. ` +
       `${GUARD_CHOICES.continue}: carry on to the end; the run record will say the guard tripped.`,
   };
 }
@@ -91,7 +111,7 @@ export function auditText(record: AuditInput): string {
   const a = record.audit;
   if (!a) {
     return record.before.test === undefined
-      ? 'No membership audit: it needs held-out data (a test folder beside train, a manifest\'s test rows, or the testDataset setting).'
+      ? "No membership audit: it needs held-out data (a test folder beside train, a manifest's test rows, or the testDataset setting)."
       : record.forget.ids.length < 4
         ? `No membership audit: it needs at least 4 forget instances (this run had ${record.forget.ids.length}).`
         : 'No membership audit in this run record: it had fewer than 4 held-out instances, or was made before Unlearn Lens audited runs.';
@@ -102,7 +122,7 @@ export function auditText(record: AuditInput): string {
     after.accuracy < 0.7
       ? 'Close to chance: by their loss, the forget instances now look like data the model never saw.'
       : after.medianLoss.forget > after.medianLoss.heldOut
-        ? 'The forget instances now stand out by a loss higher than unseen data\'s: the forget term overshot (a bounded one, such as nearest-ce, pushes less).'
+        ? "The forget instances now stand out by a loss higher than unseen data's: the forget term overshot (a bounded one, such as nearest-ce, pushes less)."
         : 'The forget instances still stand out by a low loss: they still look memorised.';
   return (
     `Can an attacker who sees only the loss tell the forget instances from unseen data? A logistic regression on per-sample log cross-entropy, ` +

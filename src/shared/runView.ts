@@ -37,10 +37,14 @@ export function damageOf(record: RunFigures): Damage {
   const { test: before } = record.before;
   const { test: after } = record.after;
   const testDelta = before !== undefined && after !== undefined ? after - before : undefined;
-  if (testDelta !== undefined && testDelta <= -DAMAGE_TEST_DROP + 1e-9) reasons.push(`test accuracy fell from ${pct(before!)} to ${pct(after!)} (${points(testDelta)})`);
+  if (testDelta !== undefined && testDelta <= -DAMAGE_TEST_DROP + 1e-9)
+    reasons.push(`test accuracy fell from ${pct(before!)} to ${pct(after!)} (${points(testDelta)})`);
   const tripped = record.guard.tripped;
   if (tripped && tripped.action === 'report') {
-    reasons.push(`the collateral-damage guard tripped at step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)}, lowest ${pct(record.guard.minAgreement)}) and the run carried on`);
+    reasons.push(
+      `the collateral-damage guard tripped at step ${tripped.step} (agreement with the original model ${pct(tripped.agreement)}, lowest ` +
+        `${pct(record.guard.minAgreement)}) and the run carried on`,
+    );
   }
   return { ...(testDelta !== undefined ? { testDelta } : {}), reasons };
 }
@@ -93,12 +97,18 @@ type RunTextInput = RunFigures & {
 };
 
 /** A run as one row of the Models and Runs view: label, description and the tooltip's lines. */
-export function runRow(record: RunTextInput, active: boolean, now: Date = new Date()): { label: string; description: string; tooltip: string[]; damaged: boolean } {
+export function runRow(
+  record: RunTextInput,
+  active: boolean,
+  now: Date = new Date(),
+): { label: string; description: string; tooltip: string[]; damaged: boolean } {
   const damage = damageOf(record);
   const k = record.forget.ids.length;
   const label = `${record.options.method}, k = ${k} · ${relativeTime(record.createdAt, now)}`;
   const delta = damage.testDelta === undefined ? '' : ` (${points(damage.testDelta)})`;
-  const description = `${active ? 'active · ' : ''}${damage.reasons.length ? 'damaged · ' : ''}${forgottenNames(record.forget.ids)} · test ${pctOr(record.before.test)} → ${pctOr(record.after.test)}`;
+  const description =
+    `${active ? 'active · ' : ''}${damage.reasons.length ? 'damaged · ' : ''}${forgottenNames(record.forget.ids)} · test ` +
+    `${pctOr(record.before.test)} → ${pctOr(record.after.test)}`;
   const names = record.forget.ids.slice(0, 10).map(instanceName);
   const tooltip = [
     `${record.options.method}, k = ${k}${active ? ' (the active version)' : ''}`,
@@ -106,7 +116,8 @@ export function runRow(record: RunTextInput, active: boolean, now: Date = new Da
     `Forgot: ${names.join(', ')}${k > names.length ? ` and ${k - names.length} more` : ''}`,
     `Forget accuracy (goal 0 %): ${pctOr(record.before.forget)} → ${pctOr(record.after.forget)}`,
     `Test accuracy (held-out data): ${pctOr(record.before.test)} → ${pctOr(record.after.test)}${delta}`,
-    `${plural(record.steps, 'step')}, ${record.stopped === 'max-epochs' ? 'stopped at the epoch cap' : record.stopped === 'guard' ? 'stopped by the guard' : record.stopped === 'diverged' ? 'diverged' : 'every instance forgotten'}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
+    `${plural(record.steps, 'step')}, ` +
+      `${record.stopped === 'max-epochs' ? 'stopped at the epoch cap' : record.stopped === 'guard' ? 'stopped by the guard' : record.stopped === 'diverged' ? 'diverged' : 'every instance forgotten'}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
     ...damage.reasons.map((r) => `Damage: ${r}.`),
     'Click to open the report.',
   ];

@@ -29,7 +29,7 @@ test('targets are uniform over the other classes, never the label', () => {
 
 const l2 = (a: ArrayLike<number>): number => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0));
 
-test('the paper\'s start: uniform image minus x, onto the eps-sphere when farther than eps, inside the box', () => {
+test("the paper's start: uniform image minus x, onto the eps-sphere when farther than eps, inside the box", () => {
   const size = 64;
   for (let i = 0; i < forget.labels.length; i++) {
     const x = forget.images.subarray(i * size, (i + 1) * size);
@@ -66,15 +66,21 @@ test('before any step the attack sits on the eps-sphere around each source, in [
     if (randomStart === 'uniform-image') norms.forEach((n, e) => assert.ok(Math.abs(n - options.epsilon) < 1e-4, `example ${e} starts ${n} away, not eps`));
     else {
       norms.forEach((n, e) => assert.ok(n <= options.epsilon + 1e-4, `example ${e} starts ${n} away`));
-      assert.ok(norms.some((n) => n < options.epsilon - 0.05), 'in-ball starts inside the ball, not on its sphere');
+      assert.ok(
+        norms.some((n) => n < options.epsilon - 0.05),
+        'in-ball starts inside the ball, not on its sphere',
+      );
     }
   }
 });
 
-test('the plan is repetition-major and each example\'s draws depend only on the seed and its place', () => {
+test("the plan is repetition-major and each example's draws depend only on the seed and its place", () => {
   const plan = planAttack(input, options, new Rng(4));
   const k = forget.labels.length;
-  assert.deepEqual(Array.from(plan.sources), Array.from({ length: k * 4 }, (_, e) => e % k));
+  assert.deepEqual(
+    Array.from(plan.sources),
+    Array.from({ length: k * 4 }, (_, e) => e % k),
+  );
   // Drawing the same plan again gives the same numbers (workers get slices of it, never their own draws).
   const again = planAttack(input, options, new Rng(4));
   assert.deepEqual(again.targets, plan.targets);
@@ -85,7 +91,7 @@ test('the plan is repetition-major and each example\'s draws depend only on the 
   assert.deepEqual(fewer.starts, plan.starts.subarray(0, 2 * k * 64));
 });
 
-test('random start and adversarial order are checked options, the paper\'s by default', () => {
+test("random start and adversarial order are checked options, the paper's by default", () => {
   const o = resolveOptions();
   assert.equal(o.attack.randomStart, 'uniform-image');
   assert.equal(o.adversarialOrder, 'fixed');

@@ -42,12 +42,17 @@ test('every bad input exits as it should, names the file, never hangs, and chang
   const versions = fs.readdirSync(`${path.dirname(corpus.model)}.versions`);
   assert.equal(versions.filter((v) => v.startsWith('.')).length, 0, `leftovers: ${versions.join(', ')}`);
   assert.equal(versions.length, corpus.cases.filter((c) => c.names.includes('new version:')).length, versions.join(', '));
-  for (const v of versions) for (const f of ['model.json', 'weights.bin', 'run.json']) assert.ok(fs.existsSync(path.join(`${path.dirname(corpus.model)}.versions`, v, f)), `${v}/${f}`);
+  for (const v of versions)
+    for (const f of ['model.json', 'weights.bin', 'run.json']) assert.ok(fs.existsSync(path.join(`${path.dirname(corpus.model)}.versions`, v, f)), `${v}/${f}`);
   assert.ok(fs.statSync(`${path.dirname(path.dirname(corpus.model))}/blocked.versions`).isFile(), 'the file in the way of a versions folder is left alone');
 });
 
 /** Runs unlearn on a copy of the corpus model; `signal` is sent once the save pauses before its rename. */
-function runUntilSave(model: string, forget: string, signal: NodeJS.Signals): Promise<{ code: number | null; killedBy: NodeJS.Signals | null; output: string }> {
+function runUntilSave(
+  model: string,
+  forget: string,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; killedBy: NodeJS.Signals | null; output: string }> {
   const child = spawn(process.execPath, [corpus.cli, 'unlearn', '--backend', 'cpu', '--method', 'naive', '--max-epochs', '1', '--model', model, forget], {
     env: { ...process.env, UNLEARN_LENS_TEST_SAVE_PAUSE_MS: '60000' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,7 +80,10 @@ function runUntilSave(model: string, forget: string, signal: NodeJS.Signals): Pr
 test('SIGINT or SIGTERM during the save writes nothing; SIGKILL leftovers are removed by the next run', async () => {
   const forget = path.join(corpus.dir, 'data', 'train', 'b', '1.png');
   const source = path.dirname(corpus.model);
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     const dir = path.join(corpus.dir, 'models', `cancel-${signal}`);
     fs.cpSync(source, dir, { recursive: true });
     const r = await runUntilSave(path.join(dir, 'model.json'), forget, signal);
@@ -93,7 +101,13 @@ test('SIGINT or SIGTERM during the save writes nothing; SIGKILL leftovers are re
   assert.equal(leftovers.length, 1, 'a kill during the save leaves its temporary folder');
   assert.match(leftovers[0], /^\..+\.tmp-\d+-[0-9a-f]{8}$/);
   // The next run (here one with nothing to forget, which saves nothing) removes it.
-  const next = await runCase(corpus.cli, { name: 'next run', group: 'writes', args: ['--model', path.join(dir, 'model.json'), '--max-epochs', '1', path.join(corpus.dir, 'data', 'train', 'a', '0.png')], code: 0, names: ['Nothing to forget'] });
+  const next = await runCase(corpus.cli, {
+    name: 'next run',
+    group: 'writes',
+    args: ['--model', path.join(dir, 'model.json'), '--max-epochs', '1', path.join(corpus.dir, 'data', 'train', 'a', '0.png')],
+    code: 0,
+    names: ['Nothing to forget'],
+  });
   assert.equal(judge({ name: 'next run', group: 'writes', args: [], code: 0, names: ['Nothing to forget'] }, next), undefined, next.output);
   assert.deepEqual(fs.readdirSync(`${dir}.versions`), [], 'no leftovers, no version');
 });
@@ -122,7 +136,8 @@ test('saveModelAtomically: a cancel before the rename leaves nothing, and stale 
   assert.deepEqual(fs.readdirSync(path.dirname(saved)).sort(), ['model.json', 'run.json', 'weights.bin']);
   // Leftovers: a dead process's (removed), an old-style name (removed), this process's own and other folders (kept).
   const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-  for (const name of [`.v4.tmp-${dead}-0123abcd`, '.v5.tmp-89abcdef', `.v6.tmp-${process.pid}-00000000`, '.hidden', 'v7.tmp-1-00000000']) fs.mkdirSync(path.join(dir, name));
+  for (const name of [`.v4.tmp-${dead}-0123abcd`, '.v5.tmp-89abcdef', `.v6.tmp-${process.pid}-00000000`, '.hidden', 'v7.tmp-1-00000000'])
+    fs.mkdirSync(path.join(dir, name));
   assert.deepEqual((await removeStaleTemporaryFolders(dir)).sort(), [`.v4.tmp-${dead}-0123abcd`, '.v5.tmp-89abcdef'].sort());
   assert.deepEqual(fs.readdirSync(dir).sort(), [`.v6.tmp-${process.pid}-00000000`, '.hidden', 'v3', 'v7.tmp-1-00000000'].sort());
 });
@@ -130,11 +145,14 @@ test('saveModelAtomically: a cancel before the rename leaves nothing, and stale 
 test('--lines: any list of ranges inside the manifest gives exactly its lines, sorted, once', () => {
   const range = (n: number) => fc.tuple(fc.integer({ min: 1, max: n }), fc.integer({ min: 0, max: 5 })).map(([a, len]) => [a, Math.min(n, a + len)] as const);
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 60 }).chain((n) => fc.tuple(fc.constant(n), fc.array(range(n), { minLength: 1, maxLength: 8 }))), ([n, ranges]) => {
-      const text = ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
-      const expected = [...new Set(ranges.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i - 1)))].sort((x, y) => x - y);
-      assert.deepEqual(parseLines(text, n, 'm.csv'), expected);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 60 }).chain((n) => fc.tuple(fc.constant(n), fc.array(range(n), { minLength: 1, maxLength: 8 }))),
+      ([n, ranges]) => {
+        const text = ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
+        const expected = [...new Set(ranges.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i - 1)))].sort((x, y) => x - y);
+        assert.deepEqual(parseLines(text, n, 'm.csv'), expected);
+      },
+    ),
   );
 });
 
@@ -144,7 +162,10 @@ test('--lines: past the end, however far, is a clear error naming the real line 
       const to = BigInt(n) + beyond;
       const text = asRange ? `1-${to}` : `${to}`;
       const start = Date.now();
-      assert.throws(() => parseLines(text, n, 'm.csv'), (e: unknown) => e instanceof UserInputError && e.message.includes(`which has ${n} line${n === 1 ? '' : 's'}`) && e.message.includes('m.csv'));
+      assert.throws(
+        () => parseLines(text, n, 'm.csv'),
+        (e: unknown) => e instanceof UserInputError && e.message.includes(`which has ${n} line${n === 1 ? '' : 's'}`) && e.message.includes('m.csv'),
+      );
       assert.ok(Date.now() - start < 100, 'no expansion of the range');
     }),
   );
@@ -166,17 +187,27 @@ test('--lines: any text either parses to valid lines or is refused with a UserIn
 
 test('manifest parsing: any text parses without throwing, each line once, rows as written', () => {
   fc.assert(
-    fc.property(fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('path,label', 'a.png,Shirt', '"x,y.png",1,test', '# c', '', '{"path":"a.png","label":2}', '../../etc/passwd,1')), { maxLength: 20 }), fc.boolean(), (lines, jsonl) => {
-      const text = lines.join('\n');
-      const m = parseManifest(text, jsonl ? '/d/m.jsonl' : '/d/m.csv');
-      assert.equal(m.lineCount, text.split(/\r?\n/).length);
-      const seen = [...m.rows.map((r) => r.line), ...m.problems.map((p) => p.line)];
-      assert.equal(new Set(seen).size, seen.length, 'a line is a row or a problem, once');
-      for (const r of m.rows) {
-        assert.ok(r.line < m.lineCount && r.path !== '' && r.label !== '');
-        assert.equal(r.file, path.resolve('/d', r.path));
-      }
-    }),
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.string({ maxLength: 20 }),
+          fc.constantFrom('path,label', 'a.png,Shirt', '"x,y.png",1,test', '# c', '', '{"path":"a.png","label":2}', '../../etc/passwd,1'),
+        ),
+        { maxLength: 20 },
+      ),
+      fc.boolean(),
+      (lines, jsonl) => {
+        const text = lines.join('\n');
+        const m = parseManifest(text, jsonl ? '/d/m.jsonl' : '/d/m.csv');
+        assert.equal(m.lineCount, text.split(/\r?\n/).length);
+        const seen = [...m.rows.map((r) => r.line), ...m.problems.map((p) => p.line)];
+        assert.equal(new Set(seen).size, seen.length, 'a line is a row or a problem, once');
+        for (const r of m.rows) {
+          assert.ok(r.line < m.lineCount && r.path !== '' && r.label !== '');
+          assert.equal(r.file, path.resolve('/d', r.path));
+        }
+      },
+    ),
   );
 });
 

@@ -37,14 +37,14 @@ for (const [command, text, option] of cases) {
   });
 }
 
-test('the overview lists every command and says how to get a command\'s help', async () => {
+test("the overview lists every command and says how to get a command's help", async () => {
   const { stdout } = await unlearnLens(['--help']);
   assert.equal(stdout.trim(), USAGE.trim());
   for (const command of ['demo', 'unlearn', 'experiment', 'bench']) assert.match(stdout, new RegExp(`^  ${command} `, 'm'));
   assert.match(stdout, /unlearn-lens <command> --help/);
 });
 
-test('each command\'s help differs from the others (no command falls back to the overview)', () => {
+test("each command's help differs from the others (no command falls back to the overview)", () => {
   const texts = [USAGE, DEMO_HELP, EXPERIMENT_HELP, BENCH_HELP, UNLEARN_USAGE];
   assert.equal(new Set(texts).size, texts.length);
   assert.match(DEMO_HELP, /--k N +instances to forget \(default 16\)/);
@@ -55,11 +55,16 @@ test('each command\'s help differs from the others (no command falls back to the
 const EXAMPLE_PATHS = new Set(['models/m/model.json', 'data/train.csv', 'DIR/model.json']);
 
 /** Relative file names a text mentions (README.md, docs/grid.md, tools/reference/unlearn.py, …). */
-const mentionedFiles = (text: string): string[] => [...new Set([...text.matchAll(/(?<![\w/.<-])((?:[\w-]+\/)*[\w-]+\.(?:md|py|ts|json|csv))\b/g)].map((m) => m[1]))];
+const mentionedFiles = (text: string): string[] => [
+  ...new Set([...text.matchAll(/(?<![\w/.<-])((?:[\w-]+\/)*[\w-]+\.(?:md|py|ts|json|csv))\b/g)].map((m) => m[1])),
+];
 
 test('neither the help nor the README sends the reader to a file that is not in the repository', () => {
   const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
-  for (const [name, text] of [['help', [USAGE, DEMO_HELP, EXPERIMENT_HELP, BENCH_HELP, UNLEARN_USAGE].join('\n')], ['README.md', readme]] as const) {
+  for (const [name, text] of [
+    ['help', [USAGE, DEMO_HELP, EXPERIMENT_HELP, BENCH_HELP, UNLEARN_USAGE].join('\n')],
+    ['README.md', readme],
+  ] as const) {
     assert.doesNotMatch(text, /MISSION/, `${name} mentions MISSION.md`);
     // Paths into the repository, and documents named in capitals; generic names (model.json, run.json)
     // and the paths of the command-line examples are the reader's files, not ours.

@@ -45,7 +45,19 @@ test('unlearn forgets two images into a new version, finds the test folder, and 
 test('with 4 or more instances and held-out data, the run record and the output carry the membership audit', async () => {
   const { dir, model, files } = await classFolderFixture('unlearn-cli-audit-');
   const json = path.join(dir, 'record.json');
-  const { stdout } = await unlearn(['--model', model, '--test', path.join(dir, 'data', 'train'), '--method', 'naive', '--max-epochs', '20', '--json', json, ...files.slice(0, 4)]);
+  const { stdout } = await unlearn([
+    '--model',
+    model,
+    '--test',
+    path.join(dir, 'data', 'train'),
+    '--method',
+    'naive',
+    '--max-epochs',
+    '20',
+    '--json',
+    json,
+    ...files.slice(0, 4),
+  ]);
   const record = JSON.parse(fs.readFileSync(json, 'utf8'));
   for (const side of ['before', 'after']) {
     const a = record.audit[side];
@@ -53,7 +65,10 @@ test('with 4 or more instances and held-out data, the run record and the output 
     assert.ok(a.accuracy >= 0 && a.accuracy <= 1, `${side} accuracy ${a.accuracy}`);
     assert.ok(a.medianLoss.forget > 0 && a.medianLoss.heldOut > 0, side);
   }
-  assert.match(stdout, /^Can an attacker who sees only the loss tell the forget instances from unseen data\? .* 4 forget vs 4 held-out instances, .* Before: \d+\.\d % .* After: \d+\.\d % .* With 4 pairs this is a rough estimate\.$/m);
+  assert.match(
+    stdout,
+    /^Can an attacker who sees only the loss tell the forget instances from unseen data\? .* 4 forget vs 4 held-out instances, .* Before: \d+\.\d % .* After: \d+\.\d % .* With 4 pairs this is a rough estimate\.$/m,
+  );
 });
 
 test('a run from a version checks that the instances earlier runs erased stay forgotten', async () => {
@@ -72,7 +87,12 @@ test('a run from a version checks that the instances earlier runs erased stay fo
   assert.equal(r2.earlier.rememberedBefore, 0, 'the first run left both forgotten');
   assert.equal(r2.earlier.cameBack.length, r2.earlier.rememberedAfter, 'forgotten before, so any remembered now came back');
   assert.ok(r2.earlier.cameBack.every((id: string) => [files[2], files[3]].includes(id)));
-  assert.match(stdout, r2.earlier.cameBack.length ? /Warning: \d instances? earlier runs? erased (is|are) predicted as/ : /The 2 instances erased by earlier runs stay forgotten\./);
+  assert.match(
+    stdout,
+    r2.earlier.cameBack.length
+      ? /Warning: \d instances? earlier runs? erased (is|are) predicted as/
+      : /The 2 instances erased by earlier runs stay forgotten\./,
+  );
   // An erased image deleted afterwards (as an erasure request may ask) is counted, not a failure.
   fs.rmSync(files[3]);
   const third = path.join(dir, 'third.json');
@@ -87,7 +107,22 @@ test('unlearn takes manifest lines as an editor numbers them', async () => {
   const manifest = path.join(dir, 'data', 'train.csv');
   fs.writeFileSync(manifest, ['path,label', 'train/a/0.png,a', 'train/b/0.png,b', 'train/b/1.png,b', 'train/c/0.png,c'].join('\n'));
   const json = path.join(dir, 'record.json');
-  await unlearn(['--model', model, '--manifest', manifest, '--lines', '3-4', '--method', 'naive', '--forget-term', 'nearest-ce', '--max-epochs', '20', '--json', json]);
+  await unlearn([
+    '--model',
+    model,
+    '--manifest',
+    manifest,
+    '--lines',
+    '3-4',
+    '--method',
+    'naive',
+    '--forget-term',
+    'nearest-ce',
+    '--max-epochs',
+    '20',
+    '--json',
+    json,
+  ]);
   const record = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.equal(record.options.forgetTerm, 'nearest-ce', '--forget-term reaches the engine');
   assert.equal(record.forget.ids.length, 2);
@@ -115,7 +150,22 @@ test('with --guard-action ask and no terminal, a tripped guard stops and rolls b
   const { dir, model, files } = await classFolderFixture('unlearn-cli-ask-');
   const json = path.join(dir, 'record.json');
   // Held-out data = the training folder: forgetting the b images changes predictions on it at once.
-  const { stdout, stderr } = await unlearn(['--model', model, '--test', path.join(dir, 'data', 'train'), '--method', 'naive', '--guard-action', 'ask', '--max-epochs', '20', '--json', json, files[2], files[3]]);
+  const { stdout, stderr } = await unlearn([
+    '--model',
+    model,
+    '--test',
+    path.join(dir, 'data', 'train'),
+    '--method',
+    'naive',
+    '--guard-action',
+    'ask',
+    '--max-epochs',
+    '20',
+    '--json',
+    json,
+    files[2],
+    files[3],
+  ]);
   const record = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.match(stderr, /--guard-action ask: no terminal to ask on, so a tripped guard will stop the run and roll back\./);
   assert.equal(record.stopped, 'guard');
@@ -134,14 +184,26 @@ test('unlearn refuses bad input with exit code 2, naming the file or the fix', a
       return true;
     });
   await refuses([files[0]], /unlearn needs --model PATH\/model\.json/);
-  await refuses(['--model', path.join(dir, 'nope', 'model.json'), files[0]], /nope\/model\.json does not exist\. Point --model at a TensorFlow\.js model\.json\./);
+  await refuses(
+    ['--model', path.join(dir, 'nope', 'model.json'), files[0]],
+    /nope\/model\.json does not exist\. Point --model at a TensorFlow\.js model\.json\./,
+  );
   await refuses(['--model', model], /Nothing is selected to forget/);
   await refuses(['--model', model, '--method', 'forgetful', files[0]], /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
   await refuses(['--model', model, '--guard-action', 'pause', files[0]], /Unknown guard action "pause"; choose from report, stop, ask/);
-  await refuses(['--model', model, '--forget-term', 'hinge', files[0]], /Unknown forget term "hinge"; choose from negative-ce, remembered-ce, margin, nearest-ce/);
-  await refuses(['--model', model, '--relabel', 'zebra', files[0]], /Relabel: "zebra" is not a class of this data\. Use a class name \(a, b, c\) or an index 0\.\.2\./);
+  await refuses(
+    ['--model', model, '--forget-term', 'hinge', files[0]],
+    /Unknown forget term "hinge"; choose from negative-ce, remembered-ce, margin, nearest-ce/,
+  );
+  await refuses(
+    ['--model', model, '--relabel', 'zebra', files[0]],
+    /Relabel: "zebra" is not a class of this data\. Use a class name \(a, b, c\) or an index 0\.\.2\./,
+  );
   await refuses(['--model', model, '--relabel', 'a', files[0]], /Relabel: .*a\/0\.png is already labelled a\. A new label must differ/);
-  await refuses(['--model', model, '--relabel', 'b,c', files[0], files[2], files[4]], /Relabel names 2 classes for 3 selected instances\. Name one class for all of them, or one per instance/);
+  await refuses(
+    ['--model', model, '--relabel', 'b,c', files[0], files[2], files[4]],
+    /Relabel names 2 classes for 3 selected instances\. Name one class for all of them, or one per instance/,
+  );
   await refuses(['--model', model, '--relabel', 'b,', files[0]], /--relabel takes nearest, a class, or a comma list of classes/);
   const broken = path.join(dir, 'data', 'train', 'a', 'broken.png');
   fs.writeFileSync(broken, 'not an image');
@@ -150,7 +212,10 @@ test('unlearn refuses bad input with exit code 2, naming the file or the fix', a
   fs.writeFileSync(manifest, 'path,label\ntrain/a/0.png,a\n');
   await refuses(['--model', model, '--manifest', manifest], /--manifest needs --lines/);
   await refuses(['--model', model, '--manifest', manifest, '--lines', '2,7-8'], /Lines 7–8 are past the end of .*m\.csv, which has 3 lines\./);
-  await refuses(['--model', model, '--manifest', manifest, '--lines', '1'], /Line 1 of .*m\.csv does not name an instance: a header, a blank line or a comment is not one\./);
+  await refuses(
+    ['--model', model, '--manifest', manifest, '--lines', '1'],
+    /Line 1 of .*m\.csv does not name an instance: a header, a blank line or a comment is not one\./,
+  );
   assert.equal(fs.existsSync(`${path.dirname(model)}.versions`), false, 'nothing was written');
 });
 

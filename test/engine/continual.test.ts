@@ -34,7 +34,7 @@ test('earlier erasures follow the chain of versions, newest run first, each inst
   assert.deepEqual(await earlierErasures(path.join(moved, 'model.versions', 'r2', 'model.json')), expected(moved));
 });
 
-test('the original model has no earlier erasures; another tool\'s run.json or a cyclic chain ends without an error', async () => {
+test("the original model has no earlier erasures; another tool's run.json or a cyclic chain ends without an error", async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-chain2-'));
   assert.deepEqual(await earlierErasures(path.join(root, 'model', 'model.json')), []);
   const other = path.join(root, 'other', 'model.json');
@@ -56,5 +56,8 @@ test('a damaged run record in the chain is refused with a message naming it', as
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   delete json.forget.labels;
   fs.writeFileSync(file, JSON.stringify(json));
-  await assert.rejects(earlierErasures(v1), (e: Error) => e instanceof UserInputError && e.message.includes(file) && /forget\.labels is not a list of whole numbers/.test(e.message));
+  await assert.rejects(
+    earlierErasures(v1),
+    (e: Error) => e instanceof UserInputError && e.message.includes(file) && /forget\.labels is not a list of whole numbers/.test(e.message),
+  );
 });

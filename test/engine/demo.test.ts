@@ -16,9 +16,32 @@ const cli = path.join(__dirname, '../../src/cli/main.ts');
 test('demo at k = 2 prints a table and writes the documented JSON', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unlearn-lens-demo-'));
   const json = path.join(dir, 'demo.json');
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, 'demo', '--model', 'fmnist-resnet8-w16-aug', '--k', '2', '--seed', '3', '--methods', 'naive,imp', '--max-epochs', '40', '--backend', 'wasm', '--json', json], {
-    timeout: 300_000,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      cli,
+      'demo',
+      '--model',
+      'fmnist-resnet8-w16-aug',
+      '--k',
+      '2',
+      '--seed',
+      '3',
+      '--methods',
+      'naive,imp',
+      '--max-epochs',
+      '40',
+      '--backend',
+      'wasm',
+      '--json',
+      json,
+    ],
+    {
+      timeout: 300_000,
+    },
+  );
   assert.match(stdout, /method\s+forget\s+retain\s+test/);
   assert.match(stdout, /^naive /m);
   const result = JSON.parse(await fs.readFile(json, 'utf8'));
@@ -30,7 +53,10 @@ test('demo at k = 2 prints a table and writes the documented JSON', async () => 
   const fraction = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
   for (const key of ['forget', 'retain', 'test']) assert.ok(fraction(result.before[key]), `before.${key}`);
   assert.ok(result.before.test > 0.8, 'the embedded model should classify its test data well');
-  assert.deepEqual(result.runs.map((r: { method: string }) => r.method), ['naive', 'imp']);
+  assert.deepEqual(
+    result.runs.map((r: { method: string }) => r.method),
+    ['naive', 'imp'],
+  );
   for (const r of result.runs) {
     for (const key of ['forget', 'retain', 'test']) assert.ok(fraction(r[key]), `${r.method}.${key}`);
     assert.ok(Number.isInteger(r.steps) && r.steps >= 0);
@@ -46,11 +72,14 @@ test('demo refuses bad arguments with a clear message and exit code 2', async ()
     assert.match(e.stderr, /Unknown method "forgetful"; choose from naive, adv, imp, adv\+imp/);
     return true;
   });
-  await assert.rejects(run(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', path.join(__dirname, '../../models/fmnist-cnn16/out.json')]), (e: { code: number; stderr: string }) => {
-    assert.equal(e.code, 2);
-    assert.match(e.stderr, /--json .*out\.json is inside the embedded model fmnist-cnn16/);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', path.join(__dirname, '../../models/fmnist-cnn16/out.json')]),
+    (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr, /--json .*out\.json is inside the embedded model fmnist-cnn16/);
+      return true;
+    },
+  );
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unlearn-lens-demo-json-'));
   const notOurs = path.join(dir, 'notes.json');
   await fs.writeFile(notOurs, '{"mine": true}');

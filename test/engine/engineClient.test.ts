@@ -29,7 +29,9 @@ function fakeClient(): { client: EngineClient; log: string[] } {
 }
 
 const ask = (client: EngineClient, delayMs = 0) =>
-  client.call({ kind: 'backend', backend: { choice: 'auto', searchPaths: [String(delayMs)] } } as EngineRequest).result as unknown as Promise<{ threadId: number }>;
+  client.call({ kind: 'backend', backend: { choice: 'auto', searchPaths: [String(delayMs)] } } as EngineRequest).result as unknown as Promise<{
+    threadId: number;
+  }>;
 
 test('a backend change restarts an idle engine worker: the next request runs on a fresh one', async () => {
   const { client, log } = fakeClient();

@@ -47,7 +47,10 @@ test('methods in parallel worker threads give the same results as in order, in p
   const finished: string[] = [];
   const sequential = await runExperiment({ ...request, concurrency: 1 });
   const parallel = await runExperiment({ ...request, concurrency: 2, onRun: (run) => finished.push(run.method) });
-  assert.deepEqual(parallel.runs.map((r) => r.method), ['naive', 'adv', 'imp', 'adv+imp', 'oracle']);
+  assert.deepEqual(
+    parallel.runs.map((r) => r.method),
+    ['naive', 'adv', 'imp', 'adv+imp', 'oracle'],
+  );
   assert.deepEqual(finished.slice().sort(), ['adv', 'adv+imp', 'imp', 'naive', 'oracle']);
   for (const [i, a] of sequential.runs.entries()) {
     const b = parallel.runs[i];
@@ -59,7 +62,10 @@ test('methods in parallel worker threads give the same results as in order, in p
   }
   assert.equal(sequential.auditBefore?.pairs, 4);
   assert.equal(sequential.before.forget, 1);
-  assert.ok(sequential.runs.every((r) => r.steps > 0), 'every method took steps');
+  assert.ok(
+    sequential.runs.every((r) => r.steps > 0),
+    'every method took steps',
+  );
   model.dispose();
 });
 

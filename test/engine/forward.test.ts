@@ -24,7 +24,11 @@ function residualNet(): tfTypes.LayersModel {
   const out = tf.layers.dense({ units: 5, activation: 'linear' }).apply(x) as tfTypes.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   // Non-trivial BatchNorm statistics so that inference mode really differs from training mode.
-  model.setWeights(model.weights.map((w) => (w.originalName.includes('moving_variance') ? tf.fill(w.shape as number[], 1.7) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 3))));
+  model.setWeights(
+    model.weights.map((w) =>
+      w.originalName.includes('moving_variance') ? tf.fill(w.shape as number[], 1.7) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 3),
+    ),
+  );
   return model;
 }
 
@@ -51,7 +55,10 @@ for (const [name, make, shape] of [
     await close(g1, g2);
     // The frozen forward (BatchNorm folded into the convolutions, input gradient only) computes the same.
     await close(fn(x, false, true), model.apply(x, { training: false }) as tfTypes.Tensor);
-    await close(tf.grad((v: tfTypes.Tensor) => tf.sum(tf.mul(fn(v, false, true), fn(v, false))))(x), tf.grad((v: tfTypes.Tensor) => tf.sum(tf.square(model.apply(v, { training: false }) as tfTypes.Tensor)))(x));
+    await close(
+      tf.grad((v: tfTypes.Tensor) => tf.sum(tf.mul(fn(v, false, true), fn(v, false))))(x),
+      tf.grad((v: tfTypes.Tensor) => tf.sum(tf.square(model.apply(v, { training: false }) as tfTypes.Tensor)))(x),
+    );
     // Weight gradients in training mode agree too (the unlearning path, BatchNorm's own backward).
     const r = tf.randomNormal(fn(x, true).shape, 0, 1, 'float32', 11);
     const vars = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
@@ -63,7 +70,11 @@ for (const [name, make, shape] of [
 
 test('the frozen forward folds Conv2D → BatchNorm → ReLU of the shipped ResNet and matches it, stride 2 and projections included', async () => {
   const model = resNet({ inputShape: [12, 12, 1], numClasses: 4, depth: 8, width: 4 });
-  model.setWeights(model.weights.map((w, i) => (w.originalName.includes('moving_variance') ? tf.fill(w.shape as number[], 0.6) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 20 + i))));
+  model.setWeights(
+    model.weights.map((w, i) =>
+      w.originalName.includes('moving_variance') ? tf.fill(w.shape as number[], 0.6) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 20 + i),
+    ),
+  );
   const fn = compileForward(model)!;
   const x = tf.randomUniform([3, 12, 12, 1], 0, 1, 'float32', 9);
   const before = tf.memory().numTensors;
@@ -85,7 +96,9 @@ test('a model with a layer the engine does not model falls back to model.apply',
 });
 
 test('Dense on a rank-3 input acts on the last axis, as Keras does', async () => {
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4, 3], units: 2, activation: 'relu' }), tf.layers.flatten(), tf.layers.dense({ units: 3 })] });
+  const model = tf.sequential({
+    layers: [tf.layers.dense({ inputShape: [4, 3], units: 2, activation: 'relu' }), tf.layers.flatten(), tf.layers.dense({ units: 3 })],
+  });
   const fn = compileForward(model);
   assert.ok(fn);
   const x = tf.randomUniform([2, 4, 3], 0, 1, 'float32', 5);

@@ -68,7 +68,7 @@ const labels = (v: number[]) => tf.tensor1d(v, 'int32');
 
 test('logits in inference and training mode match PyTorch', async () => {
   const m = model();
-  assert.ok(forwardOf(m), 'the small CNN should run through the engine\'s own forward pass');
+  assert.ok(forwardOf(m), "the small CNN should run through the engine's own forward pass");
   assertClose(await read(logits(m, x(), false)), golden.logits_eval.data, 'logits_eval');
   assertClose(await read(logits(m, x(), true)), golden.logits_train.data, 'logits_train');
 });
@@ -91,7 +91,10 @@ test('MAS importance and inverted weights match PyTorch, and leave the model unc
   const before = await Promise.all(m.getWeights().map(async (w) => (await read(w)).slice()));
   const { names, omega } = masImportance(m, x());
   const expected = golden.mas_importance as Named[];
-  assert.deepEqual(names, expected.map((e) => e.name));
+  assert.deepEqual(
+    names,
+    expected.map((e) => e.name),
+  );
   for (const [i, o] of omega.entries()) assertClose(await read(o), expected[i].data, `Omega ${names[i]}`);
   const w = invertedImportance(omega);
   for (const [i, t] of w.entries()) assertClose(await read(t), (golden.mas_weights as Named[])[i].data, `w ${names[i]}`, 5e-4);
@@ -115,12 +118,21 @@ test('the losses match PyTorch', async () => {
     return { advCe, forgetCe, loss: pairedLoss(tf.neg(forgetCe) as tfTypes.Scalar, 2, advCe, 4) };
   };
   const plain = adv(model());
-  assertClose([(await read(plain.forgetCe))[0], (await read(plain.advCe))[0], (await read(plain.loss))[0]], [golden.loss_adv_forget_ce, golden.loss_adv_adv_ce, golden.loss_adv], 'loss_adv');
+  assertClose(
+    [(await read(plain.forgetCe))[0], (await read(plain.advCe))[0], (await read(plain.loss))[0]],
+    [golden.loss_adv_forget_ce, golden.loss_adv_adv_ce, golden.loss_adv],
+    'loss_adv',
+  );
 
   const perturbed = model(golden.theta_perturbed);
   const anchors = trainableParameters(model()).map((p) => tf.clone(p.variable));
   const w = (golden.mas_weights as Named[]).map((n) => tf.tensor(n.data, n.shape));
-  const penalty = importancePenalty(trainableParameters(perturbed).map((p) => p.variable), anchors, w, golden.config.lambda);
+  const penalty = importancePenalty(
+    trainableParameters(perturbed).map((p) => p.variable),
+    anchors,
+    w,
+    golden.config.lambda,
+  );
   assertClose(await read(penalty), [golden.loss_imp_penalty], 'loss_imp_penalty');
   assertClose(await read(tf.add(adv(perturbed).loss, penalty)), [golden.loss_adv_imp_at_perturbed], 'loss_adv_imp_at_perturbed');
 });
@@ -144,12 +156,25 @@ test('two SGD steps (momentum, weight decay, BatchNorm training) match torch.opt
   sgd.dispose();
 });
 
-test('the attack plan (the paper\'s code\'s random start) and a short attack from it match the PyTorch twin', async () => {
+test("the attack plan (the paper's code's random start) and a short attack from it match the PyTorch twin", async () => {
   const m = model();
   const cfg = golden.config.attack;
   const [h, w, c] = golden.architecture.inputShape as [number, number, number];
-  const input = { images: Float32Array.from(golden.x.data as number[]), labels: Int32Array.from(golden.y as number[]), imageShape: [h, w, c] as [number, number, number], numClasses: golden.architecture.numClasses, examplesPerInstance: cfg.nAdv };
-  const options = { ...DEFAULT_ATTACK, epsilon: golden.config.eps, stepSize: golden.config.alpha, steps: cfg.steps, chunkSize: cfg.chunk, randomStart: cfg.randomStart };
+  const input = {
+    images: Float32Array.from(golden.x.data as number[]),
+    labels: Int32Array.from(golden.y as number[]),
+    imageShape: [h, w, c] as [number, number, number],
+    numClasses: golden.architecture.numClasses,
+    examplesPerInstance: cfg.nAdv,
+  };
+  const options = {
+    ...DEFAULT_ATTACK,
+    epsilon: golden.config.eps,
+    stepSize: golden.config.alpha,
+    steps: cfg.steps,
+    chunkSize: cfg.chunk,
+    randomStart: cfg.randomStart,
+  };
   // unlearn.ts seeds the attack's generator with seed * 7919 + 1, as the twin's engine_attack_plan.
   const plan = planAttack(input, options, new Rng(cfg.seed * 7919 + 1));
   assert.deepEqual(Array.from(plan.targets), golden.attack_plan.targets);

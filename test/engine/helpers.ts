@@ -35,7 +35,10 @@ export function tinyModel(seed = 1, shape: [number, number, number] = [8, 8, 1],
     model.weights.map((w) => {
       const shape = w.shape as number[];
       const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, () => (w.originalName.includes('variance') ? 0.5 + rng.next() : rng.normal() * 0.5)), shape);
+      return tf.tensor(
+        Float32Array.from({ length: size }, () => (w.originalName.includes('variance') ? 0.5 + rng.next() : rng.normal() * 0.5)),
+        shape,
+      );
     }),
   );
   return model;

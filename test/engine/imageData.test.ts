@@ -25,9 +25,16 @@ function pngBytes(width: number, height: number, pixel: (x: number, y: number) =
 
 function tempDataset(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-images-'));
-  for (const [cls, value] of [['Coat', 40], ['Shirt', 200]] as const) {
+  for (const [cls, value] of [
+    ['Coat', 40],
+    ['Shirt', 200],
+  ] as const) {
     fs.mkdirSync(path.join(root, cls));
-    for (let i = 0; i < 2; i++) fs.writeFileSync(path.join(root, cls, `${i}.png`), pngBytes(4, 4, () => [value + i, value + i, value + i]));
+    for (let i = 0; i < 2; i++)
+      fs.writeFileSync(
+        path.join(root, cls, `${i}.png`),
+        pngBytes(4, 4, () => [value + i, value + i, value + i]),
+      );
   }
   return root;
 }
@@ -57,13 +64,19 @@ test('selected files and folders are labelled by their class folder', async () =
   const root = tempDataset();
   const data = await loadSelectedImages([path.join(root, 'Shirt', '1.png'), path.join(root, 'Coat')], { imageShape: gray4 });
   assert.deepEqual(Array.from(data.labels), [1, 0, 0]);
-  assert.deepEqual(data.files.map((f) => path.relative(root, f)), [path.join('Shirt', '1.png'), path.join('Coat', '0.png'), path.join('Coat', '1.png')]);
+  assert.deepEqual(
+    data.files.map((f) => path.relative(root, f)),
+    [path.join('Shirt', '1.png'), path.join('Coat', '0.png'), path.join('Coat', '1.png')],
+  );
 });
 
 test('RGB images become grayscale by luma, and grayscale becomes RGB by repetition', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-rgb-'));
   const red = path.join(dir, 'red.png');
-  fs.writeFileSync(red, pngBytes(2, 2, () => [255, 0, 0]));
+  fs.writeFileSync(
+    red,
+    pngBytes(2, 2, () => [255, 0, 0]),
+  );
   const g = await readImage(red, { imageShape: [2, 2, 1] });
   assert.ok(Math.abs(g[0] - 0.299) < 1e-6);
   const rgb = await readImage(red, { imageShape: [2, 2, 3] });
@@ -82,8 +95,14 @@ test('JPEG decodes', async () => {
 test('a size mismatch names the file and the fix; resize options fit it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-size-'));
   const file = path.join(dir, 'big.png');
-  fs.writeFileSync(file, pngBytes(8, 8, (x) => [x < 4 ? 0 : 255, 0, 0]));
-  await assert.rejects(readImage(file, { imageShape: [4, 4, 3] }), (e: unknown) => e instanceof UserInputError && e.file === file && /8×8.*4×4/.test(e.message) && /resize/i.test(e.message));
+  fs.writeFileSync(
+    file,
+    pngBytes(8, 8, (x) => [x < 4 ? 0 : 255, 0, 0]),
+  );
+  await assert.rejects(
+    readImage(file, { imageShape: [4, 4, 3] }),
+    (e: unknown) => e instanceof UserInputError && e.file === file && /8×8.*4×4/.test(e.message) && /resize/i.test(e.message),
+  );
   const nearest = await readImage(file, { imageShape: [4, 4, 3], resize: 'nearest' });
   assert.equal(nearest[0], 0);
   assert.equal(nearest[3 * 3], 1);
@@ -96,22 +115,40 @@ test('a non-image and a missing file give UserInputErrors naming the file', asyn
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-bad-'));
   const text = path.join(dir, 'notes.png');
   fs.writeFileSync(text, 'hello');
-  await assert.rejects(readImage(text, { imageShape: gray4 }), (e: unknown) => e instanceof UserInputError && e.file === text && /not a PNG or JPEG/.test(e.message));
+  await assert.rejects(
+    readImage(text, { imageShape: gray4 }),
+    (e: unknown) => e instanceof UserInputError && e.file === text && /not a PNG or JPEG/.test(e.message),
+  );
   const missing = path.join(dir, 'gone.png');
-  await assert.rejects(readImage(missing, { imageShape: gray4 }), (e: unknown) => e instanceof UserInputError && e.file === missing && /does not exist/.test(e.message));
+  await assert.rejects(
+    readImage(missing, { imageShape: gray4 }),
+    (e: unknown) => e instanceof UserInputError && e.file === missing && /does not exist/.test(e.message),
+  );
 });
 
 test('CSV manifests: header, quotes, names or indices, lines kept', () => {
   const m = parseManifest('path,label,split\nCoat/0.png,Coat,train\n\n"Shirt/a,b.png",1\n', '/data/m.csv');
   assert.deepEqual(m.problems, []);
-  assert.deepEqual(m.rows.map((r) => [r.line, r.path, r.label, r.split]), [[1, 'Coat/0.png', 'Coat', 'train'], [3, 'Shirt/a,b.png', '1', undefined]]);
+  assert.deepEqual(
+    m.rows.map((r) => [r.line, r.path, r.label, r.split]),
+    [
+      [1, 'Coat/0.png', 'Coat', 'train'],
+      [3, 'Shirt/a,b.png', '1', undefined],
+    ],
+  );
   assert.equal(m.rows[0].file, path.resolve('/data/Coat/0.png'));
 });
 
 test('JSONL manifests, and a broken line is a problem at its line', () => {
   const m = parseManifest('{"path":"a.png","label":2}\nnot json\n{"label":1}\n', '/d/m.jsonl');
   assert.equal(m.rows.length, 1);
-  assert.deepEqual(m.problems.map((p) => [p.line, p.kind]), [[1, 'syntax'], [2, 'syntax']]);
+  assert.deepEqual(
+    m.problems.map((p) => [p.line, p.kind]),
+    [
+      [1, 'syntax'],
+      [2, 'syntax'],
+    ],
+  );
 });
 
 test('a manifest loads the selected lines; unknown labels and missing files are named with their line', async () => {
@@ -122,11 +159,23 @@ test('a manifest loads the selected lines; unknown labels and missing files are 
   const loaded = await loadManifest(file, { imageShape: gray4 }, [1, 2]);
   assert.deepEqual(Array.from(loaded.labels), [0, 1]);
   assert.deepEqual(loaded.lines, [1, 2]);
-  await assert.rejects(loadManifest(file, { imageShape: gray4 }, [3]), (e: unknown) => e instanceof UserInputError && /Line 4/.test(e.message) && /does not exist/.test(e.message));
-  await assert.rejects(loadManifest(file, { imageShape: gray4 }, [4]), (e: unknown) => e instanceof UserInputError && e.file === file && /Line 5.*unknown label "Jacket"/.test(e.message));
+  await assert.rejects(
+    loadManifest(file, { imageShape: gray4 }, [3]),
+    (e: unknown) => e instanceof UserInputError && /Line 4/.test(e.message) && /does not exist/.test(e.message),
+  );
+  await assert.rejects(
+    loadManifest(file, { imageShape: gray4 }, [4]),
+    (e: unknown) => e instanceof UserInputError && e.file === file && /Line 5.*unknown label "Jacket"/.test(e.message),
+  );
   const manifest = await readManifest(file);
   const problems = await checkManifest(manifest, await manifestClassNames(manifest), { imageShape: gray4 });
-  assert.deepEqual(problems.map((p) => [p.line, p.kind]), [[3, 'missing-file'], [4, 'unknown-label']]);
+  assert.deepEqual(
+    problems.map((p) => [p.line, p.kind]),
+    [
+      [3, 'missing-file'],
+      [4, 'unknown-label'],
+    ],
+  );
 });
 
 test('selected lines that are not instances are named: past the end of the file, or only a header', async () => {
@@ -134,12 +183,21 @@ test('selected lines that are not instances are named: past the end of the file,
   const file = path.join(root, 'train.csv');
   fs.writeFileSync(file, 'path,label\nCoat/0.png,Coat\n\nShirt/1.png,Shirt\n');
   assert.equal((await readManifest(file)).lineCount, 5, 'as an editor numbers them: the empty line after the final newline is line 5');
-  const past = (e: unknown) => e instanceof UserInputError && e.file === file && e.message === `Lines 7, 9–11 are past the end of ${file}, which has 5 lines. Name lines that hold an image and its label.`;
-  await assert.rejects(loadManifest(file, { imageShape: gray4 }, [1, 4, 6, 8, 9, 10]), past, 'even with a good line among them: nothing is forgotten silently short');
+  const past = (e: unknown) =>
+    e instanceof UserInputError &&
+    e.file === file &&
+    e.message === `Lines 7, 9–11 are past the end of ${file}, which has 5 lines. Name lines that hold an image and its label.`;
+  await assert.rejects(
+    loadManifest(file, { imageShape: gray4 }, [1, 4, 6, 8, 9, 10]),
+    past,
+    'even with a good line among them: nothing is forgotten silently short',
+  );
   assert.deepEqual((await loadManifest(file, { imageShape: gray4 }, [3, 4])).lines, [3], 'the cursor on the last, empty line is not past the end');
   await assert.rejects(
     loadManifest(file, { imageShape: gray4 }, [0, 2]),
-    (e: unknown) => e instanceof UserInputError && /None of the selected lines \(1, 3\) of .*train\.csv names an instance: a header, a blank line or a comment is not one\./.test(e.message),
+    (e: unknown) =>
+      e instanceof UserInputError &&
+      /None of the selected lines \(1, 3\) of .*train\.csv names an instance: a header, a blank line or a comment is not one\./.test(e.message),
   );
   const loaded = await loadManifest(file, { imageShape: gray4 }, [0, 1, 2]);
   assert.deepEqual(loaded.lines, [1], 'a selection that takes in the header and a blank line keeps its instances');
@@ -150,7 +208,10 @@ test('a class name with a slash lives in a folder with _ instead', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unlearn-slash-'));
   fs.writeFileSync(path.join(root, 'classes.json'), JSON.stringify(['T-shirt/top', 'Coat']));
   fs.mkdirSync(path.join(root, 'T-shirt_top'));
-  fs.writeFileSync(path.join(root, 'T-shirt_top', 'a.png'), pngBytes(4, 4, () => [9, 9, 9]));
+  fs.writeFileSync(
+    path.join(root, 'T-shirt_top', 'a.png'),
+    pngBytes(4, 4, () => [9, 9, 9]),
+  );
   const all = await loadImageFolder(root, { imageShape: gray4 });
   assert.deepEqual(Array.from(all.labels), [0]);
   const picked = await loadSelectedImages([path.join(root, 'T-shirt_top', 'a.png')], { imageShape: gray4 });

@@ -22,7 +22,12 @@ interface Case {
 
 const cases: Case[] = [];
 for (const pad of ['same', 'valid'] as const) {
-  for (const strides of [[1, 1], [2, 2], [2, 1], [3, 3]] as Array<[number, number]>) {
+  for (const strides of [
+    [1, 1],
+    [2, 2],
+    [2, 1],
+    [3, 3],
+  ] as Array<[number, number]>) {
     cases.push({ input: [2, 9, 8, 3], filter: [3, 3, 3, 4], strides, pad });
     cases.push({ input: [3, 28, 28, 1], filter: [3, 3, 1, 5], strides, pad });
     cases.push({ input: [1, 7, 7, 2], filter: [1, 1, 2, 3], strides, pad });
@@ -35,11 +40,30 @@ for (const pad of ['same', 'valid'] as const) {
 const polyphase: Case[] = [];
 {
   let i = 0;
-  const channels: Array<[number, number, number]> = [[1, 1, 4], [3, 3, 16], [1, 16, 3], [3, 16, 16], [1, 3, 1], [3, 1, 3]];
+  const channels: Array<[number, number, number]> = [
+    [1, 1, 4],
+    [3, 3, 16],
+    [1, 16, 3],
+    [3, 16, 16],
+    [1, 3, 1],
+    [3, 1, 3],
+  ];
   for (const pad of ['same', 'valid'] as const) {
-    for (const strides of [[2, 2], [2, 1], [1, 2], [3, 2]] as Array<[number, number]>) {
+    for (const strides of [
+      [2, 2],
+      [2, 1],
+      [1, 2],
+      [3, 2],
+    ] as Array<[number, number]>) {
       for (const k of [1, 2, 3, 5]) {
-        for (const [hh, ww] of [[28, 28], [14, 14], [7, 7], [9, 9], [5, 5], [7, 10]]) {
+        for (const [hh, ww] of [
+          [28, 28],
+          [14, 14],
+          [7, 7],
+          [9, 9],
+          [5, 5],
+          [7, 10],
+        ]) {
           const [n, ci, co] = channels[i++ % channels.length];
           polyphase.push({ input: [n, hh, ww, ci], filter: [k, k === 1 ? 1 : k - (i % 2), ci, co], strides, pad });
         }
@@ -49,14 +73,30 @@ const polyphase: Case[] = [];
   // Explicit padding, including more than the kernel reaches (the conv then skips dy rows).
   polyphase.push({ input: [2, 7, 9, 3], filter: [3, 3, 3, 2], strides: [2, 2], pad: 1 });
   polyphase.push({ input: [2, 7, 9, 3], filter: [3, 2, 3, 2], strides: [2, 2], pad: 4 });
-  polyphase.push({ input: [1, 8, 7, 2], filter: [3, 3, 2, 3], strides: [2, 3], pad: [[0, 0], [2, 0], [0, 3], [0, 0]] });
+  polyphase.push({
+    input: [1, 8, 7, 2],
+    filter: [3, 3, 2, 3],
+    strides: [2, 3],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 3],
+      [0, 0],
+    ],
+  });
 }
 
 function random(shape: number[], rng: Rng): Float32Array {
   return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
 }
 
-async function gradients(backend: 'cpu' | 'wasm', c: Case, xData: Float32Array, wData: Float32Array, dyData?: Float32Array): Promise<{ dx: Float32Array; dw: Float32Array; dyShape: number[] }> {
+async function gradients(
+  backend: 'cpu' | 'wasm',
+  c: Case,
+  xData: Float32Array,
+  wData: Float32Array,
+  dyData?: Float32Array,
+): Promise<{ dx: Float32Array; dw: Float32Array; dyShape: number[] }> {
   await tf.setBackend(backend);
   const pad = c.pad as 'same';
   return tf.tidy(() => {
@@ -145,7 +185,9 @@ test('the polyphase input gradient leaks no tensors or buffers', async () => {
   const once = () => {
     for (const c of leakCases) {
       const dyShape = outputShape(c);
-      tf.tidy(() => tf.conv2dTranspose(tf.ones(dyShape) as tfTypes.Tensor4D, tf.ones(c.filter) as tfTypes.Tensor4D, c.input, c.strides, c.pad as 'same').dataSync());
+      tf.tidy(() =>
+        tf.conv2dTranspose(tf.ones(dyShape) as tfTypes.Tensor4D, tf.ones(c.filter) as tfTypes.Tensor4D, c.input, c.strides, c.pad as 'same').dataSync(),
+      );
     }
   };
   once();
@@ -172,7 +214,9 @@ test('the BatchNorm gradient (no tile) matches cpu', async () => {
         const { mean, variance } = tf.moments(a, [0, 1, 2]);
         return tf.batchNorm(a, mean, variance, b, g, 1e-5);
       };
-      return tf.grads(f)([x, gamma, beta], tf.tensor(dyData, shape)).map((g) => g.dataSync() as Float32Array);
+      return tf
+        .grads(f)([x, gamma, beta], tf.tensor(dyData, shape))
+        .map((g) => g.dataSync() as Float32Array);
     });
   };
   const cpu = await run('cpu');

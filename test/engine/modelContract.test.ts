@@ -69,14 +69,21 @@ test('a model ending in softmax (Dense, Activation or Softmax) runs on its logit
   // The twins differ where it matters: TensorFlow.js's own forward pass of the softmax model gives probabilities.
   const rawSoft = await plainLoad(await writeVariant(tmp, 'raw-soft', artifacts, withSoftmaxDense));
   const probs = (rawSoft.predict(x) as tfTypes.Tensor).arraySync() as number[][];
-  assert.ok(probs.some((row, i) => row.some((p, j) => Math.abs(p - zTwin[i][j]) > 1e-3)), 'softmax output equals the logits: the test would not see a missed strip');
+  assert.ok(
+    probs.some((row, i) => row.some((p, j) => Math.abs(p - zTwin[i][j]) > 1e-3)),
+    'softmax output equals the logits: the test would not see a missed strip',
+  );
   rawSoft.dispose();
   const ceTwin = crossEntropy(logits(twin.model, x, false), y).arraySync();
   const masTwin = masImportance(twin.model, x).omega.map((t) => Array.from(t.dataSync()));
   const attack = { epsilon: 1, stepSize: 0.1, steps: 5, examplesPerInstance: 2, chunkSize: 64, workers: 1, randomStart: 'uniform-image' as const };
   const input = { images: forget.images, labels: forget.labels, imageShape: forget.imageShape, numClasses: forget.numClasses, examplesPerInstance: 2 };
   const pgdTwin = await targetedL2Pgd(twin.model, input, resolveOptions({ attack }).attack, new Rng(7));
-  for (const [name, edit] of [['dense', withSoftmaxDense], ['activation', withSoftmaxActivation], ['softmax-layer', withSoftmaxLayer]] as const) {
+  for (const [name, edit] of [
+    ['dense', withSoftmaxDense],
+    ['activation', withSoftmaxActivation],
+    ['softmax-layer', withSoftmaxLayer],
+  ] as const) {
     const file = await writeVariant(tmp, `softmax-${name}`, artifacts, edit);
     const soft = await loadModel(file);
     assert.equal(soft.contract?.output, 'softmax', name);
@@ -85,7 +92,9 @@ test('a model ending in softmax (Dense, Activation or Softmax) runs on its logit
     const z = logits(soft.model, x, false).arraySync();
     z.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - zTwin[i][j]) < 1e-5, `${name}: logit ${i},${j} ${v} vs ${zTwin[i][j]}`)));
     assert.ok(Math.abs(crossEntropy(logits(soft.model, x, false), y).arraySync() - ceTwin) < 1e-5, `${name}: CE`);
-    masImportance(soft.model, x).omega.forEach((t, i) => t.dataSync().forEach((v, j) => assert.ok(Math.abs(v - masTwin[i][j]) < 1e-5, `${name}: MAS ${i},${j}`)));
+    masImportance(soft.model, x).omega.forEach((t, i) =>
+      t.dataSync().forEach((v, j) => assert.ok(Math.abs(v - masTwin[i][j]) < 1e-5, `${name}: MAS ${i},${j}`)),
+    );
     const pgd = await targetedL2Pgd(soft.model, input, resolveOptions({ attack }).attack, new Rng(7));
     assert.deepEqual(pgd.targets, pgdTwin.targets);
     pgd.images.forEach((v, i) => assert.ok(Math.abs(v - pgdTwin.images[i]) < 1e-4, `${name}: PGD pixel ${i}`));
@@ -98,7 +107,13 @@ test('a model ending in softmax (Dense, Activation or Softmax) runs on its logit
 async function plainLoad(modelJson: string): Promise<tfTypes.LayersModel> {
   const json = JSON.parse(await fs.readFile(modelJson, 'utf8'));
   const weights = await fs.readFile(path.join(path.dirname(modelJson), 'weights.bin'));
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  );
 }
 
 for (const method of ['naive', 'adv+imp'] as const) {
@@ -110,13 +125,28 @@ for (const method of ['naive', 'adv+imp'] as const) {
     const probe = await loadModel(twinFile);
     forget.labels = await predictClasses(probe.model, forget.images, forget.imageShape);
     probe.model.dispose();
-    const options = { method, learningRate: 0.05, maxEpochs: 20, seed: 0, attack: { steps: 5, examplesPerInstance: 2, epsilon: 1, stepSize: 0.1, chunkSize: 64, workers: 1 } };
+    const options = {
+      method,
+      learningRate: 0.05,
+      maxEpochs: 20,
+      seed: 0,
+      attack: { steps: 5, examplesPerInstance: 2, epsilon: 1, stepSize: 0.1, chunkSize: 64, workers: 1 },
+    };
     const run = (modelPath: string): Promise<RunRecord> =>
-      runUnlearnRequest({ modelPath, forget, forgetIds: ['a.png', 'b.png', 'c.png', 'd.png'].map((f) => path.join(dir, f)), classNames: ['a', 'b', 'c'], options });
+      runUnlearnRequest({
+        modelPath,
+        forget,
+        forgetIds: ['a.png', 'b.png', 'c.png', 'd.png'].map((f) => path.join(dir, f)),
+        classNames: ['a', 'b', 'c'],
+        options,
+      });
     const a = await run(twinFile);
     const b = await run(softFile);
     assert.ok(a.steps >= 1, 'the run took steps');
-    assert.ok(a.forget.predictedAfter.some((p, i) => p !== a.forget.labels[i]), 'something was forgotten');
+    assert.ok(
+      a.forget.predictedAfter.some((p, i) => p !== a.forget.labels[i]),
+      'something was forgotten',
+    );
     assert.equal(b.steps, a.steps);
     assert.equal(b.stopped, a.stopped);
     assert.deepEqual(b.before, a.before);
@@ -176,7 +206,11 @@ test('refusals name model.json and the fix: NaN weight, shard outside, missing w
     await fs.writeFile(path.join(dir, '..', '..', 'outside.bin'), weights);
     json.weightsManifest[0].paths = ['../../outside.bin'];
   });
-  await rejectsNaming(loadModel(outside), outside, /"\.\.\/\.\.\/outside\.bin", which is outside the model folder.*keep model.json and its .bin files together/);
+  await rejectsNaming(
+    loadModel(outside),
+    outside,
+    /"\.\.\/\.\.\/outside\.bin", which is outside the model folder.*keep model.json and its .bin files together/,
+  );
   const absolute = await broken('absolute', (json, _w, dir) => {
     json.weightsManifest[0].paths = [path.join(dir, 'weights.bin')];
   });
@@ -209,7 +243,11 @@ test('the topology: unsupported layers, other output activations and a softmax b
   const sigmoid = await writeVariant(tmp, 'sigmoid', artifacts, (t) => {
     lastLayer(t).config.activation = 'sigmoid';
   });
-  await rejectsNaming(loadModel(sigmoid), sigmoid, /output layer "logits" applies the activation "sigmoid".*Re-export the model with activation "linear" or "softmax"/);
+  await rejectsNaming(
+    loadModel(sigmoid),
+    sigmoid,
+    /output layer "logits" applies the activation "sigmoid".*Re-export the model with activation "linear" or "softmax"/,
+  );
   const lstm = await writeVariant(tmp, 'lstm', artifacts, (t) => {
     t.config.layers.splice(3, 0, { class_name: 'LSTM', config: { name: 'memory', units: 4 } });
   });
@@ -225,7 +263,10 @@ test('the topology: unsupported layers, other output activations and a softmax b
   const copy = engineTopology(soft, 'm/model.json');
   assert.equal(lastLayer(soft).config.activation, 'softmax');
   assert.equal(lastLayer(copy).config.activation, 'linear');
-  assert.throws(() => checkTopology({ class_name: 'Sequential', config: {} }, 'm/model.json'), (e: Error) => e instanceof ModelContractError && /m\/model\.json: its "modelTopology" has no list of layers/.test(e.message));
+  assert.throws(
+    () => checkTopology({ class_name: 'Sequential', config: {} }, 'm/model.json'),
+    (e: Error) => e instanceof ModelContractError && /m\/model\.json: its "modelTopology" has no list of layers/.test(e.message),
+  );
 });
 
 test('input: 1 or 3 channels in [0, 1]; a first 1/255 rescaling is fed [0, 1] pixels scaled to what it was trained on, and saved unchanged', async () => {
@@ -234,12 +275,18 @@ test('input: 1 or 3 channels in [0, 1]; a first 1/255 rescaling is fed [0, 1] pi
   rgba.dispose();
   await rejectsNaming(loadModel(four), four, /4 channels; Unlearn Lens reads grey \(1 channel\) or RGB \(3 channels\)/);
   const plainModel = await loadModel(await writeVariant(tmp, 'plain', artifacts));
-  assert.match(modelContractText(plainModel.contract!), /input 8×8×1 \(grey\) pixels in \[0, 1\] \(the attack's ε is in that space\), 3 classes, output logits/);
+  assert.match(
+    modelContractText(plainModel.contract!),
+    /input 8×8×1 \(grey\) pixels in \[0, 1\] \(the attack's ε is in that space\), 3 classes, output logits/,
+  );
   const scaled = await writeVariant(tmp, 'scaled', artifacts, (t) => {
     const first = t.config.layers[0];
     const inputShape = first.config.batch_input_shape;
     delete first.config.batch_input_shape;
-    t.config.layers.unshift({ class_name: 'Rescaling', config: { name: 'to_unit', scale: 1 / 255, offset: 0, batch_input_shape: inputShape, dtype: 'float32', trainable: true } });
+    t.config.layers.unshift({
+      class_name: 'Rescaling',
+      config: { name: 'to_unit', scale: 1 / 255, offset: 0, batch_input_shape: inputShape, dtype: 'float32', trainable: true },
+    });
   });
   const loaded = await loadModel(scaled);
   assert.equal(loaded.contract?.inputRescaled, true);
@@ -263,14 +310,20 @@ test('a functional model ending in Dense softmax, and a tf.keras export wrapped 
   const probs = (functional.predict(x) as tfTypes.Tensor).arraySync() as number[][];
   functional.dispose();
   const wrapped = { model_config: saved.modelTopology, training_config: { loss: 'categorical_crossentropy' } };
-  for (const [name, topology] of [['functional', saved.modelTopology], ['model_config', wrapped]] as const) {
+  for (const [name, topology] of [
+    ['functional', saved.modelTopology],
+    ['model_config', wrapped],
+  ] as const) {
     const file = await writeVariant(tmp, `keras-${name}`, { ...saved, modelTopology: topology as tfTypes.io.ModelArtifacts['modelTopology'] });
     const loaded = await loadModel(file);
     assert.equal(loaded.contract?.softmaxStripped, true, name);
     // Its logits give back the model's own probabilities under softmax.
     const again = tf.softmax(logits(loaded.model, x, false)).arraySync() as number[][];
     again.forEach((row, i) => row.forEach((p, j) => assert.ok(Math.abs(p - probs[i][j]) < 1e-5, `${name}: probability ${i},${j}`)));
-    assert.ok(!tf.tidy(() => logits(loaded.model, x, false).sum(1).arraySync() as number[]).every((s) => Math.abs(s - 1) < 1e-3), `${name}: logits, not probabilities`);
+    assert.ok(
+      !tf.tidy(() => logits(loaded.model, x, false).sum(1).arraySync() as number[]).every((s) => Math.abs(s - 1) < 1e-3),
+      `${name}: logits, not probabilities`,
+    );
     loaded.model.dispose();
   }
 });

@@ -88,7 +88,7 @@ function differingBits(a: Float32Array, b: Float32Array): number {
 
 test('the SIMD module binds to the wasm backend', async () => {
   await tf.setBackend('wasm');
-  assert.ok(simdKernels(tf.backend()), 'the SIMD kernels could not bind to the wasm backend\'s memory');
+  assert.ok(simdKernels(tf.backend()), "the SIMD kernels could not bind to the wasm backend's memory");
 });
 
 for (const c of cases) {
@@ -142,8 +142,12 @@ test('the SIMD kernels leave no tensor or buffer behind', async () => {
 
 const hasClang = spawnSync('clang', ['--version']).status === 0 && spawnSync('wasm-ld', ['--version']).status === 0;
 
-test('convWasm.ts is what conv.c builds into (clang + lld)', { skip: hasClang ? false : 'clang and lld are not installed (apt-get install -y clang lld); CI installs them' }, () => {
-  const script = path.join(__dirname, '../../src/engine/runtime/kernels/native/build.mjs');
-  const out = execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
-  assert.match(out, /matches conv\.c/);
-});
+test(
+  'convWasm.ts is what conv.c builds into (clang + lld)',
+  { skip: hasClang ? false : 'clang and lld are not installed (apt-get install -y clang lld); CI installs them' },
+  () => {
+    const script = path.join(__dirname, '../../src/engine/runtime/kernels/native/build.mjs');
+    const out = execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
+    assert.match(out, /matches conv\.c/);
+  },
+);

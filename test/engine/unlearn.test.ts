@@ -37,10 +37,17 @@ for (const method of METHODS) {
       assert.ok(Math.abs(fromUnits - c.delta) <= 1e-3 * c.delta + 1e-9, `${c.name}: units ${fromUnits} vs tensor ${c.delta}`);
       if (withImportance) {
         assert.equal(c.importance?.length, c.units.length, `${c.name}: importance per unit`);
-        assert.ok(c.importance!.every((v) => v >= 0 && v <= 1), `${c.name}: importance in [0, 1]`);
+        assert.ok(
+          c.importance!.every((v) => v >= 0 && v <= 1),
+          `${c.name}: importance in [0, 1]`,
+        );
       } else assert.equal(c.importance, undefined, `${c.name}: no importance without IMP`);
     });
-    if (withImportance) assert.ok(result.layerChanges.some((c) => c.importance!.some((v) => v > 0.5)), 'some unit matters to the forget set');
+    if (withImportance)
+      assert.ok(
+        result.layerChanges.some((c) => c.importance!.some((v) => v > 0.5)),
+        'some unit matters to the forget set',
+      );
     if (method === 'adv' || method === 'adv+imp') assert.equal(result.adversarial?.targets.length, 4 * 3);
     model.dispose();
   });
@@ -65,7 +72,9 @@ test('a run whose loss or weights stop being finite stops as "diverged" and keep
     forget.labels = await predictClasses(model, forget.images, forget.imageShape);
     const seen: number[] = [];
     const tensorsBefore = tf.memory().numTensors;
-    const result = await unlearn(model, forget, resolveOptions({ method: 'naive', learningRate, maxEpochs: 50 }), { onProgress: (p) => p.phase === 'unlearn' && seen.push(p.loss) });
+    const result = await unlearn(model, forget, resolveOptions({ method: 'naive', learningRate, maxEpochs: 50 }), {
+      onProgress: (p) => p.phase === 'unlearn' && seen.push(p.loss),
+    });
     // The first run may leave backend caches; from the second on, nothing may be left behind.
     if (i > 0) assert.equal(tf.memory().numTensors, tensorsBefore, 'tensor count changed across a diverged run (a leak)');
     assert.equal(result.stopped, 'diverged', `lr ${learningRate}: ${result.stopped} after ${result.steps} steps`);
@@ -73,7 +82,10 @@ test('a run whose loss or weights stop being finite stops as "diverged" and keep
     assert.equal(seen.length, result.steps + 1);
     for (const w of model.weights) {
       const values = await w.read().data();
-      assert.ok(values.every((v) => Number.isFinite(v)), `lr ${learningRate}: ${w.name} holds a non-finite value`);
+      assert.ok(
+        values.every((v) => Number.isFinite(v)),
+        `lr ${learningRate}: ${w.name} holds a non-finite value`,
+      );
     }
     model.dispose();
   }
@@ -84,17 +96,26 @@ test('repeated runs leak no tensors', async () => {
   const forget = randomForgetSet(4);
   forget.labels = await predictClasses(model, forget.images, forget.imageShape);
   for (const method of METHODS) {
-    await assertNoLeak(() => unlearn(model, forget, resolveOptions({ method, learningRate: 1e-4, maxEpochs: 2, attack: quickAttack })), (a, b, m) => assert.equal(a, b, `${method}: ${m}`));
+    await assertNoLeak(
+      () => unlearn(model, forget, resolveOptions({ method, learningRate: 1e-4, maxEpochs: 2, attack: quickAttack })),
+      (a, b, m) => assert.equal(a, b, `${method}: ${m}`),
+    );
   }
   model.dispose();
 });
 
 test('bad selections get clear errors', async () => {
   const model = tinyModel();
-  await assert.rejects(unlearn(model, randomForgetSet(0), resolveOptions({ method: 'naive' })), (e: Error) => e instanceof UserInputError && /Nothing is selected/.test(e.message));
+  await assert.rejects(
+    unlearn(model, randomForgetSet(0), resolveOptions({ method: 'naive' })),
+    (e: Error) => e instanceof UserInputError && /Nothing is selected/.test(e.message),
+  );
   const wrong = randomForgetSet(2);
   wrong.labels[1] = 7;
-  await assert.rejects(unlearn(model, wrong, resolveOptions({ method: 'naive' })), (e: Error) => e instanceof UserInputError && /label 7, outside/.test(e.message));
+  await assert.rejects(
+    unlearn(model, wrong, resolveOptions({ method: 'naive' })),
+    (e: Error) => e instanceof UserInputError && /label 7, outside/.test(e.message),
+  );
   model.dispose();
 });
 
@@ -210,7 +231,11 @@ test('relabel moves every instance to its new label and stops there', async () =
   const forget = randomForgetSet(4);
   forget.labels = await predictClasses(model, forget.images, forget.imageShape);
   const newLabels = Array.from(forget.labels, (y) => (y + 1) % 3);
-  const result = await unlearn(model, forget, resolveOptions({ method: 'adv+imp', objective: { kind: 'relabel', labels: newLabels }, learningRate: 0.05, maxEpochs: 300, attack: quickAttack }));
+  const result = await unlearn(
+    model,
+    forget,
+    resolveOptions({ method: 'adv+imp', objective: { kind: 'relabel', labels: newLabels }, learningRate: 0.05, maxEpochs: 300, attack: quickAttack }),
+  );
   assert.equal(result.stopped, 'forgotten');
   assert.deepEqual(Array.from(await predictClasses(model, forget.images, forget.imageShape)), newLabels);
   model.dispose();
@@ -221,7 +246,10 @@ test('oracle: the negative gradient paired with remaining training data; without
   const forget = randomForgetSet(4);
   forget.labels = await predictClasses(model, forget.images, forget.imageShape);
   const options = resolveOptions({ method: 'oracle', learningRate: 0.05, maxEpochs: 200, retainBatchSize: 8 });
-  await assert.rejects(unlearn(model, forget, options), (e: unknown) => e instanceof UserInputError && /oracle method needs the remaining training data/.test((e as Error).message));
+  await assert.rejects(
+    unlearn(model, forget, options),
+    (e: unknown) => e instanceof UserInputError && /oracle method needs the remaining training data/.test((e as Error).message),
+  );
   // Remaining data with labels of every class (this tiny model predicts one class for most random images).
   const remaining = randomForgetSet(24, 7);
   const retain = { images: remaining.images, labels: remaining.labels };
@@ -229,9 +257,16 @@ test('oracle: the negative gradient paired with remaining training data; without
   const naive = await unlearn(naiveModel, forget, resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 200 }));
   const oracle = await unlearn(model, forget, options, { retain });
   assert.equal(oracle.stopped, 'forgotten');
-  assert.notDeepEqual(oracle.layerChanges.map((c) => c.delta), naive.layerChanges.map((c) => c.delta), 'the retain batch changes the updates');
+  assert.notDeepEqual(
+    oracle.layerChanges.map((c) => c.delta),
+    naive.layerChanges.map((c) => c.delta),
+    'the retain batch changes the updates',
+  );
   const again = tinyModel();
-  await assertNoLeak(() => unlearn(again, forget, resolveOptions({ method: 'oracle', learningRate: 1e-4, maxEpochs: 2, retainBatchSize: 8 }), { retain }), (a, b, m) => assert.equal(a, b, `oracle: ${m}`));
+  await assertNoLeak(
+    () => unlearn(again, forget, resolveOptions({ method: 'oracle', learningRate: 1e-4, maxEpochs: 2, retainBatchSize: 8 }), { retain }),
+    (a, b, m) => assert.equal(a, b, `oracle: ${m}`),
+  );
   again.dispose();
   model.dispose();
   naiveModel.dispose();
@@ -252,7 +287,11 @@ test('fixed adversarial order: consecutive batches of the set, the same every ep
   // Shuffled: every index once per epoch, in an order that changes.
   const shuffled = new Loader(10, 4, new Rng(5));
   const passes = Array.from({ length: 2 }, () => Array.from({ length: shuffled.batchesPerEpoch }, () => shuffled.next()).flat());
-  for (const pass of passes) assert.deepEqual([...pass].sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i));
+  for (const pass of passes)
+    assert.deepEqual(
+      [...pass].sort((a, b) => a - b),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
   assert.notDeepEqual(passes[0], passes[1]);
 });
 

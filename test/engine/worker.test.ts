@@ -7,7 +7,16 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { classFolderFixture } from './helpers';
-import type { AdversarialPreview, EngineProgress, EngineRequest, GuardAnswer, GuardTrip, HostToWorker, RunRecord, WorkerToHost } from '../../src/contracts/protocol';
+import type {
+  AdversarialPreview,
+  EngineProgress,
+  EngineRequest,
+  GuardAnswer,
+  GuardTrip,
+  HostToWorker,
+  RunRecord,
+  WorkerToHost,
+} from '../../src/contracts/protocol';
 
 // A worker cannot start from a .ts file directly: register tsx's CommonJS hook first, then load it.
 const workerSource = path.join(__dirname, '..', '..', 'src', 'engine', 'runtime', 'worker.ts');
@@ -15,7 +24,11 @@ const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(workerSo
 after(() => worker.terminate());
 
 let nextId = 1;
-function call(request: EngineRequest, onProgress?: (p: EngineProgress) => void, onQuestion?: (trip: GuardTrip) => GuardAnswer): { id: number; result: Promise<unknown> } {
+function call(
+  request: EngineRequest,
+  onProgress?: (p: EngineProgress) => void,
+  onQuestion?: (trip: GuardTrip) => GuardAnswer,
+): { id: number; result: Promise<unknown> } {
   const id = nextId++;
   const result = new Promise((resolve, reject) => {
     const listener = (m: WorkerToHost) => {
@@ -47,7 +60,15 @@ test('an unlearn request reports progress and answers with a run record; the ori
   const original = fs.readFileSync(model);
   const phases = new Set<string>();
   const { result } = call(
-    { kind: 'unlearn', backend, modelPath: model, versionsDir: `${path.dirname(model)}.versions`, selection: { kind: 'files', paths: files.slice(2, 4) }, options: { method: 'naive', maxEpochs: 3 }, resize: 'none' },
+    {
+      kind: 'unlearn',
+      backend,
+      modelPath: model,
+      versionsDir: `${path.dirname(model)}.versions`,
+      selection: { kind: 'files', paths: files.slice(2, 4) },
+      options: { method: 'naive', maxEpochs: 3 },
+      resize: 'none',
+    },
     (p) => phases.add(p.phase),
   );
   const record = (await result) as { forget: { ids: string[]; classNames: string[] }; result: { path: string } };
@@ -73,7 +94,10 @@ test('an ADV run answers with an adversarial preview for the report, and its run
   const record = (await result) as RunRecord;
   assert.deepEqual(record.preview?.imageShape, [8, 8, 1]);
   // All of them (2 per instance), by instance.
-  assert.deepEqual(record.preview?.examples.map((e) => e.instance), [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(
+    record.preview?.examples.map((e) => e.instance),
+    [0, 0, 1, 1, 2, 2],
+  );
   for (const e of record.preview!.examples) {
     assert.equal(e.original.length, 64);
     assert.ok(e.l2 > 0 && e.l2 <= 1 + 1e-4, `inside the L2 ball of radius 1: ${e.l2}`);
@@ -104,7 +128,15 @@ test('an error reply carries the UserInputError and its file', async () => {
   const bad = path.join(dir, 'data', 'train', 'a', 'broken.png');
   fs.writeFileSync(bad, 'not an image');
   await assert.rejects(
-    call({ kind: 'unlearn', backend, modelPath: model, versionsDir: `${path.dirname(model)}.versions`, selection: { kind: 'files', paths: [bad] }, options: {}, resize: 'none' }).result,
+    call({
+      kind: 'unlearn',
+      backend,
+      modelPath: model,
+      versionsDir: `${path.dirname(model)}.versions`,
+      selection: { kind: 'files', paths: [bad] },
+      options: {},
+      resize: 'none',
+    }).result,
     (e: { name: string; file?: string; message: string }) => e.name === 'UserInputError' && e.file === bad && /not a PNG or JPEG/.test(e.message),
   );
 });
@@ -114,7 +146,15 @@ test('cancel stops a run with CancelledError and writes nothing', async () => {
   const versions = `${path.dirname(model)}.versions`;
   let cancelled = false;
   const { id, result } = call(
-    { kind: 'unlearn', backend, modelPath: model, versionsDir: versions, selection: { kind: 'files', paths: files }, options: { method: 'adv', attack: { steps: 100000, examplesPerInstance: 2 } }, resize: 'none' },
+    {
+      kind: 'unlearn',
+      backend,
+      modelPath: model,
+      versionsDir: versions,
+      selection: { kind: 'files', paths: files },
+      options: { method: 'adv', attack: { steps: 100000, examplesPerInstance: 2 } },
+      resize: 'none',
+    },
     (p) => {
       if (p.phase === 'attack' && !cancelled) {
         cancelled = true;
@@ -142,7 +182,10 @@ test('a guard that asks puts the question to the host and takes its answer; a ca
     testData: path.join(dir, 'data', 'train'),
   });
   const trips: GuardTrip[] = [];
-  const record = (await call(request(path.join(dir, 'v1')), undefined, (trip) => (trips.push(trip), 'continue')).result) as { steps: number; guard: { tripped?: { answer?: string; step: number } } };
+  const record = (await call(request(path.join(dir, 'v1')), undefined, (trip) => (trips.push(trip), 'continue')).result) as {
+    steps: number;
+    guard: { tripped?: { answer?: string; step: number } };
+  };
   assert.equal(trips.length, 1);
   assert.ok(trips[0].agreement < 1 && trips[0].total === 2, JSON.stringify(trips[0]));
   assert.equal(record.guard.tripped?.answer, 'continue');
@@ -160,8 +203,17 @@ test('a guard that asks puts the question to the host and takes its answer; a ca
 test('checkManifest reports problems by line', async () => {
   const { dir, model } = await fixture();
   const manifest = path.join(dir, 'data', 'm.jsonl');
-  fs.writeFileSync(manifest, ['{"path":"train/a/0.png","label":"a"}', '{"path":"train/a/9.png","label":"a"}', '{"path":"train/b/0.png","label":"z"}'].join('\n'));
+  fs.writeFileSync(
+    manifest,
+    ['{"path":"train/a/0.png","label":"a"}', '{"path":"train/a/9.png","label":"a"}', '{"path":"train/b/0.png","label":"z"}'].join('\n'),
+  );
   fs.writeFileSync(path.join(dir, 'data', 'classes.json'), JSON.stringify(['a', 'b', 'c']));
   const res = (await call({ kind: 'checkManifest', manifest, modelPath: model, resize: 'none' }).result) as { problems: Array<{ line: number; kind: string }> };
-  assert.deepEqual(res.problems.map((p) => [p.line, p.kind]), [[1, 'missing-file'], [2, 'unknown-label']]);
+  assert.deepEqual(
+    res.problems.map((p) => [p.line, p.kind]),
+    [
+      [1, 'missing-file'],
+      [2, 'unknown-label'],
+    ],
+  );
 });

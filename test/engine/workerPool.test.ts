@@ -48,7 +48,7 @@ test('a cancelled attack terminates its threads; the next one starts fresh threa
     if (p.step >= 2) controller.abort();
   });
   await assert.rejects(run, CancelledError);
-  assert.equal(pool().size, 0, 'a cancelled task\'s thread was kept');
+  assert.equal(pool().size, 0, "a cancelled task's thread was kept");
   const again = await parallelTargetedL2Pgd(model, input, options, new Rng(4), 2);
   assert.equal(pool().threadsStarted, started + 2);
   const one = await targetedL2Pgd(model, input, options, new Rng(4));

@@ -88,14 +88,24 @@ test('shifted copies move the image one pixel in each of 8 directions, zero fill
   assert.equal(out.length, 72);
   const positions = Array.from({ length: 8 }, (_, s) => Array.from(out.subarray(s * 9, s * 9 + 9)).indexOf(1));
   assert.deepEqual(positions.sort(), [0, 1, 2, 3, 5, 6, 7, 8]);
-  for (let s = 0; s < 8; s++) assert.equal(out.subarray(s * 9, s * 9 + 9).reduce((a, b) => a + b, 0), 1);
+  for (let s = 0; s < 8; s++)
+    assert.equal(
+      out.subarray(s * 9, s * 9 + 9).reduce((a, b) => a + b, 0),
+      1,
+    );
 });
 
 test('unseenLoss is the gap below the target, zero at or above it', () => {
   const value = tf.tidy(() => unseenLoss(tf.tensor1d([0.01, 2]), tf.tensor1d([0.1, 1])).dataSync()[0]);
   const expected = (0.1 - 0.01) / 2;
   assert.ok(Math.abs(value - expected) < 1e-4, `${value} vs ${expected}`);
-  const grad = tf.tidy(() => Array.from(tf.grad((ce: tfTypes.Tensor) => unseenLoss(ce, tf.tensor1d([0.1, 1])))(tf.tensor1d([0.01, 2])).dataSync()));
+  const grad = tf.tidy(() =>
+    Array.from(
+      tf
+        .grad((ce: tfTypes.Tensor) => unseenLoss(ce, tf.tensor1d([0.1, 1])))(tf.tensor1d([0.01, 2]))
+        .dataSync(),
+    ),
+  );
   assert.ok(grad[0] < 0, 'below target: raising the loss lowers the objective');
   assert.ok(grad[1] === 0, 'above target: no push');
 });
@@ -142,8 +152,13 @@ test('"as if never seen" raises each loss to its target and stops there, without
     assert.equal(result.stopped, 'forgotten');
     assert.equal(result.remembered, 0);
     const after = await perSampleLosses(model, forget.images, forget.labels, forget.imageShape);
-    result.unseen!.instances.forEach((e, i) => assert.ok(after[i] >= UNSEEN_TOLERANCE * e.targetLoss - 1e-6, `instance ${i}: ${after[i]} below ${e.targetLoss}`));
-    assert.ok(result.unseen!.instances.some((e) => e.targetLoss > e.loss * 1.01), 'there was a loss to raise');
+    result.unseen!.instances.forEach((e, i) =>
+      assert.ok(after[i] >= UNSEEN_TOLERANCE * e.targetLoss - 1e-6, `instance ${i}: ${after[i]} below ${e.targetLoss}`),
+    );
+    assert.ok(
+      result.unseen!.instances.some((e) => e.targetLoss > e.loss * 1.01),
+      'there was a loss to raise',
+    );
     return model;
   };
   // The model itself is the caller's: count tensors around the run only.

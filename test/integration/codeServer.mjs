@@ -87,8 +87,23 @@ export async function startCodeServer({ bin, workDir, folder, logFile }) {
   const out = fs.openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    [bin, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-      '--extensions-dir', extensions, '--user-data-dir', userData, '--config', config, folder],
+    [
+      bin,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--extensions-dir',
+      extensions,
+      '--user-data-dir',
+      userData,
+      '--config',
+      config,
+      folder,
+    ],
     { detached: true, stdio: ['ignore', out, out], env: { ...process.env, VSCODE_PROXY_URI: '' } },
   );
   const pgid = child.pid;
@@ -96,12 +111,24 @@ export async function startCodeServer({ bin, workDir, folder, logFile }) {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    try { process.kill(-pgid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(-pgid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
     for (let i = 0; i < 20; i++) {
-      try { process.kill(-pgid, 0); } catch { return; }
+      try {
+        process.kill(-pgid, 0);
+      } catch {
+        return;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
-    try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   };
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, child);

@@ -65,21 +65,53 @@ export function buildFixtureWorkspace(repoRoot, dir, { trainPerClass = 2, testCo
   fs.mkdirSync(testRoot, { recursive: true });
   fs.writeFileSync(path.join(testRoot, 'classes.json'), JSON.stringify(classes));
   for (let i = 0; i < Math.min(testCount, testLabels.length); i++) {
-    writePng(path.join(testRoot, folderOf(classes[testLabels[i]]), `test-${String(i).padStart(5, '0')}.png`), testImages.data.subarray(i * h * w, (i + 1) * h * w), h, w);
+    writePng(
+      path.join(testRoot, folderOf(classes[testLabels[i]]), `test-${String(i).padStart(5, '0')}.png`),
+      testImages.data.subarray(i * h * w, (i + 1) * h * w),
+      h,
+      w,
+    );
   }
 
   // Manifest beside the train folder: good rows, then a missing file, an unknown label, a non-image.
   fs.writeFileSync(path.join(dir, 'data', 'not-an-image.png'), 'this is text, not a PNG\n');
   const manifestRows = trainFiles.slice(0, 6).map((t) => `train/${t.rel.split(path.sep).join('/')},${classes[t.label]}`);
-  const manifest = ['path,label', ...manifestRows, 'train/Shirt/missing.png,Shirt', `train/${trainFiles[0].rel.split(path.sep).join('/')},Jacket`, 'not-an-image.png,Coat'].join('\n') + '\n';
+  const manifest =
+    [
+      'path,label',
+      ...manifestRows,
+      'train/Shirt/missing.png,Shirt',
+      `train/${trainFiles[0].rel.split(path.sep).join('/')},Jacket`,
+      'not-an-image.png,Coat',
+    ].join('\n') + '\n';
   fs.writeFileSync(path.join(dir, 'data', 'train.csv'), manifest);
   fs.writeFileSync(path.join(dir, 'data', 'classes.json'), JSON.stringify(classes));
 
   fs.writeFileSync(
     path.join(dir, 'train.py'),
-    ['import tensorflow as tf', 'from tensorflow.keras.models import load_model', '', "model = load_model('models/fmnist-cnn16')", 'model.fit(x, y)', "model.save('models/fmnist-cnn16-finetuned')", ''].join('\n'),
+    [
+      'import tensorflow as tf',
+      'from tensorflow.keras.models import load_model',
+      '',
+      "model = load_model('models/fmnist-cnn16')",
+      'model.fit(x, y)',
+      "model.save('models/fmnist-cnn16-finetuned')",
+      '',
+    ].join('\n'),
   );
-  fs.writeFileSync(path.join(dir, 'train.js'), ["const tf = require('@tensorflow/tfjs');", "const model = await tf.loadLayersModel('file://models/fmnist-cnn16/model.json');", ''].join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'train.js'),
+    ["const tf = require('@tensorflow/tfjs');", "const model = await tf.loadLayersModel('file://models/fmnist-cnn16/model.json');", ''].join('\n'),
+  );
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
-  return { dir, classes, trainFiles, modelJson: path.join(modelDst, 'model.json'), manifest: path.join(dir, 'data', 'train.csv'), trainRoot, testRoot, manifestGoodRows: manifestRows.length };
+  return {
+    dir,
+    classes,
+    trainFiles,
+    modelJson: path.join(modelDst, 'model.json'),
+    manifest: path.join(dir, 'data', 'train.csv'),
+    trainRoot,
+    testRoot,
+    manifestGoodRows: manifestRows.length,
+  };
 }

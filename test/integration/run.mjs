@@ -105,7 +105,10 @@ async function runUiTest(browser, server, folder, ws) {
     await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}`);
     // The status bar item appears once the extension has activated and registered its menus; it
     // names the backend the engine will use (wasm here), never "auto".
-    const statusItem = page.locator('.statusbar-item', { hasText: 'Unlearn Lens' }).or(page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' })).first();
+    const statusItem = page
+      .locator('.statusbar-item', { hasText: 'Unlearn Lens' })
+      .or(page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' }))
+      .first();
     await statusItem.waitFor({ timeout: 90_000 });
     const statusSeconds = (Date.now() - opened) / 1000;
     await page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' }).first().waitFor({ timeout: 90_000 });
@@ -118,7 +121,14 @@ async function runUiTest(browser, server, folder, ws) {
     // Each folder is clicked until it shows expanded: a click before the one above has rendered its
     // children can land on a file with the same prefix (train.js for train).
     for (const name of ['data', 'train', 'Sandal']) {
-      for (let i = 0; i < 5 && (await row(name).getAttribute('aria-expanded').catch(() => null)) !== 'true'; i++) {
+      for (
+        let i = 0;
+        i < 5 &&
+        (await row(name)
+          .getAttribute('aria-expanded')
+          .catch(() => null)) !== 'true';
+        i++
+      ) {
         await row(name).click();
         await page.waitForTimeout(500);
       }
@@ -177,29 +187,42 @@ async function runUiTest(browser, server, folder, ws) {
       await runCommand(page, 'Developer: Reload Webviews');
       upgraded = await tableUpgraded(report);
     }
-    if (!upgraded) throw new Error('the report\'s vscode-table was not upgraded: @vscode-elements/elements did not load');
+    if (!upgraded) throw new Error("the report's vscode-table was not upgraded: @vscode-elements/elements did not load");
     // The heatmaps: a row per weight tensor, a cell per output unit (and per unit's importance for IMP runs), as in the run record.
-    const newest = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().pop();
+    const newest = fs
+      .readdirSync(versions)
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+      .pop();
     const record = JSON.parse(fs.readFileSync(path.join(versions, newest, 'run.json'), 'utf8'));
     const cells = record.layerChanges.reduce((n, c) => n + c.units.length + (c.importance ? c.importance.length : 0), 0);
     await report.locator('.heatmap').scrollIntoViewIfNeeded();
     const [rows, rects] = [await report.locator('.heatmap .unit-row').count(), await report.locator('.heatmap svg.strip rect').count()];
-    if (rows !== record.layerChanges.length || rects !== cells) throw new Error(`heatmap: ${rows} rows / ${rects} cells, the run record has ${record.layerChanges.length} tensors / ${cells} cells`);
+    if (rows !== record.layerChanges.length || rects !== cells)
+      throw new Error(`heatmap: ${rows} rows / ${rects} cells, the run record has ${record.layerChanges.length} tensors / ${cells} cells`);
     console.log(`  ✓ UI: report heatmap has ${rows} weight tensors and ${rects} unit cells (${record.options.method}), as the run record`);
     // ADV: every adversarial example beside its instance and the perturbation, 12 a page (in this session only: run.json holds no pixels).
     const pixels = await report.locator('img.pixels').count();
     const decoded = await report.locator('img.pixels').evaluateAll((imgs) => imgs.filter((i) => i.complete && i.naturalWidth === 28).length);
     const onFirstPage = Math.min(12, record.adversarial.examples);
-    if (pixels !== 3 * onFirstPage || decoded !== pixels) throw new Error(`report: ${pixels} adversarial images (${decoded} decoded at 28 px), expected ${3 * onFirstPage} (${onFirstPage} examples of ${record.adversarial.examples})`);
+    if (pixels !== 3 * onFirstPage || decoded !== pixels)
+      throw new Error(
+        `report: ${pixels} adversarial images (${decoded} decoded at 28 px), expected ${3 * onFirstPage} (${onFirstPage} examples of ${record.adversarial.examples})`,
+      );
     if (fs.readFileSync(path.join(versions, newest, 'run.json'), 'utf8').includes('"preview"')) throw new Error('run.json holds the adversarial preview');
     await report.locator('img.pixels').first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(work, 'ui-report-adversarial.png') });
-    console.log(`  ✓ UI: report shows ${onFirstPage} of ${record.adversarial.examples} adversarial examples beside their instances and perturbations (${pixels} images; none on disk)`);
+    console.log(
+      `  ✓ UI: report shows ${onFirstPage} of ${record.adversarial.examples} adversarial examples beside their instances and perturbations (${pixels} images; none on disk)`,
+    );
     await page.screenshot({ path: path.join(work, 'ui-report.png') });
     console.log(`  ✓ UI: report webview shows the run ("${summary.replace(/\s+/g, ' ').trim()}")`);
     // The activity-bar view: models → runs.
     await page.locator('.activitybar .action-item a[aria-label^="Unlearn Lens"]').first().click();
-    const view = page.locator('.pane-body', { has: page.locator('.monaco-list-row') }).filter({ hasText: 'fmnist-cnn16' }).first();
+    const view = page
+      .locator('.pane-body', { has: page.locator('.monaco-list-row') })
+      .filter({ hasText: 'fmnist-cnn16' })
+      .first();
     await view.locator('.monaco-list-row', { hasText: 'fmnist-cnn16' }).first().waitFor({ timeout: 15_000 });
     const runRows = await view.locator('.monaco-list-row', { hasText: /k = \d+/ }).count();
     if (runRows < 1) throw new Error('the Unlearn Lens view lists no runs');
@@ -208,7 +231,11 @@ async function runUiTest(browser, server, folder, ws) {
     // Runs are listed newest first; a click on one opens its report. The view-title buttons act on
     // the selected run (Restore) or ask (Run Experiment), never fail on it.
     await runCommand(page, 'View: Close All Editors');
-    const versionIds = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().reverse();
+    const versionIds = fs
+      .readdirSync(versions)
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+      .reverse();
     const settingsPath = path.join(ws.dir, '.vscode', 'settings.json');
     const activeVersion = () => JSON.parse(fs.readFileSync(settingsPath, 'utf8'))['unlearnLens.activeVersion'];
     const waitActive = async (id, what) => {
@@ -225,7 +252,8 @@ async function runUiTest(browser, server, folder, ws) {
     await clicked.locator('h1', { hasText: versionIds[1] }).waitFor({ timeout: 30_000 });
     console.log(`  ✓ UI: opening the second run row opened the report of ${versionIds[1]} (rows newest first)`);
     // The view's title bar (the sidebar's title when the view is alone in it), not a row's inline buttons.
-    const titleAction = (label) => page.locator(`.composite.title .action-label[aria-label^="${label}"], .pane-header .action-label[aria-label^="${label}"]`).first();
+    const titleAction = (label) =>
+      page.locator(`.composite.title .action-label[aria-label^="${label}"], .pane-header .action-label[aria-label^="${label}"]`).first();
     await view.hover();
     await titleAction('Restore Model Version').click();
     await waitActive(versionIds[1], 'Restore Model Version with a run selected');
@@ -282,7 +310,10 @@ async function runUiTest(browser, server, folder, ws) {
     // before any check that could ask. From the original both take 50+ steps (checked with the CLI).
     const settingsFile = path.join(ws.dir, '.vscode', 'settings.json');
     const { 'unlearnLens.activeVersion': _active, ...settings } = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
-    fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'unlearnLens.guard.action': 'ask', 'unlearnLens.guard.minAgreement': 0.99, 'unlearnLens.guard.every': 2 }, null, 2));
+    fs.writeFileSync(
+      settingsFile,
+      JSON.stringify({ ...settings, 'unlearnLens.guard.action': 'ask', 'unlearnLens.guard.minAgreement': 0.99, 'unlearnLens.guard.every': 2 }, null, 2),
+    );
     await page.waitForTimeout(3000);
     await page.locator('.activitybar .action-item a[aria-label^="Explorer"]').first().click();
     // Expand the folder, checking that it did: a click while the Explorer is still coming back into
@@ -315,9 +346,14 @@ async function runUiTest(browser, server, folder, ws) {
     console.log(`  ✓ UI: guard "ask" → dialog "${question}" → Stop and Roll Back → "${answeredText}"`);
     // The same two sneakers from that version with a guard that reports and carries on: damage, shown
     // as a warning with the way back; Restore Previous Version makes the version the run started from active.
-    const startedFrom = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().pop();
+    const startedFrom = fs
+      .readdirSync(versions)
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+      .pop();
     const current = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
-    if (current['unlearnLens.activeVersion'] !== startedFrom) throw new Error(`expected the rolled-back version ${startedFrom} to be active, found ${current['unlearnLens.activeVersion']}`);
+    if (current['unlearnLens.activeVersion'] !== startedFrom)
+      throw new Error(`expected the rolled-back version ${startedFrom} to be active, found ${current['unlearnLens.activeVersion']}`);
     fs.writeFileSync(settingsFile, JSON.stringify({ ...current, 'unlearnLens.guard.action': 'report' }, null, 2));
     await page.waitForTimeout(3000);
     await selectTwo(filesOf('Sneaker'));
@@ -326,11 +362,17 @@ async function runUiTest(browser, server, folder, ws) {
     const damaged = page.locator('.notification-toast', { hasText: `makes version ${startedFrom} active again` }).first();
     await damaged.waitFor({ timeout: 180_000 });
     const damagedText = (await damaged.locator('.notification-list-item-message').innerText()).trim();
-    if (!(await damaged.locator('.notification-list-item-icon.codicon-warning').count())) throw new Error(`the damage notification is not a warning: "${damagedText}"`);
+    if (!(await damaged.locator('.notification-list-item-icon.codicon-warning').count()))
+      throw new Error(`the damage notification is not a warning: "${damagedText}"`);
     const buttons = (await damaged.locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
-    if (!buttons.includes('Open Report') || !buttons.includes('Restore Previous Version')) throw new Error(`damage notification buttons: ${buttons.join(', ')}`);
+    if (!buttons.includes('Open Report') || !buttons.includes('Restore Previous Version'))
+      throw new Error(`damage notification buttons: ${buttons.join(', ')}`);
     await page.screenshot({ path: path.join(work, 'ui-damage-warning.png') });
-    const damagedRun = fs.readdirSync(versions).filter((n) => !n.startsWith('.')).sort().pop();
+    const damagedRun = fs
+      .readdirSync(versions)
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+      .pop();
     if (damagedRun === startedFrom) throw new Error('the damaging run saved no version');
     await damaged.locator('.monaco-button', { hasText: 'Restore Previous Version' }).click();
     const restoreUntil = Date.now() + 15_000;
@@ -363,9 +405,18 @@ async function main() {
   // Small attack settings: the paper's defaults are slow on WASM; the tests check wiring, not the method.
   fs.writeFileSync(
     path.join(ws.dir, '.vscode', 'settings.json'),
-    JSON.stringify({ 'unlearnLens.backend': 'wasm', 'unlearnLens.attack.steps': 5, 'unlearnLens.attack.examplesPerInstance': 2, 'security.workspace.trust.enabled': false,
-      // A single click selects without opening a preview that takes the focus from the Explorer.
-      'workbench.list.openMode': 'doubleClick' }, null, 2),
+    JSON.stringify(
+      {
+        'unlearnLens.backend': 'wasm',
+        'unlearnLens.attack.steps': 5,
+        'unlearnLens.attack.examplesPerInstance': 2,
+        'security.workspace.trust.enabled': false,
+        // A single click selects without opening a preview that takes the focus from the Explorer.
+        'workbench.list.openMode': 'doubleClick',
+      },
+      null,
+      2,
+    ),
   );
   const extensionsDir = path.join(work, 'extensions');
   const userDataDir = path.join(work, 'user-data');
@@ -398,11 +449,27 @@ async function main() {
       const results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
       for (const r of results.results) console.log(`  ${r.ok ? '✓' : '✗'} ${r.name} (${r.ms} ms)${r.ok ? '' : `\n    ${r.error.split('\n').join('\n    ')}`}`);
       const lag = results.measurements.eventLoopLag;
-      if (lag) console.log(`  extension-host event loop during a full unlearn: p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms over ${lag.samples} ticks of a 10 ms timer`);
+      if (lag)
+        console.log(
+          `  extension-host event loop during a full unlearn: p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms over ${lag.samples} ticks of a 10 ms timer`,
+        );
       const pgd = results.measurements.eventLoopLagDuringPgd;
-      if (pgd) console.log(`  extension-host event loop during a PGD attack (then cancelled): p50 ${pgd.p50.toFixed(1)} ms, p99 ${pgd.p99.toFixed(1)} ms, max ${pgd.max.toFixed(1)} ms over ${pgd.samples} ticks`);
-      if (results.measurements.cancelMs !== undefined) console.log(`  cancel took effect ${results.measurements.cancelMs} ms after Cancel Run (during PGD); demo cancelled during set-up in ${results.measurements.demoCancelMs} ms`);
-      if (results.measurements.inspectorOpenMs) console.log(`  model inspector open time (ms from Open With to the page in place; inside the provider: the engine's answer, the page ready, the page in place): ${Object.entries(results.measurements.inspectorOpenMs).map(([k, v]) => (typeof v === 'object' ? `${k} ${v.total} (engine ${v.engine}, page ready ${v.ready}, in place ${v.rendered})` : `${k} ${v}`)).join(', ')}`);
+      if (pgd)
+        console.log(
+          `  extension-host event loop during a PGD attack (then cancelled): p50 ${pgd.p50.toFixed(1)} ms, p99 ${pgd.p99.toFixed(1)} ms, max ${pgd.max.toFixed(1)} ms over ${pgd.samples} ticks`,
+        );
+      if (results.measurements.cancelMs !== undefined)
+        console.log(
+          `  cancel took effect ${results.measurements.cancelMs} ms after Cancel Run (during PGD); demo cancelled during set-up in ${results.measurements.demoCancelMs} ms`,
+        );
+      if (results.measurements.inspectorOpenMs)
+        console.log(
+          `  model inspector open time (ms from Open With to the page in place; inside the provider: the engine's answer, the page ready, the page in place): ${Object.entries(
+            results.measurements.inspectorOpenMs,
+          )
+            .map(([k, v]) => (typeof v === 'object' ? `${k} ${v.total} (engine ${v.engine}, page ready ${v.ready}, in place ${v.rendered})` : `${k} ${v}`))
+            .join(', ')}`,
+        );
       console.log(`  extension tests: ${results.seconds.toFixed(1)} s`);
     } else {
       console.log('  (no results file: the extension tests did not run to the end)');

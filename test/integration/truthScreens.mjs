@@ -42,7 +42,13 @@ async function openFile(page, name) {
 export async function captureTruthScreenshots(browser, server, ws, outDir) {
   fs.mkdirSync(outDir, { recursive: true });
   const versions = path.join(ws.dir, 'models', 'fmnist-cnn16.versions');
-  const cameBack = fs.existsSync(versions) ? fs.readdirSync(versions).filter((n) => n.endsWith('-later')).sort().pop() : undefined;
+  const cameBack = fs.existsSync(versions)
+    ? fs
+        .readdirSync(versions)
+        .filter((n) => n.endsWith('-later'))
+        .sort()
+        .pop()
+    : undefined;
   updateSettings(ws, { 'unlearnLens.dataset': 'data/train', ...(cameBack ? { 'unlearnLens.activeVersion': cameBack } : {}) });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
@@ -57,7 +63,9 @@ export async function captureTruthScreenshots(browser, server, ws, outDir) {
     await page.locator('.statusbar-item', { hasText: 'fmnist-cnn16' }).first().waitFor({ timeout: 90_000 });
     for (const [name, theme] of THEMES) {
       updateSettings(ws, { 'workbench.colorTheme': theme });
-      await page.waitForFunction((dark) => document.querySelector('.monaco-workbench')?.classList.contains(dark ? 'vs-dark' : 'vs'), name === 'dark', { timeout: 15_000 });
+      await page.waitForFunction((dark) => document.querySelector('.monaco-workbench')?.classList.contains(dark ? 'vs-dark' : 'vs'), name === 'dark', {
+        timeout: 15_000,
+      });
       await page.waitForTimeout(800);
       await runCommand(page, 'View: Close All Editors');
       // The gallery: predictions under each thumbnail, state badges, two selected with their estimate.

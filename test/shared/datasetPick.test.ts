@@ -12,7 +12,11 @@ test('training data is never the workspace root nor a held-out folder', () => {
 });
 
 test('held-out data: held-out folders first, never the training folder or the root; a manifest may serve both', () => {
-  assert.deepEqual(heldOutChoices(found, [root], path.join(root, 'data', 'train')), [path.join(root, 'data', 'test'), path.join(root, 'data', 'odd'), path.join(root, 'data', 'train.csv')]);
+  assert.deepEqual(heldOutChoices(found, [root], path.join(root, 'data', 'train')), [
+    path.join(root, 'data', 'test'),
+    path.join(root, 'data', 'odd'),
+    path.join(root, 'data', 'train.csv'),
+  ]);
   assert.deepEqual(heldOutChoices(found, [root], path.join(root, 'data', 'train.csv'))[0], path.join(root, 'data', 'test'));
   assert.ok(heldOutChoices(found, [root], path.join(root, 'data', 'train.csv')).includes(path.join(root, 'data', 'train.csv')));
 });

@@ -26,11 +26,25 @@ test('durations in words', () => {
 });
 
 test('result rows: test change against the model before the run (same k and seed), damage flagged, exports', () => {
-  const row = (method: string, k: number, test: number) => ({ k, seed: 0, method, forget: method === 'before' ? 1 : 0, retain: 0.9, test, steps: 3, seconds: 1.5, stopped: 'forgotten' });
+  const row = (method: string, k: number, test: number) => ({
+    k,
+    seed: 0,
+    method,
+    forget: method === 'before' ? 1 : 0,
+    retain: 0.9,
+    test,
+    steps: 3,
+    seconds: 1.5,
+    stopped: 'forgotten',
+  });
   const rows = experimentRows([row('before', 16, 0.887), row('naive', 16, 0.47), row('adv+imp', 16, 0.86), row('before', 1, 0.9), row('naive', 1, 0.85)]);
   assert.equal(rows[0].testDrop, undefined);
   assert.ok(Math.abs(rows[1].testDrop! + 0.417) < 1e-9);
-  assert.deepEqual(rows.map((r) => r.damaged), [false, true, false, false, true], 'exactly 5 points counts');
+  assert.deepEqual(
+    rows.map((r) => r.damaged),
+    [false, true, false, false, true],
+    'exactly 5 points counts',
+  );
   const { csv, markdown } = experimentExports('Unlearning experiment', rows);
   assert.equal(csv.trim().split('\n').length, 6);
   assert.match(csv.split('\n')[2], /^16,0,naive,0,0\.9,0\.47,-0\.41\d*,true,/);
@@ -39,8 +53,22 @@ test('result rows: test change against the model before the run (same k and seed
 });
 
 test('gap columns when a retrained reference exists', () => {
-  const row = (method: string, test: number, gap?: { forget: number; test: number; membershipAuc: number }) => ({ k: 16, seed: 0, method, forget: 0, retain: 0.9, test, steps: 3, seconds: 1.5, stopped: 'forgotten', ...(gap ? { gap } : {}) });
-  const rows = experimentRows([row('before', 0.9, { forget: 0.125, test: -0.005, membershipAuc: 0.01 }), row('naive', 0.47, { forget: -0.875, test: -0.44, membershipAuc: 0.2 })]);
+  const row = (method: string, test: number, gap?: { forget: number; test: number; membershipAuc: number }) => ({
+    k: 16,
+    seed: 0,
+    method,
+    forget: 0,
+    retain: 0.9,
+    test,
+    steps: 3,
+    seconds: 1.5,
+    stopped: 'forgotten',
+    ...(gap ? { gap } : {}),
+  });
+  const rows = experimentRows([
+    row('before', 0.9, { forget: 0.125, test: -0.005, membershipAuc: 0.01 }),
+    row('naive', 0.47, { forget: -0.875, test: -0.44, membershipAuc: 0.2 }),
+  ]);
   const { csv, markdown } = experimentExports('t', rows);
   assert.match(csv.split('\n')[0], /,gap_forget,gap_test,gap_membership_auc$/);
   assert.match(csv.split('\n')[2], /,-0\.875,-0\.44,0\.2$/);

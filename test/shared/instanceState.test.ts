@@ -17,13 +17,25 @@ function run(id: string, rows: Array<[string, number, number, number]>, earlier?
   return {
     id,
     options: { method },
-    forget: { ids: rows.map((r) => r[0]), labels: rows.map((r) => r[1]), predictedBefore: rows.map((r) => r[2]), predictedAfter: rows.map((r) => r[3]), classNames },
+    forget: {
+      ids: rows.map((r) => r[0]),
+      labels: rows.map((r) => r[1]),
+      predictedBefore: rows.map((r) => r[2]),
+      predictedAfter: rows.map((r) => r[3]),
+      classNames,
+    },
     ...(earlier ? { earlier } : {}),
   };
 }
 
 test('one run: forgotten, still remembered (cap) and already misclassified are told apart', () => {
-  const states = instanceStates([run('r1', [[sandal, 0, 0, 2], [bag, 1, 1, 1], [coat, 2, 0, 0]])]);
+  const states = instanceStates([
+    run('r1', [
+      [sandal, 0, 0, 2],
+      [bag, 1, 1, 1],
+      [coat, 2, 0, 0],
+    ]),
+  ]);
   assert.equal(states.get(sandal)!.status, 'forgotten');
   assert.equal(states.get(sandal)!.text, 'forgotten in run r1: was Sandal, now Coat');
   assert.equal(states.get(bag)!.status, 'remembered');
@@ -34,13 +46,26 @@ test('one run: forgotten, still remembered (cap) and already misclassified are t
 });
 
 test('a later run whose record says an erased instance came back makes it "came back in run …"', () => {
-  const chain = [run('r1', [[sandal, 0, 0, 1], [bag, 1, 1, 0]]), run('r2', [[coat, 2, 2, 0]], { cameBack: [] }), run('r3', [[file('Coat', 9), 2, 2, 1]], { cameBack: [sandal] })];
+  const chain = [
+    run('r1', [
+      [sandal, 0, 0, 1],
+      [bag, 1, 1, 0],
+    ]),
+    run('r2', [[coat, 2, 2, 0]], { cameBack: [] }),
+    run('r3', [[file('Coat', 9), 2, 2, 1]], { cameBack: [sandal] }),
+  ];
   const states = instanceStates(chain);
   const s = states.get(sandal)!;
   assert.equal(s.status, 'came-back');
   assert.equal(s.cameBackIn, 'r3');
   assert.equal(s.text, 'came back in run r3: predicted as its label Sandal again (forgotten in run r1)');
-  assert.deepEqual(s.events.map((e) => [e.run, e.kind]), [['r1', 'selected'], ['r3', 'came-back']]);
+  assert.deepEqual(
+    s.events.map((e) => [e.run, e.kind]),
+    [
+      ['r1', 'selected'],
+      ['r3', 'came-back'],
+    ],
+  );
   // The bag erased by the same run stayed forgotten; its text no longer says "now" (r1 is not the active version).
   assert.equal(states.get(bag)!.status, 'forgotten');
   assert.equal(states.get(bag)!.text, 'forgotten in run r1: was Bag, Sandal after it');
@@ -48,7 +73,7 @@ test('a later run whose record says an erased instance came back makes it "came 
   assert.equal(chainSummaryText(chainSummary(chain, states)), '3 runs: 3 of 4 instances forgotten, 1 came back');
 });
 
-test('only the active version\'s chain counts: the run that said it came back is not in a chain that ends before it', () => {
+test("only the active version's chain counts: the run that said it came back is not in a chain that ends before it", () => {
   const chain = [run('r1', [[sandal, 0, 0, 1]]), run('r2', [[bag, 1, 1, 0]], { cameBack: [sandal] })];
   assert.equal(instanceStates(chain).get(sandal)!.status, 'came-back');
   assert.equal(instanceStates(chain.slice(0, 1)).get(sandal)!.status, 'forgotten');
@@ -56,7 +81,11 @@ test('only the active version\'s chain counts: the run that said it came back is
 });
 
 test('forgotten again after coming back; selected again resets the story', () => {
-  const chain = [run('r1', [[sandal, 0, 0, 1]]), run('r2', [[bag, 1, 1, 0]], { cameBack: [sandal], forgottenAgain: [] }), run('r3', [[coat, 2, 2, 0]], { cameBack: [], forgottenAgain: [sandal] })];
+  const chain = [
+    run('r1', [[sandal, 0, 0, 1]]),
+    run('r2', [[bag, 1, 1, 0]], { cameBack: [sandal], forgottenAgain: [] }),
+    run('r3', [[coat, 2, 2, 0]], { cameBack: [], forgottenAgain: [sandal] }),
+  ];
   const s = instanceStates(chain).get(sandal)!;
   assert.equal(s.status, 'forgotten');
   assert.equal(s.forgottenAgainIn, 'r3');
@@ -68,8 +97,13 @@ test('forgotten again after coming back; selected again resets the story', () =>
   assert.equal(reselected.events.length, 3, 'the history keeps every event');
 });
 
-test('the active model\'s own predictions have the last word', () => {
-  const chain = [run('r1', [[sandal, 0, 0, 1], [bag, 1, 1, 0]])];
+test("the active model's own predictions have the last word", () => {
+  const chain = [
+    run('r1', [
+      [sandal, 0, 0, 1],
+      [bag, 1, 1, 0],
+    ]),
+  ];
   const now = new Map([
     [instanceKey(sandal), 0],
     [instanceKey(bag), 2],

@@ -9,7 +9,10 @@ test('a diagnostic message drops "Line N of <manifest>:" and says paths relative
   const root = path.resolve('/home/u/ws');
   const manifest = path.join(root, 'data', 'train.csv');
   const raw = `Line 8 of ${manifest}: ${path.join(root, 'data', 'train', 'Shirt', 'missing.png')} does not exist. Fix the path (relative to the manifest) or remove the line.`;
-  assert.equal(diagnosticMessage(raw, manifest, [root]), `${path.join('data', 'train', 'Shirt', 'missing.png')} does not exist. Fix the path (relative to the manifest) or remove the line.`);
+  assert.equal(
+    diagnosticMessage(raw, manifest, [root]),
+    `${path.join('data', 'train', 'Shirt', 'missing.png')} does not exist. Fix the path (relative to the manifest) or remove the line.`,
+  );
   // A nested workspace folder wins over its parent; paths outside every folder stay absolute.
   assert.equal(diagnosticMessage(`see ${path.join(root, 'data', 'x.png')}`, manifest, [root, path.join(root, 'data')]), 'see x.png');
   assert.equal(diagnosticMessage(`see ${path.resolve('/elsewhere/x.png')}`, manifest, [root]), `see ${path.resolve('/elsewhere/x.png')}`);
@@ -30,7 +33,11 @@ test('the label replaced in a CSV or JSONL line, quoted when it must be', () => 
   assert.equal(csv.slice(0, e.start) + e.text + csv.slice(e.end), 'train/Sandal/x.png,Sandal');
   const withSplit = 'train/Jacket/x.png,Jacket,train';
   const e2 = replaceLabel(withSplit, 'Jacket', 'Coat', false)!;
-  assert.equal(withSplit.slice(0, e2.start) + e2.text + withSplit.slice(e2.end), 'train/Jacket/x.png,Coat,train', 'the label field, not the folder in the path');
+  assert.equal(
+    withSplit.slice(0, e2.start) + e2.text + withSplit.slice(e2.end),
+    'train/Jacket/x.png,Coat,train',
+    'the label field, not the folder in the path',
+  );
   const e3 = replaceLabel('a.png,Jacket', 'Jacket', 'Boot, ankle', false)!;
   assert.equal(e3.text, '"Boot, ankle"');
   const jsonl = '{"path": "train/Sandal/x.png", "label": "Jacket"}';

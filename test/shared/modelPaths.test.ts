@@ -11,9 +11,15 @@ test('finds the path literal of loads and saves, with its columns', () => {
   assert.equal(call.prefix, 'file://');
   assert.equal(call.path, 'models/fmnist-cnn16/model.json');
   assert.equal(line.slice(call.start, call.end), 'file://models/fmnist-cnn16/model.json');
-  const py = findModelCalls("model = load_model(\"models/fmnist-cnn16\")  # and model.save('out/m')");
-  assert.deepEqual(py.map((c) => [c.kind, c.call, c.path, c.prefix]), [['load', 'load_model', 'models/fmnist-cnn16', ''], ['save', 'save', 'out/m', '']]);
-  const save = findModelCalls("await model.save( `file:///abs/out` );")[0];
+  const py = findModelCalls('model = load_model("models/fmnist-cnn16")  # and model.save(\'out/m\')');
+  assert.deepEqual(
+    py.map((c) => [c.kind, c.call, c.path, c.prefix]),
+    [
+      ['load', 'load_model', 'models/fmnist-cnn16', ''],
+      ['save', 'save', 'out/m', ''],
+    ],
+  );
+  const save = findModelCalls('await model.save( `file:///abs/out` );')[0];
   assert.deepEqual([save.kind, save.path, save.prefix], ['save', '/abs/out', 'file://']);
 });
 
@@ -25,7 +31,7 @@ test('what is not a file path is left alone: variables, template expressions, ot
   assert.deepEqual(findModelCalls('const saved = true;'), []);
 });
 
-test('a relative path resolves against the workspace root, then the code\'s folder; an absolute one as it is', () => {
+test("a relative path resolves against the workspace root, then the code's folder; an absolute one as it is", () => {
   const root = path.resolve('/ws');
   assert.deepEqual(candidatePaths('models/m/model.json', path.join(root, 'src'), root), [
     { file: path.join(root, 'models', 'm', 'model.json'), base: root },
@@ -46,10 +52,19 @@ test('the path rewritten to the active version, written like the original', () =
   const root = path.resolve('/ws');
   const version = path.join(root, 'models', 'm.versions', '2026-12-02T10-00-00-000-adv-imp', 'model.json');
   const original = path.join(root, 'models', 'm', 'model.json');
-  assert.equal(rewriteModelPath({ path: 'models/m/model.json', prefix: 'file://' }, original, root, version), 'file://models/m.versions/2026-12-02T10-00-00-000-adv-imp/model.json');
-  assert.equal(rewriteModelPath({ path: './models/m/model.json', prefix: '' }, original, root, version), './models/m.versions/2026-12-02T10-00-00-000-adv-imp/model.json');
+  assert.equal(
+    rewriteModelPath({ path: 'models/m/model.json', prefix: 'file://' }, original, root, version),
+    'file://models/m.versions/2026-12-02T10-00-00-000-adv-imp/model.json',
+  );
+  assert.equal(
+    rewriteModelPath({ path: './models/m/model.json', prefix: '' }, original, root, version),
+    './models/m.versions/2026-12-02T10-00-00-000-adv-imp/model.json',
+  );
   // Relative to the code's folder when that is where it resolved.
-  assert.equal(rewriteModelPath({ path: '../models/m/model.json', prefix: 'file://' }, original, path.join(root, 'src'), version), 'file://../models/m.versions/2026-12-02T10-00-00-000-adv-imp/model.json');
+  assert.equal(
+    rewriteModelPath({ path: '../models/m/model.json', prefix: 'file://' }, original, path.join(root, 'src'), version),
+    'file://../models/m.versions/2026-12-02T10-00-00-000-adv-imp/model.json',
+  );
   // A folder stays a folder; an absolute path stays absolute.
   assert.equal(rewriteModelPath({ path: 'models/m', prefix: '' }, path.dirname(original), root, version), 'models/m.versions/2026-12-02T10-00-00-000-adv-imp');
   assert.equal(rewriteModelPath({ path: original, prefix: 'file://' }, original, '', version), `file://${version.split(path.sep).join('/')}`);

@@ -10,8 +10,14 @@ test('pixels become a PNG data URI that decodes back to the same grey levels (an
   const png = PNG.sync.read(Buffer.from(uri.split(',')[1], 'base64'));
   assert.equal(png.width, 3);
   assert.equal(png.height, 2);
-  assert.deepEqual([...png.data].filter((_, i) => i % 4 === 0), grey);
-  assert.ok([...png.data].filter((_, i) => i % 4 === 3).every((a) => a === 255), 'opaque');
+  assert.deepEqual(
+    [...png.data].filter((_, i) => i % 4 === 0),
+    grey,
+  );
+  assert.ok(
+    [...png.data].filter((_, i) => i % 4 === 3).every((a) => a === 255),
+    'opaque',
+  );
   const rgb = PNG.sync.read(Buffer.from(pngDataUri([255, 0, 0, 0, 0, 255], [1, 2, 3]).split(',')[1], 'base64'));
   assert.deepEqual([...rgb.data], [255, 0, 0, 255, 0, 0, 255, 255]);
 });

@@ -58,9 +58,17 @@ const refused = (text: string, problem: RunRecordError['problem'], pattern: RegE
 
 test('records that are damaged, newer, or not ours are refused with a message naming run.json', () => {
   const ok = JSON.parse(serializeRunRecord(sampleRunRecord(), folder));
-  refused(JSON.stringify({ ...ok, steps: '<img src=x onerror=alert(1)>' }), 'invalid', /steps is not a whole number.*restore it from a copy, or remove the version folder/);
+  refused(
+    JSON.stringify({ ...ok, steps: '<img src=x onerror=alert(1)>' }),
+    'invalid',
+    /steps is not a whole number.*restore it from a copy, or remove the version folder/,
+  );
   refused(JSON.stringify({ ...ok, forget: { ...ok.forget, labels: [0] } }), 'invalid', /forget\.labels has 1 entries, not 2/);
-  refused(JSON.stringify({ ...ok, guard: { ...ok.guard, tripped: { step: 3, agreement: 0.5, action: 'explode' } } }), 'invalid', /guard\.tripped\.action is "explode"/);
+  refused(
+    JSON.stringify({ ...ok, guard: { ...ok.guard, tripped: { step: 3, agreement: 0.5, action: 'explode' } } }),
+    'invalid',
+    /guard\.tripped\.action is "explode"/,
+  );
   refused(JSON.stringify({ ...ok, stopped: 'bored' }), 'invalid', /stopped is "bored"/);
   refused(JSON.stringify({ ...ok, version: 3 }), 'newer', /version 3, newer than this Unlearn Lens reads \(2\)\. Update Unlearn Lens/);
   refused(JSON.stringify({ epochs: 30, lr: 0.1 }), 'not-a-record', /not an Unlearn Lens run record/);
@@ -73,7 +81,10 @@ test('a measurement written as null (JSON of NaN) reads back as NaN; an invalid 
   assert.ok(Number.isNaN(r.guard.agreement));
   assert.deepEqual(runRecordProblems(sampleRunRecord()), []);
   const bad = { ...sampleRunRecord(), steps: -1 };
-  assert.throws(() => serializeRunRecord(bad, folder), (e: Error) => e instanceof RunRecordError && /does not meet its schema \(steps is not a whole number\); nothing was written/.test(e.message));
+  assert.throws(
+    () => serializeRunRecord(bad, folder),
+    (e: Error) => e instanceof RunRecordError && /does not meet its schema \(steps is not a whole number\); nothing was written/.test(e.message),
+  );
 });
 
 test('an early version 1 record without a later field is refused for the views, but still links its chain', () => {
@@ -84,5 +95,8 @@ test('an early version 1 record without a later field is refused for the views, 
   assert.equal(links.model, early.model.path);
   assert.deepEqual(links.forget, { ids: early.forget.ids, labels: early.forget.labels });
   const broken = JSON.stringify({ ...early, format: RUN_RECORD_FORMAT_V1, forget: { ids: ['a.png'] } });
-  assert.throws(() => parseRunLinks(broken, file), (e: Error) => e instanceof RunRecordError && /forget\.labels is not a list of whole numbers/.test(e.message));
+  assert.throws(
+    () => parseRunLinks(broken, file),
+    (e: Error) => e instanceof RunRecordError && /forget\.labels is not a list of whole numbers/.test(e.message),
+  );
 });

@@ -33,12 +33,16 @@ test('a run is damage when the guard tripped and it carried on, or test accuracy
   assert.deepEqual(dropped.reasons, ['test accuracy fell from 88.7 % to 53.3 % (−35.4 points)']);
   assert.equal(damageOf({ ...record, before: { forget: 1, test: 0.9 }, after: { forget: 0, test: 0.85 } }).reasons.length, 1, 'exactly 5 points');
   const tripped = damageOf({ ...record, guard: guard({ minAgreement: 0.853, tripped: { step: 10, agreement: 0.896, action: 'report' } }) });
-  assert.deepEqual(tripped.reasons, ['the collateral-damage guard tripped at step 10 (agreement with the original model 89.6 %, lowest 85.3 %) and the run carried on']);
+  assert.deepEqual(tripped.reasons, [
+    'the collateral-damage guard tripped at step 10 (agreement with the original model 89.6 %, lowest 85.3 %) and the run carried on',
+  ]);
   // Stopped and rolled back to a check that passed: the model kept is not the damaged one.
   assert.deepEqual(damageOf({ ...record, guard: guard({ tripped: { step: 10, agreement: 0.8, action: 'stop', rolledBackToStep: 0 } }) }).reasons, []);
   assert.deepEqual(damageOf({ ...record, before: { forget: 1 }, after: { forget: 0 } }), { reasons: [] }, 'no held-out data: no test figure');
   assert.equal(
-    damageHeadline(damageOf({ ...record, after: { forget: 0, test: 0.533 }, guard: guard({ minAgreement: 0.8, tripped: { step: 10, agreement: 0.85, action: 'report' } }) })),
+    damageHeadline(
+      damageOf({ ...record, after: { forget: 0, test: 0.533 }, guard: guard({ minAgreement: 0.8, tripped: { step: 10, agreement: 0.85, action: 'report' } }) }),
+    ),
     'Unlearn: the model was damaged: test accuracy fell from 88.7 % to 53.3 % (−35.4 points); the collateral-damage guard tripped at step 10 (agreement with the original model 85.0 %, lowest 80.0 %) and the run carried on.',
   );
   assert.equal(damageHeadline(damageOf(record)), '');

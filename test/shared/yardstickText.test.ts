@@ -3,7 +3,15 @@ import * as assert from 'node:assert/strict';
 import { preflightText, yardstickText } from '../../src/cli/yardstickText';
 import type { Yardstick } from '../../src/engine/jobs/yardstick';
 
-const row = (name: string, forget: number, test: number, membershipAuc: number, agreementWithRetrained: number) => ({ name, forget, retain: 0.9, test, membershipAuc, agreementWithRetrained, forgetAgreementWithRetrained: 1 });
+const row = (name: string, forget: number, test: number, membershipAuc: number, agreementWithRetrained: number) => ({
+  name,
+  forget,
+  retain: 0.9,
+  test,
+  membershipAuc,
+  agreementWithRetrained,
+  forgetAgreementWithRetrained: 1,
+});
 
 test('the gap table puts each model beside the retrained one and the noise, and reads the membership AUC against the null band', () => {
   const y: Yardstick = {
@@ -26,9 +34,18 @@ test('the gap table puts each model beside the retrained one and the noise, and 
 test('the pre-flight text counts typical and memorised instances and gives the AUC when measured', () => {
   const est = (verdicts: string) => ({
     heldOutSource: 'held-out data' as const,
-    instances: [...verdicts].map((v) => ({ loss: 0.1, rank: 0.5, targetLoss: 0.2, stillCorrect: v === 't' ? 0.9 : 0.1, score: 0, verdict: v === 't' ? ('typical' as const) : ('memorised' as const) })),
+    instances: [...verdicts].map((v) => ({
+      loss: 0.1,
+      rank: 0.5,
+      targetLoss: 0.2,
+      stillCorrect: v === 't' ? 0.9 : 0.1,
+      score: 0,
+      verdict: v === 't' ? ('typical' as const) : ('memorised' as const),
+    })),
   });
-  const text = preflightText({ preflight: { withData: est('ttmt'), alone: { ...est('tttt'), heldOutSource: 'shifted copies of the instances' }, auc: { withData: 0.875 } } });
+  const text = preflightText({
+    preflight: { withData: est('ttmt'), alone: { ...est('tttt'), heldOutSource: 'shifted copies of the instances' }, auc: { withData: 0.875 } },
+  });
   assert.match(text, /with held-out data: 3 of 4 typical, 1 memorised \(from held-out data; AUC 0\.88 at predicting/);
   assert.match(text, /model and instances alone: 4 of 4 typical, 0 memorised \(from shifted copies of the instances\)/);
 });

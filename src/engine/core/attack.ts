@@ -78,7 +78,14 @@ export function uniformImageStart(x: ArrayLike<number>, radius: number, rng: Rng
 const perExampleNorm = (t: tfTypes.Tensor): tfTypes.Tensor => tf.sqrt(tf.sum(tf.square(t), [1, 2, 3], true));
 
 /** One PGD step on a batch; exported for the golden test. */
-export function pgdStep(model: tfTypes.LayersModel, x: tfTypes.Tensor4D, delta: tfTypes.Tensor4D, targets: tfTypes.Tensor1D, epsilon: number, stepSize: number): tfTypes.Tensor4D {
+export function pgdStep(
+  model: tfTypes.LayersModel,
+  x: tfTypes.Tensor4D,
+  delta: tfTypes.Tensor4D,
+  targets: tfTypes.Tensor1D,
+  epsilon: number,
+  stepSize: number,
+): tfTypes.Tensor4D {
   return tf.tidy(() => {
     const grad = tf.grad((d: tfTypes.Tensor) => tf.sum(crossEntropyPerExample(logits(model, tf.add(x, d), false, true), targets)))(delta);
     const stepped = tf.sub(delta, tf.mul(stepSize, tf.div(grad, tf.maximum(perExampleNorm(grad), 1e-12))));
@@ -123,7 +130,9 @@ export function planAttack(input: AttackInput, options: AttackOptions, rng: Rng)
       sources[e] = i;
       targets[e] = drawTarget(input.labels[i], input.numClasses, rng);
       const start =
-        options.randomStart === 'in-ball' ? randomInBall(size, options.epsilon, rng) : uniformImageStart(input.images.subarray(i * size, (i + 1) * size), options.epsilon, rng);
+        options.randomStart === 'in-ball'
+          ? randomInBall(size, options.epsilon, rng)
+          : uniformImageStart(input.images.subarray(i * size, (i + 1) * size), options.epsilon, rng);
       starts.set(start, e * size);
     }
   }
@@ -157,7 +166,9 @@ export async function attackRange(
     const x = tf.tensor4d(xData, [n, ...imageShape]);
     const t = tf.tensor1d(plan.targets.subarray(from, from + n), 'int32');
     // The start is clipped into the image box like every later iterate (for uniform-image it already lies there, up to rounding).
-    let delta = tf.tidy(() => tf.sub(tf.clipByValue(tf.add(x, tf.tensor4d(plan.starts.subarray(from * size, (from + n) * size), [n, ...imageShape])), 0, 1), x)) as tfTypes.Tensor4D;
+    let delta = tf.tidy(() =>
+      tf.sub(tf.clipByValue(tf.add(x, tf.tensor4d(plan.starts.subarray(from * size, (from + n) * size), [n, ...imageShape])), 0, 1), x),
+    ) as tfTypes.Tensor4D;
     try {
       for (let s = 0; s < options.steps; s++) {
         throwIfAborted(signal);

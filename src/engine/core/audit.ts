@@ -26,12 +26,23 @@ export interface MembershipAudit {
 export const AUDIT_MIN_PAIRS = 4;
 
 /** Cross-entropy of each instance under the model (inference mode). */
-export async function perSampleLosses(model: tfTypes.LayersModel, images: Float32Array, labels: Int32Array, shape: readonly [number, number, number], chunk = 512): Promise<Float32Array> {
+export async function perSampleLosses(
+  model: tfTypes.LayersModel,
+  images: Float32Array,
+  labels: Int32Array,
+  shape: readonly [number, number, number],
+  chunk = 512,
+): Promise<Float32Array> {
   const size = shape[0] * shape[1] * shape[2];
   const out = new Float32Array(labels.length);
   for (let start = 0; start < labels.length; start += chunk) {
     const n = Math.min(chunk, labels.length - start);
-    const loss = tf.tidy(() => crossEntropyPerExample(logits(model, asImages(images.subarray(start * size, (start + n) * size), n, shape), false, true), tf.tensor1d(labels.subarray(start, start + n), 'int32')));
+    const loss = tf.tidy(() =>
+      crossEntropyPerExample(
+        logits(model, asImages(images.subarray(start * size, (start + n) * size), n, shape), false, true),
+        tf.tensor1d(labels.subarray(start, start + n), 'int32'),
+      ),
+    );
     out.set(await loss.data(), start);
     loss.dispose();
   }
@@ -122,5 +133,9 @@ export async function auditModel(
   heldOut: Dataset,
   seed: number,
 ): Promise<MembershipAudit | undefined> {
-  return membershipAudit(await perSampleLosses(model, forget.images, forget.labels, forget.imageShape), await perSampleLosses(model, heldOut.images, heldOut.labels, heldOut.imageShape), seed);
+  return membershipAudit(
+    await perSampleLosses(model, forget.images, forget.labels, forget.imageShape),
+    await perSampleLosses(model, heldOut.images, heldOut.labels, heldOut.imageShape),
+    seed,
+  );
 }

@@ -232,9 +232,21 @@ function layerFunction(layer: LayerLike): LayerFn | undefined {
     case 'GlobalMaxPooling2D':
       return ([x]) => tf.max(x, [1, 2]);
     case 'MaxPooling2D':
-      return ([x]) => tf.maxPool(x as tfTypes.Tensor4D, config.poolSize as [number, number], (config.strides ?? config.poolSize) as [number, number], config.padding as 'same');
+      return ([x]) =>
+        tf.maxPool(
+          x as tfTypes.Tensor4D,
+          config.poolSize as [number, number],
+          (config.strides ?? config.poolSize) as [number, number],
+          config.padding as 'same',
+        );
     case 'AveragePooling2D':
-      return ([x]) => tf.avgPool(x as tfTypes.Tensor4D, config.poolSize as [number, number], (config.strides ?? config.poolSize) as [number, number], config.padding as 'same');
+      return ([x]) =>
+        tf.avgPool(
+          x as tfTypes.Tensor4D,
+          config.poolSize as [number, number],
+          (config.strides ?? config.poolSize) as [number, number],
+          config.padding as 'same',
+        );
     case 'Add':
       return (inputs) => tf.addN(inputs);
     case 'Dropout':
@@ -303,7 +315,13 @@ export function compileForward(model: tfTypes.LayersModel): ForwardFn | undefine
           continue;
         }
       }
-      values.set(st.id, functions.get(st.sourceLayer.name)!(inputsOf.map((p) => values.get(p.id)!), training));
+      values.set(
+        st.id,
+        functions.get(st.sourceLayer.name)!(
+          inputsOf.map((p) => values.get(p.id)!),
+          training,
+        ),
+      );
     }
     return values.get(container.outputs[0].id)!;
   };
@@ -341,7 +359,8 @@ function planFolds(order: SymbolicTensorLike[], inputId: number, outputId: numbe
     const nextConfig = next?.sourceLayer.getConfig();
     const relu =
       next !== undefined &&
-      ((next.sourceLayer.getClassName() === 'ReLU' && nextConfig!.maxValue == null) || (next.sourceLayer.getClassName() === 'Activation' && nextConfig!.activation === 'relu'));
+      ((next.sourceLayer.getClassName() === 'ReLU' && nextConfig!.maxValue == null) ||
+        (next.sourceLayer.getClassName() === 'Activation' && nextConfig!.activation === 'relu'));
     plan.byBatchNorm.set(st.id, {
       inputId: inputsOf(src)[0].id,
       conv: {

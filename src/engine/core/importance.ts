@@ -24,7 +24,10 @@ export function masImportance(model: tfTypes.LayersModel, x: tfTypes.Tensor4D): 
   const saved = snapshot(variables);
   try {
     const omega = tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => masObjective(logits(model, x, true)), params.map((p) => p.variable));
+      const { grads } = tf.variableGrads(
+        () => masObjective(logits(model, x, true)),
+        params.map((p) => p.variable),
+      );
       return params.map((p) => tf.abs(grads[p.variable.name] ?? tf.zerosLike(p.variable)));
     });
     return { names: params.map((p) => p.name), omega };

@@ -58,7 +58,12 @@ export function asImages(data: Float32Array, count: number, shape: readonly [num
 }
 
 /** For each image, the class the model ranks highest after `labels[i]` (inference mode): relabel's "nearest". */
-export async function nearestOtherClasses(model: tfTypes.LayersModel, images: Float32Array, labels: Int32Array, shape: readonly [number, number, number]): Promise<number[]> {
+export async function nearestOtherClasses(
+  model: tfTypes.LayersModel,
+  images: Float32Array,
+  labels: Int32Array,
+  shape: readonly [number, number, number],
+): Promise<number[]> {
   const nearest = tf.tidy(() => {
     const z = logits(model, asImages(images, labels.length, shape), false, true);
     const own = tf.oneHot(tf.tensor1d(labels, 'int32'), z.shape[1]!);
@@ -70,7 +75,12 @@ export async function nearestOtherClasses(model: tfTypes.LayersModel, images: Fl
 }
 
 /** Predicted classes in inference mode, in chunks so memory stays flat. */
-export async function predictClasses(model: tfTypes.LayersModel, images: Float32Array, shape: readonly [number, number, number], chunk = 512): Promise<Int32Array> {
+export async function predictClasses(
+  model: tfTypes.LayersModel,
+  images: Float32Array,
+  shape: readonly [number, number, number],
+  chunk = 512,
+): Promise<Int32Array> {
   const size = shape[0] * shape[1] * shape[2];
   const count = images.length / size;
   const out = new Int32Array(count);

@@ -21,7 +21,16 @@ import { Sgd, nonFiniteProbe } from './optimizer';
 import { examplesPerInstance, usesAdversarial, usesImportance, usesRetainData, type AttackOptions, type UnlearnOptions } from '../../contracts/options';
 import { throwIfAborted, UserInputError } from '../../contracts/errors';
 import { layerChanges, perUnitMean, type LayerChange } from './metrics';
-import { anchorLoss, classProbabilities, UNSEEN_ANCHOR_BATCH, UNSEEN_TOLERANCE, unseenLoss, unseenTargets, type UnseenReference, type UnseenTargets } from './unseen';
+import {
+  anchorLoss,
+  classProbabilities,
+  UNSEEN_ANCHOR_BATCH,
+  UNSEEN_TOLERANCE,
+  unseenLoss,
+  unseenTargets,
+  type UnseenReference,
+  type UnseenTargets,
+} from './unseen';
 
 export interface ForgetSet {
   images: Float32Array;
@@ -79,7 +88,8 @@ export type AttackRunner = (
   onProgress?: (p: AttackProgress) => void,
 ) => Promise<AdversarialSet>;
 
-const attackInThisThread: AttackRunner = (model, input, options, rng, _workers, signal, onProgress) => targetedL2Pgd(model, input, options, rng, signal, onProgress);
+const attackInThisThread: AttackRunner = (model, input, options, rng, _workers, signal, onProgress) =>
+  targetedL2Pgd(model, input, options, rng, signal, onProgress);
 
 const GUARD_ADVERSARIAL_SAMPLE = 512;
 
@@ -89,14 +99,18 @@ export function validateForgetSet(forget: ForgetSet, options: UnlearnOptions): v
   for (let i = 0; i < k; i++) {
     const y = forget.labels[i];
     if (!(Number.isInteger(y) && y >= 0 && y < forget.numClasses)) {
-      throw new UserInputError(`Forget instance ${i} has label ${y}, outside the model's ${forget.numClasses} classes (0..${forget.numClasses - 1}). Fix the label in the dataset or manifest.`);
+      throw new UserInputError(
+        `Forget instance ${i} has label ${y}, outside the model's ${forget.numClasses} classes (0..${forget.numClasses - 1}). Fix the label in the dataset ` +
+          `or manifest.`,
+      );
     }
   }
   if (options.objective.kind === 'relabel') {
     const labels = options.objective.labels;
     if (labels.length !== k) throw new UserInputError(`Relabel needs one new label per forget instance (${k}), got ${labels.length}.`);
     labels.forEach((y, i) => {
-      if (!(Number.isInteger(y) && y >= 0 && y < forget.numClasses)) throw new UserInputError(`New label ${y} for instance ${i} is outside 0..${forget.numClasses - 1}.`);
+      if (!(Number.isInteger(y) && y >= 0 && y < forget.numClasses))
+        throw new UserInputError(`New label ${y} for instance ${i} is outside 0..${forget.numClasses - 1}.`);
     });
   }
 }
@@ -105,7 +119,13 @@ export function validateForgetSet(forget: ForgetSet, options: UnlearnOptions): v
 export function makeAdversarialSet(model: tfTypes.LayersModel, forget: ForgetSet, options: UnlearnOptions, ctx: UnlearnContext = {}): Promise<AdversarialSet> {
   return (ctx.attack ?? attackInThisThread)(
     model,
-    { images: forget.images, labels: forget.labels, imageShape: forget.imageShape, numClasses: forget.numClasses, examplesPerInstance: examplesPerInstance(options.attack, forget.numClasses) },
+    {
+      images: forget.images,
+      labels: forget.labels,
+      imageShape: forget.imageShape,
+      numClasses: forget.numClasses,
+      examplesPerInstance: examplesPerInstance(options.attack, forget.numClasses),
+    },
     options.attack,
     new Rng(options.seed * 7919 + 1),
     options.attack.workers,
@@ -194,7 +214,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   validateForgetSet(forget, options);
   const retain = usesRetainData(options.method) ? ctx.retain : undefined;
   if (usesRetainData(options.method) && !retain?.labels.length) {
-    throw new UserInputError('The oracle method needs the remaining training data (it trains on it while forgetting). Run it from an experiment, which has that data, or choose another method.');
+    throw new UserInputError(
+      'The oracle method needs the remaining training data (it trains on it while forgetting). Run it from an experiment, which has that data, or choose ' +
+        'another method.',
+    );
   }
   const started = performance.now();
   const seconds = { attack: 0, importance: 0, unlearn: 0, total: 0 };
@@ -224,7 +247,9 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   // ("as if never seen" always; other objectives with options.anchor).
   const anchorSource = ctx.unseenReference?.anchor ?? ctx.unseenReference?.heldOut;
   const anchorData = (unseen || options.anchor) && anchorSource?.labels.length ? anchorSource : undefined;
-  const anchor = anchorData ? { images: anchorData.images, count: anchorData.labels.length, ...(await classProbabilities(model, anchorData.images, imageShape)) } : undefined;
+  const anchor = anchorData
+    ? { images: anchorData.images, count: anchorData.labels.length, ...(await classProbabilities(model, anchorData.images, imageShape)) }
+    : undefined;
   let penaltyWeights: tfTypes.Tensor[] | undefined;
   let unitImportance: number[][] | undefined;
   let guard: Guard | undefined;
@@ -251,7 +276,9 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     const rng = new Rng(options.seed * 7919 + 2);
     const forgetLoader = new Loader(k, options.forgetBatchSize, rng);
     // The adversarial set is laid out repetition-major (attack.ts, planAttack); `fixed` keeps that order every epoch, as the paper's code.
-    const advLoader = adversarial ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng, options.adversarialOrder === 'shuffled') : undefined;
+    const advLoader = adversarial
+      ? new Loader(adversarial.targets.length, options.adversarialBatchSize, rng, options.adversarialOrder === 'shuffled')
+      : undefined;
     const retainLoader = retain ? new Loader(retain.labels.length, options.retainBatchSize, rng) : undefined;
     // Its own random source, so the other loaders draw what they draw without it.
     const anchorLoader = anchor ? new Loader(anchor.count, UNSEEN_ANCHOR_BATCH, new Rng(options.seed * 7919 + 3)) : undefined;
@@ -316,18 +343,27 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         const forgetBatch = forgetLoader.next();
         const proposed = tf.tidy(() => {
           const xf = tf.tensor4d(gatherRows(forget.images, size, forgetBatch), [forgetBatch.length, ...imageShape]);
-          const yf = tf.tensor1d(forgetBatch.map((i) => goal[i]), 'int32');
+          const yf = tf.tensor1d(
+            forgetBatch.map((i) => goal[i]),
+            'int32',
+          );
           let xa: tfTypes.Tensor4D | undefined;
           let ta: tfTypes.Tensor1D | undefined;
           if (advLoader && adversarial) {
             const advBatch = advLoader.next();
             xa = tf.tensor4d(gatherRows(adversarial.images, size, advBatch), [advBatch.length, ...imageShape]);
-            ta = tf.tensor1d(advBatch.map((i) => adversarial!.targets[i]), 'int32');
+            ta = tf.tensor1d(
+              advBatch.map((i) => adversarial!.targets[i]),
+              'int32',
+            );
           } else if (retainLoader && retain) {
             // Oracle: the paired batch is remaining training data with its own labels.
             const retainBatch = retainLoader.next();
             xa = tf.tensor4d(gatherRows(retain.images, size, retainBatch), [retainBatch.length, ...imageShape]);
-            ta = tf.tensor1d(retainBatch.map((i) => retain.labels[i]), 'int32');
+            ta = tf.tensor1d(
+              retainBatch.map((i) => retain.labels[i]),
+              'int32',
+            );
           }
           const targets = targetsT ? (tf.gather(targetsT, tf.tensor1d(forgetBatch, 'int32')) as tfTypes.Tensor1D) : undefined;
           let anchorBatch: StepTerms['anchor'];
@@ -339,7 +375,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
             };
           }
           const penalty = penaltyWeights ? { theta0, weights: penaltyWeights } : undefined;
-          const { value, grads } = tf.variableGrads(() => stepLoss(model, variables, options, { xf, yf, targets, xa, ta, anchor: anchorBatch, penalty }), variables);
+          const { value, grads } = tf.variableGrads(
+            () => stepLoss(model, variables, options, { xf, yf, targets, xa, ta, anchor: anchorBatch, penalty }),
+            variables,
+          );
           const update = optimizer.propose(variables.map((v) => grads[v.name] ?? tf.zerosLike(v)));
           // One read gives the loss and whether the step keeps every weight finite (0) or not (NaN).
           return { update, check: tf.stack([value, nonFiniteProbe(update.values)]) };
@@ -376,8 +415,23 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     }
     seconds.unlearn = (performance.now() - t0 - waited) / 1000;
     seconds.total = (performance.now() - started - waited) / 1000;
-    const changes = await layerChanges(params.map((p) => p.name), theta0, variables, unitImportance);
-    return { steps, epochs, stopped, guard: guard.report, remembered: left, seconds, layerChanges: changes, adversarial, ...(unseenPlan ? { unseen: unseenPlan } : {}) };
+    const changes = await layerChanges(
+      params.map((p) => p.name),
+      theta0,
+      variables,
+      unitImportance,
+    );
+    return {
+      steps,
+      epochs,
+      stopped,
+      guard: guard.report,
+      remembered: left,
+      seconds,
+      layerChanges: changes,
+      adversarial,
+      ...(unseenPlan ? { unseen: unseenPlan } : {}),
+    };
   } finally {
     guard?.dispose();
     optimizer.dispose();

@@ -220,14 +220,21 @@ export const UNSEEN_TOLERANCE = 0.9;
 export const UNSEEN_ANCHOR_BATCH = 128;
 
 /** Class probabilities of `model` (inference mode), count x classes, in chunks. */
-export async function classProbabilities(model: tfTypes.LayersModel, images: Float32Array, shape: readonly [number, number, number], chunk = 512): Promise<{ probs: Float32Array; classes: number }> {
+export async function classProbabilities(
+  model: tfTypes.LayersModel,
+  images: Float32Array,
+  shape: readonly [number, number, number],
+  chunk = 512,
+): Promise<{ probs: Float32Array; classes: number }> {
   const size = shape[0] * shape[1] * shape[2];
   const count = images.length / size;
   let classes = 0;
   const parts: Float32Array[] = [];
   for (let start = 0; start < count; start += chunk) {
     const n = Math.min(chunk, count - start);
-    const p = tf.tidy(() => tf.softmax(logits(model, tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, shape[0], shape[1], shape[2]]), false, true)));
+    const p = tf.tidy(() =>
+      tf.softmax(logits(model, tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, shape[0], shape[1], shape[2]]), false, true)),
+    );
     classes = p.shape[1]!;
     parts.push((await p.data()) as Float32Array);
     p.dispose();

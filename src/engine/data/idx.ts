@@ -28,7 +28,8 @@ function header(buf: Buffer, file: string, expectedMagic: number, dims: number):
   const magic = buf.readUInt32BE(0);
   if (magic !== expectedMagic) {
     throw new UserInputError(
-      `${file} is not an IDX ${dims === 1 ? 'label' : 'image'} file (magic 0x${magic.toString(16).padStart(8, '0')}, expected 0x${expectedMagic.toString(16).padStart(8, '0')}). ` +
+      `${file} is not an IDX ${dims === 1 ? 'label' : 'image'} file (magic 0x${magic.toString(16).padStart(8, '0')}, expected ` +
+        `0x${expectedMagic.toString(16).padStart(8, '0')}). ` +
         `Pass the *-images-idx3-ubyte and *-labels-idx1-ubyte files in the right places.`,
       file,
     );

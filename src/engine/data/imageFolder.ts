@@ -143,7 +143,9 @@ export async function folderClassNames(root: string): Promise<string[]> {
   const names = await readClassList(listed);
   if (names) return names;
   const entries = await fs.readdir(root, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new UserInputError(`The dataset folder ${root} ${e.code === 'ENOENT' ? 'does not exist' : e.code === 'ENOTDIR' ? 'is a file, not a folder' : `cannot be read (${e.code ?? e})`}. Choose the folder that holds one sub-folder per class.`, root);
+    throw new UserInputError(`The dataset folder ${root} ` +
+      `${e.code === 'ENOENT' ? 'does not exist' : e.code === 'ENOTDIR' ? 'is a file, not a folder' : `cannot be read (${e.code ?? e})`}. Choose the ` +
+      `folder that holds one sub-folder per class.`, root);
   });
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
@@ -238,11 +240,13 @@ export async function loadSelectedImages(selection: string[], options: ImageLoad
     }
     const real = await realPathOrParent(file);
     if (!options.allowOutside && !(await isInsideFolder(realRoot, real))) {
-      throw new UserInputError(`${file} is a link to ${real}, outside the dataset folder ${datasetRoot}. Copy the image into the dataset, or pass --allow-outside to read it where it is.`, file);
+      throw new UserInputError(`${file} is a link to ${real}, outside the dataset folder ${datasetRoot}. Copy the image into the dataset, or pass ` +
+        `--allow-outside to read it where it is.`, file);
     }
     const seen = byReal.get(real);
     if (seen && seen.label !== label) {
-      throw new UserInputError(`${file} and ${seen.file} are the same image (${real}) in two class folders (${classNames[label]} and ${classNames[seen.label]}). An image has one label: remove one of them.`, file);
+      throw new UserInputError(`${file} and ${seen.file} are the same image (${real}) in two class folders (${classNames[label]} and ` +
+        `${classNames[seen.label]}). An image has one label: remove one of them.`, file);
     }
     if (seen) duplicatesMerged++;
     else byReal.set(real, { file, label });

@@ -124,7 +124,8 @@ export function checkImageHeader(bytes: Uint8Array, file: string): void {
   if (!size) return; // the decoder names what is wrong
   if (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE || size.width === 0 || size.height === 0) {
     throw new UserInputError(
-      `${file} declares ${size.width}×${size.height} pixels; images up to ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE} are read (also with resizing). Shrink it to the model's input size, or remove it from the selection.`,
+      `${file} declares ${size.width}×${size.height} pixels; images up to ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE} are read (also with resizing). Shrink it to ` +
+        `the model's input size, or remove it from the selection.`,
       file,
     );
   }

@@ -141,7 +141,8 @@ function unknownLabel(row: ManifestRow, manifestFile: string, classNames: string
     line: row.line,
     kind: 'unknown-label',
     file: row.file,
-    message: `Line ${row.line + 1} of ${manifestFile}: unknown label "${row.label}". Use a class name (${classNames.join(', ')}) or an index 0..${classNames.length - 1}.`,
+    message: `Line ${row.line + 1} of ${manifestFile}: unknown label "${row.label}". Use a class name (${classNames.join(', ')}) or an index ` +
+      `0..${classNames.length - 1}.`,
   };
 }
 
@@ -186,7 +187,8 @@ export async function loadManifestRows(manifest: ParsedManifest, options: ImageL
   if (syntax) throw new UserInputError(syntax.message, manifest.file);
   const past = lines?.filter((l) => l >= manifest.lineCount) ?? [];
   if (past.length) {
-    throw new UserInputError(`${past.length === 1 ? 'Line' : 'Lines'} ${describeLines(past)} ${past.length === 1 ? 'is' : 'are'} past the end of ${manifest.file}, which has ${manifest.lineCount} line${manifest.lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, manifest.file);
+    throw new UserInputError(`${past.length === 1 ? 'Line' : 'Lines'} ${describeLines(past)} ${past.length === 1 ? 'is' : 'are'} past the end of ` +
+      `${manifest.file}, which has ${manifest.lineCount} line${manifest.lineCount === 1 ? '' : 's'}. Name lines that hold an image and its label.`, manifest.file);
   }
   if (rows.length === 0) {
     throw new UserInputError(
@@ -215,7 +217,8 @@ export async function loadManifestRows(manifest: ParsedManifest, options: ImageL
     const seen = byReal.get(real);
     if (seen && seen.label !== label) {
       throw new UserInputError(
-        `Lines ${seen.row.line + 1} and ${row.line + 1} of ${manifest.file} name the same image (${real}) with two labels, ${classNames[seen.label]} and ${classNames[label]}. An image has one label: fix or remove one of the lines.`,
+        `Lines ${seen.row.line + 1} and ${row.line + 1} of ${manifest.file} name the same image (${real}) with two labels, ${classNames[seen.label]} and ` +
+          `${classNames[label]}. An image has one label: fix or remove one of the lines.`,
         manifest.file,
       );
     }

@@ -54,7 +54,8 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tfTypes
     throw new UserInputError(`${file} is not valid JSON (${(e as Error).message}). Re-export the model with model.save(...) from TensorFlow.js.`, file);
   }
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new UserInputError(`${file} is not a TensorFlow.js Layers model: it needs "modelTopology" and "weightsManifest". Graph models and Keras .h5 files must be converted with tensorflowjs_converter --output_format tfjs_layers_model.`, file);
+    throw new UserInputError(`${file} is not a TensorFlow.js Layers model: it needs "modelTopology" and "weightsManifest". Graph models and Keras .h5 files ` +
+      `must be converted with tensorflowjs_converter --output_format tfjs_layers_model.`, file);
   }
   const groups = contract(() => checkWeightsManifest(json.weightsManifest, file));
   const modelDir = path.dirname(file);
@@ -72,7 +73,8 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tfTypes
         groupBuffers.push(await fs.readFile(real));
       } catch (e) {
         if (e instanceof UserInputError) throw e;
-        throw new UserInputError(`The weight shard ${shardPath}, listed in ${file}, cannot be read (${(e as NodeJS.ErrnoException).code ?? e}). Keep model.json and its .bin files together.`, shardPath);
+        throw new UserInputError(`The weight shard ${shardPath}, listed in ${file}, cannot be read (${(e as NodeJS.ErrnoException).code ?? e}). Keep ` +
+          `model.json and its .bin files together.`, shardPath);
       }
     }
     contract(() => checkShardBytes(group, groupBuffers.reduce((n, b) => n + b.length, 0), file));

@@ -123,8 +123,23 @@ export interface BenchReport {
   engine: BenchSide;
   reference: BenchSide | null;
   reference_error?: string;
-  ratio: { pgd: number | null; total: number | null; importance: number | null; unlearn: number | null; eval: number | null; sgd_step: number | null; pgd_step: number | null; cpu_total: number | null };
-  agreement: { test_after_points: number; retain_after_points: number; forget_after_points: number; same_steps: boolean; attack_success_points: number | null } | null;
+  ratio: {
+    pgd: number | null;
+    total: number | null;
+    importance: number | null;
+    unlearn: number | null;
+    eval: number | null;
+    sgd_step: number | null;
+    pgd_step: number | null;
+    cpu_total: number | null;
+  };
+  agreement: {
+    test_after_points: number;
+    retain_after_points: number;
+    forget_after_points: number;
+    same_steps: boolean;
+    attack_success_points: number | null;
+  } | null;
   k: number;
   seed: number;
   method: Method;
@@ -157,7 +172,14 @@ export interface EngineRun {
 }
 
 /** The engine's side: one request on a fresh copy of the model, timed per phase. */
-export async function runEngineRequest(loaded: LoadedModel, train: Dataset, test: Dataset, forgetIndices: number[], config: BenchConfig, backend: string): Promise<EngineRun> {
+export async function runEngineRequest(
+  loaded: LoadedModel,
+  train: Dataset,
+  test: Dataset,
+  forgetIndices: number[],
+  config: BenchConfig,
+  backend: string,
+): Promise<EngineRun> {
   const forgetData = subset(train, forgetIndices, 'forget');
   const retain = subset(train, complement(train.labels.length, forgetIndices), 'retain');
   const numClasses = train.classNames.length;
@@ -221,7 +243,8 @@ export function referenceScript(): string {
 
 /** Why the reference cannot run here, or undefined when it can. */
 export function referenceUnavailable(python: string): string | undefined {
-  if (!fs.existsSync(python)) return `${python} is not installed: the PyTorch reference needs Debian's python3 with python3-torch (apt-get install -y python3-torch).`;
+  if (!fs.existsSync(python))
+    return `${python} is not installed: the PyTorch reference needs Debian's python3 with python3-torch (apt-get install -y python3-torch).`;
   if (!fs.existsSync(referenceScript())) return `${referenceScript()} is missing.`;
   const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) return `PyTorch is not importable by ${python} (${(probe.stderr || '').trim().split('\n').pop()}); install python3-torch.`;
@@ -232,14 +255,22 @@ export function referenceUnavailable(python: string): string | undefined {
 export function runReference(loaded: LoadedModel, dataDir: string, forgetIndices: number[], config: BenchConfig): Promise<BenchSide> {
   const args = [
     referenceScript(),
-    '--model', loaded.file,
-    '--data-dir', dataDir,
-    '--forget-indices', forgetIndices.join(','),
-    '--method', config.method,
-    '--seed', String(config.seed),
-    '--max-epochs', String(config.maxEpochs),
-    '--pgd-steps', String(config.pgdSteps),
-    '--threads', String(config.threads ?? os.cpus().length),
+    '--model',
+    loaded.file,
+    '--data-dir',
+    dataDir,
+    '--forget-indices',
+    forgetIndices.join(','),
+    '--method',
+    config.method,
+    '--seed',
+    String(config.seed),
+    '--max-epochs',
+    String(config.maxEpochs),
+    '--pgd-steps',
+    String(config.pgdSteps),
+    '--threads',
+    String(config.threads ?? os.cpus().length),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(config.python, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -315,7 +346,12 @@ function summarise(what: string, wallMs: number, info: ProfileInfo): StepProfile
  * optimiser), built from the same functions as attack.ts and unlearn.ts; plus the forget check.
  * Each is run once to warm up, then timed (median of 3 wall times) and profiled once.
  */
-export async function profileEngine(loaded: LoadedModel, forget: ForgetSet, adversarial: AdversarialSet | undefined, config: BenchConfig): Promise<StepProfile[]> {
+export async function profileEngine(
+  loaded: LoadedModel,
+  forget: ForgetSet,
+  adversarial: AdversarialSet | undefined,
+  config: BenchConfig,
+): Promise<StepProfile[]> {
   const options = benchOptions(config);
   const model = await modelFromArtifacts(loaded.artifacts, loaded.file);
   const { imageShape } = forget;
@@ -445,7 +481,7 @@ export async function memoryCheck(loaded: LoadedModel, train: Dataset, requests:
 
 export const BENCH_NOTE =
   'Engine and reference run back to back in one command on the same machine (shared, so timings carry the noise of whatever else runs). ' +
-  'Same weights (model.json shards), same IDX data, same forget indices, same hyper-parameters; the reference reimplements the engine\'s seeded generator, ' +
+  "Same weights (model.json shards), same IDX data, same forget indices, same hyper-parameters; the reference reimplements the engine's seeded generator, " +
   'so adversarial targets, random starts and batch order are identical and only floating-point arithmetic differs. ' +
   'per_step.sgd = unlearn seconds / steps (forget check included); per_step.pgd = pgd seconds / PGD steps (one step over the whole adversarial set).';
 

@@ -23,7 +23,6 @@ import { loadModel } from '../data/modelIo';
 import { unseenTargets, type UnseenTargets } from '../core/unseen';
 import { rocAuc } from './yardstick';
 
-
 export interface MethodRun extends Accuracies {
   method: Method;
   steps: number;
@@ -140,7 +139,13 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   }
   // The oracle trains on the remaining training data, except the guard's probe (so the guard stays a proxy it never trained on).
   const probeSet = new Set(probePick);
-  const retainTrain = plan.some((p) => usesRetainData(p.method)) ? subset(req.train, retainAll.filter((i) => !probeSet.has(i)), `${req.train.name}[oracle retain]`) : undefined;
+  const retainTrain = plan.some((p) => usesRetainData(p.method))
+    ? subset(
+        req.train,
+        retainAll.filter((i) => !probeSet.has(i)),
+        `${req.train.name}[oracle retain]`,
+      )
+    : undefined;
   // "As if never seen" ranks the instances among, and anchors on, the training images no figure is
   // measured on (neither the retain subset nor the guard's probe); target losses come from the test set.
   const unused = retainOrder.slice(retainSize + PROBE_SIZE).map((i) => retainAll[i]);
@@ -167,7 +172,19 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
     const { result, after, audit } = outcome;
     const phaseSeconds = { attack: usesAdversarial(method) ? attackSeconds : 0, importance: result.seconds.importance, unlearn: result.seconds.unlearn };
     readings[i] = outcome.reading;
-    runs[i] = { method, ...after, membershipAuc: outcome.reading.membershipAuc, steps: result.steps, seconds: phaseSeconds.attack + result.seconds.total, stopped: result.stopped, phaseSeconds, layerChanges: result.layerChanges, guard: result.guard, preset, ...(audit ? { audit } : {}) };
+    runs[i] = {
+      method,
+      ...after,
+      membershipAuc: outcome.reading.membershipAuc,
+      steps: result.steps,
+      seconds: phaseSeconds.attack + result.seconds.total,
+      stopped: result.stopped,
+      phaseSeconds,
+      layerChanges: result.layerChanges,
+      guard: result.guard,
+      preset,
+      ...(audit ? { audit } : {}),
+    };
     req.onRun?.(runs[i], before);
   };
   const concurrency = Math.min(resolveWorkers(req.concurrency ?? 1), plan.length);
@@ -185,8 +202,17 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   if (req.references) {
     throwIfAborted(req.signal);
     req.onProgress?.('setup', { phase: 'evaluate' });
-    const named = [{ name: 'pre-trained', reading: beforeReading }, ...plan.map((p, i) => ({ name: p.preset === 'paper' ? p.method : `${p.method} [${p.preset}]`, reading: readings[i] }))];
-    yardstick = await measureYardstick(req.references, { forget: forgetData, retain, test: req.test }, named, req.seed, async (file) => (await loadModel(file)).model);
+    const named = [
+      { name: 'pre-trained', reading: beforeReading },
+      ...plan.map((p, i) => ({ name: p.preset === 'paper' ? p.method : `${p.method} [${p.preset}]`, reading: readings[i] })),
+    ];
+    yardstick = await measureYardstick(
+      req.references,
+      { forget: forgetData, retain, test: req.test },
+      named,
+      req.seed,
+      async (file) => (await loadModel(file)).model,
+    );
   }
   return {
     dataset: req.train.name.replace(/\/train$/, ''),
@@ -206,8 +232,14 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
       ...(yardstick
         ? {
             auc: {
-              withData: rocAuc(preflightWithData.instances.map((e) => e.score), yardstick.retrainedCorrect),
-              alone: rocAuc(preflightAlone.instances.map((e) => e.score), yardstick.retrainedCorrect),
+              withData: rocAuc(
+                preflightWithData.instances.map((e) => e.score),
+                yardstick.retrainedCorrect,
+              ),
+              alone: rocAuc(
+                preflightAlone.instances.map((e) => e.score),
+                yardstick.retrainedCorrect,
+              ),
             },
           }
         : {}),

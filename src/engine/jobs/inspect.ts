@@ -31,7 +31,11 @@ async function readable(files: readonly string[], options: ImageLoadOptions, sig
 }
 
 async function labelled(items: readonly LabelledFile[], options: ImageLoadOptions, signal?: AbortSignal): Promise<{ set: LabelledImages; at: number[] }> {
-  const { images, at } = await readable(items.map((i) => i.file), options, signal);
+  const { images, at } = await readable(
+    items.map((i) => i.file),
+    options,
+    signal,
+  );
   return { set: { images, labels: Int32Array.from(at.map((i) => items[i].label)), imageShape: options.imageShape }, at };
 }
 
@@ -63,7 +67,10 @@ export async function runPreflight(job: PreflightJob, signal?: AbortSignal): Pro
   const loaded = await loadModel(job.modelPath);
   try {
     throwIfAborted(signal);
-    const estimate = await unseenTargets(loaded.model, forget, { ...(members?.labels.length ? { members } : {}), ...(heldOut?.labels.length ? { heldOut } : {}) });
+    const estimate = await unseenTargets(loaded.model, forget, {
+      ...(members?.labels.length ? { members } : {}),
+      ...(heldOut?.labels.length ? { heldOut } : {}),
+    });
     at.forEach((i, j) => {
       const e = estimate.instances[j];
       instances[i] = { file: job.instances[i].file, verdict: e.verdict, stillCorrect: e.stillCorrect };

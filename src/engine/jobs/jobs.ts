@@ -9,7 +9,18 @@ import { initBackend } from '../runtime/backend';
 import { CancelledError, UserInputError } from '../../contracts/errors';
 import { loadModel, prepareVersionsFolder, readModelArtifacts } from '../data/modelIo';
 import { runUnlearnRequest, type EarlierInstances } from './request';
-import type { BackendRequest, CheckManifestJob, CheckManifestResult, EngineProgress, ExperimentJob, ExperimentSummary, GuardAnswer, GuardTrip, RunRecord, UnlearnJob } from '../../contracts/protocol';
+import type {
+  BackendRequest,
+  CheckManifestJob,
+  CheckManifestResult,
+  EngineProgress,
+  ExperimentJob,
+  ExperimentSummary,
+  GuardAnswer,
+  GuardTrip,
+  RunRecord,
+  UnlearnJob,
+} from '../../contracts/protocol';
 import { earlierErasures } from './continual';
 import { runExperimentGrid } from './experiment';
 import { findReferences } from './yardstick';
@@ -26,7 +37,10 @@ export async function startBackend(req: BackendRequest) {
 /** [h, w, c] a model takes, read from model.json without building the model. */
 export async function modelInputShape(modelPath: string): Promise<[number, number, number]> {
   const artifacts = await readModelArtifacts(modelPath);
-  const topology = artifacts.modelTopology as { config?: { layers?: Array<{ config?: { batch_input_shape?: number[]; batchInputShape?: number[] } }> }; model_config?: { config?: { layers?: Array<{ config?: { batch_input_shape?: number[] } }> } } };
+  const topology = artifacts.modelTopology as {
+    config?: { layers?: Array<{ config?: { batch_input_shape?: number[]; batchInputShape?: number[] } }> };
+    model_config?: { config?: { layers?: Array<{ config?: { batch_input_shape?: number[] } }> } };
+  };
   const layers = topology.model_config?.config?.layers ?? topology.config?.layers ?? [];
   for (const layer of layers) {
     const shape = layer.config?.batch_input_shape ?? (layer.config as { batchInputShape?: number[] } | undefined)?.batchInputShape;
@@ -36,7 +50,8 @@ export async function modelInputShape(modelPath: string): Promise<[number, numbe
   const loaded = await loadModel(modelPath);
   try {
     const shape = loaded.model.inputs[0].shape.slice(1);
-    if (shape.length !== 3 || shape.some((d) => d === null)) throw new UserInputError(`${modelPath} does not take fixed-size images (input ${JSON.stringify(shape)}).`, modelPath);
+    if (shape.length !== 3 || shape.some((d) => d === null))
+      throw new UserInputError(`${modelPath} does not take fixed-size images (input ${JSON.stringify(shape)}).`, modelPath);
     return shape as [number, number, number];
   } finally {
     loaded.model.dispose();
@@ -56,7 +71,8 @@ export async function loadLabelledData(source: string, options: ImageLoadOptions
     return loadManifestRows(manifest, options, lines);
   }
   const stat = await fs.stat(source).catch(() => undefined);
-  if (!stat?.isDirectory()) throw new UserInputError(`${source} is neither a class-folder dataset nor a .csv/.jsonl manifest. Choose another with Unlearn: Select Dataset….`, source);
+  if (!stat?.isDirectory())
+    throw new UserInputError(`${source} is neither a class-folder dataset nor a .csv/.jsonl manifest. Choose another with Unlearn: Select Dataset….`, source);
   return loadImageFolder(source, options);
 }
 
@@ -79,9 +95,18 @@ async function classOrderHint(job: UnlearnJob, trainSource: string, classNames: 
   if (classNames.every((name, i) => name === String(i))) return '';
   const root = job.selection.kind === 'files' ? trainSource : path.dirname(job.selection.manifest);
   const listed = path.join(root, 'classes.json');
-  if (await fs.lstat(listed).then(() => true, () => false)) return `Check that ${listed} lists the classes in the model's output order.`;
+  if (
+    await fs.lstat(listed).then(
+      () => true,
+      () => false,
+    )
+  )
+    return `Check that ${listed} lists the classes in the model's output order.`;
   const what = job.selection.kind === 'files' ? `the class folders of ${root}` : `the labels of ${job.selection.manifest}`;
-  return `Without a classes.json, ${what} are numbered in alphabetical order, which need not be the model's: write ${listed} with the class names in the model's output order, like ["cat", "dog"].`;
+  return (
+    `Without a classes.json, ${what} are numbered in alphabetical order, which need not be the model's: write ${listed} with the class names in the ` +
+    `model's output order, like ["cat", "dog"].`
+  );
 }
 
 /** One class order for training and test data: refused when a class has another index in the test data. */
@@ -99,7 +124,12 @@ function checkClassOrder(train: ImageInstances, test: Dataset | undefined, train
   );
 }
 
-export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progress: (p: EngineProgress) => void, onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>): Promise<RunRecord> {
+export async function runUnlearnJob(
+  job: UnlearnJob,
+  signal: AbortSignal,
+  progress: (p: EngineProgress) => void,
+  onGuardTrip?: (trip: GuardTrip) => Promise<GuardAnswer>,
+): Promise<RunRecord> {
   const warn = (message: string) => progress({ phase: 'warning', message });
   await startBackend(job.backend);
   progress({ phase: 'load' });
@@ -110,8 +140,16 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
       ? await loadSelectedImages(job.selection.paths, imageOptions, job.selection.datasetRoot)
       : await loadManifestRows(await readManifest(job.selection.manifest), imageOptions, job.selection.lines);
   const k = forget.labels.length;
-  if (forget.duplicatesMerged) warn(`${forget.duplicatesMerged} duplicate${forget.duplicatesMerged === 1 ? '' : 's'} merged (the same image selected more than once): ${k} distinct instance${k === 1 ? '' : 's'} to forget.`);
-  if (k > LARGE_SELECTION) warn(`${k} instances selected: more than ${LARGE_SELECTION}, far beyond the paper's setting (up to 128); every step visits all of them, so this run will take long and cost the model much of its accuracy. Cancel (Ctrl+C) writes nothing.`);
+  if (forget.duplicatesMerged)
+    warn(
+      `${forget.duplicatesMerged} duplicate${forget.duplicatesMerged === 1 ? '' : 's'} merged (the same image selected more than once): ${k} distinct ` +
+        `instance${k === 1 ? '' : 's'} to forget.`,
+    );
+  if (k > LARGE_SELECTION)
+    warn(
+      `${k} instances selected: more than ${LARGE_SELECTION}, far beyond the paper's setting (up to 128); every step visits all of them, so this run will ` +
+        `take long and cost the model much of its accuracy. Cancel (Ctrl+C) writes nothing.`,
+    );
   const earlier = await loadEarlierErasures(job.modelPath, imageOptions, forget.files);
   // Relabel by class is resolved here (names → indices); "nearest" by the request, from the model it loads.
   const relabel = job.relabel?.kind === 'classes' ? newLabels(job.relabel, forget) : job.relabel?.kind === 'nearest' ? ('nearest' as const) : undefined;
@@ -121,7 +159,10 @@ export async function runUnlearnJob(job: UnlearnJob, signal: AbortSignal, progre
   if (job.testData) checkClassOrder(forget, test, trainSource, job.testData);
   if (signal.aborted) throw new CancelledError();
   // The versions folder must take a new version: checked (and cleared of what killed saves left) before the run, not after it.
-  const versionsExisted = await fs.stat(job.versionsDir).then(() => true, () => false);
+  const versionsExisted = await fs.stat(job.versionsDir).then(
+    () => true,
+    () => false,
+  );
   await prepareVersionsFolder(job.versionsDir, await modelFolderBytes(job.modelPath));
   try {
     return await runUnlearnRequest({
@@ -155,16 +196,23 @@ export function newLabels(choice: Extract<RelabelChoice, { kind: 'classes' }>, f
   const className = (i: number) => names[i] ?? String(i);
   const given = choice.classes;
   if (given.length !== 1 && given.length !== k) {
-    throw new UserInputError(`Relabel names ${given.length} classes for ${k} selected instances. Name one class for all of them, or one per instance in the order they are selected.`);
+    throw new UserInputError(
+      `Relabel names ${given.length} classes for ${k} selected instances. Name one class for all of them, or one per instance in the order they are selected.`,
+    );
   }
   const labels = Array.from({ length: k }, (_, i) => {
     const name = given.length === 1 ? given[0] : given[i];
     const y = labelIndex(name, names);
-    if (y < 0) throw new UserInputError(`Relabel: "${name}" is not a class of this data. Use a class name (${names.join(', ')}) or an index 0..${names.length - 1}.`);
+    if (y < 0)
+      throw new UserInputError(`Relabel: "${name}" is not a class of this data. Use a class name (${names.join(', ')}) or an index 0..${names.length - 1}.`);
     return y;
   });
   const same = labels.findIndex((y, i) => y === forget.labels[i]);
-  if (same >= 0) throw new UserInputError(`Relabel: ${forget.files[same]} is already labelled ${className(labels[same])}. A new label must differ from the instance's label.`, forget.files[same]);
+  if (same >= 0)
+    throw new UserInputError(
+      `Relabel: ${forget.files[same]} is already labelled ${className(labels[same])}. A new label must differ from the instance's label.`,
+      forget.files[same],
+    );
   return labels;
 }
 
@@ -209,7 +257,8 @@ export async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, 
   } else {
     modelPath = job.modelPath;
     modelName = path.basename(path.dirname(modelPath));
-    if (!job.trainData || !job.testData) throw new UserInputError('An experiment on a workspace model needs its training data and test data (Unlearn: Select Dataset…).');
+    if (!job.trainData || !job.testData)
+      throw new UserInputError('An experiment on a workspace model needs its training data and test data (Unlearn: Select Dataset…).');
     const options: ImageLoadOptions = { imageShape: await modelInputShape(modelPath), resize: job.resize };
     const trainData = await loadLabelledData(job.trainData, options, 'train');
     const testData = await loadLabelledData(job.testData, options, 'test');
@@ -246,11 +295,41 @@ export async function runExperimentJob(job: ExperimentJob, signal: AbortSignal, 
       // The gap table's rows: the pre-trained model, then each run in order.
       const gap = (i: number) => {
         const row = yardstick?.rows[i];
-        return row && yardstick ? { gap: { forget: row.forget - yardstick.retrained.forget, test: row.test - yardstick.retrained.test, membershipAuc: row.membershipAuc - yardstick.retrained.membershipAuc } } : {};
+        return row && yardstick
+          ? {
+              gap: {
+                forget: row.forget - yardstick.retrained.forget,
+                test: row.test - yardstick.retrained.test,
+                membershipAuc: row.membershipAuc - yardstick.retrained.membershipAuc,
+              },
+            }
+          : {};
       };
-      summary.rows.push({ k, seed, method: 'before', ...before, steps: 0, seconds: 0, stopped: '', ...(auditBefore ? { audit: auditBefore.accuracy } : {}), ...gap(0) });
+      summary.rows.push({
+        k,
+        seed,
+        method: 'before',
+        ...before,
+        steps: 0,
+        seconds: 0,
+        stopped: '',
+        ...(auditBefore ? { audit: auditBefore.accuracy } : {}),
+        ...gap(0),
+      });
       runs.forEach((run, i) =>
-        summary.rows.push({ k, seed, method: run.method, forget: run.forget, retain: run.retain, test: run.test, steps: run.steps, seconds: run.seconds, stopped: run.stopped, ...(run.audit ? { audit: run.audit.accuracy } : {}), ...gap(i + 1) }),
+        summary.rows.push({
+          k,
+          seed,
+          method: run.method,
+          forget: run.forget,
+          retain: run.retain,
+          test: run.test,
+          steps: run.steps,
+          seconds: run.seconds,
+          stopped: run.stopped,
+          ...(run.audit ? { audit: run.audit.accuracy } : {}),
+          ...gap(i + 1),
+        }),
       );
     }
   } finally {

@@ -48,7 +48,14 @@ export async function runMethodTask(
 ): Promise<MethodTaskResult> {
   const model = await modelFromArtifacts(input.artifacts, input.modelFile);
   try {
-    const result = await unlearn(model, input.forget, input.options, { signal, adversarial: input.adversarial, probe: input.probe, retain: input.retainTrain, unseenReference: input.unseenReference, onProgress });
+    const result = await unlearn(model, input.forget, input.options, {
+      signal,
+      adversarial: input.adversarial,
+      probe: input.probe,
+      retain: input.retainTrain,
+      unseenReference: input.unseenReference,
+      onProgress,
+    });
     onProgress?.({ phase: 'evaluate' });
     throwIfAborted(signal);
     const reading = await readModel(model, input.evaluate.forget, input.evaluate.retain, input.evaluate.test);

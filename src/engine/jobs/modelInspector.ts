@@ -182,7 +182,8 @@ export async function regenerateAdversarial(job: AdversarialJob, signal?: AbortS
         images.set(await readImage(file, { imageShape, resize: job.resize }), i * size);
       } catch (e) {
         throw new UserInputError(
-          `Cannot make the run's adversarial examples again: ${(e as Error).message} (the instance was moved, deleted or changed since the run; put it back to see its examples).`,
+          `Cannot make the run's adversarial examples again: ${(e as Error).message} (the instance was moved, deleted or changed since the run; put it back ` +
+            `to see its examples).`,
           file,
         );
       }

@@ -112,17 +112,25 @@ async function measure(model: Parameters<typeof accuracy>[0], forget: ForgetSet,
 }
 
 export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord> {
-  if (req.forgetIds.length !== req.forget.labels.length) throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
+  if (req.forgetIds.length !== req.forget.labels.length)
+    throw new UserInputError(`forgetIds (${req.forgetIds.length}) and forget instances (${req.forget.labels.length}) differ in number.`);
   const loaded = await loadModel(req.modelPath);
   const model = loaded.model;
   try {
     const inputShape = model.inputs[0].shape.slice(1);
     if (inputShape.length !== 3 || !inputShape.every((d, i) => d === null || d === req.forget.imageShape[i])) {
-      throw new UserInputError(`The model ${loaded.file} takes images of ${inputShape.join('x')} but the selected images are ${req.forget.imageShape.join('x')}. Resize them, or choose the model they belong to.`, loaded.file);
+      throw new UserInputError(
+        `The model ${loaded.file} takes images of ${inputShape.join('x')} but the selected images are ${req.forget.imageShape.join('x')}. Resize them, or ` +
+          `choose the model they belong to.`,
+        loaded.file,
+      );
     }
     const outputs = model.outputs[0].shape[1];
     if (outputs !== req.forget.numClasses) {
-      throw new UserInputError(`The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`, loaded.file);
+      throw new UserInputError(
+        `The model ${loaded.file} has ${outputs} outputs but the data has ${req.forget.numClasses} classes. Choose the dataset the model was trained on.`,
+        loaded.file,
+      );
     }
     // The one place a request's options are resolved: "nearest" needs the loaded model.
     const labels = req.relabel === 'nearest' ? await nearestOtherClasses(model, req.forget.images, req.forget.labels, req.forget.imageShape) : req.relabel;
@@ -136,7 +144,10 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     // Far below what a trained model gets: most likely the classes are numbered in another order than the model's.
     const chance = 1 / req.forget.numClasses;
     if (req.test && before.test !== undefined && req.test.labels.length >= 2 * req.forget.numClasses && before.test < Math.min(2 * chance, 0.5)) {
-      req.onWarning?.(`the model gets only ${pct(before.test)} of the test data right (chance: ${pct(chance)}). The class order probably does not match the model's.${req.classOrderHint ? ` ${req.classOrderHint}` : ''}`);
+      req.onWarning?.(
+        `the model gets only ${pct(before.test)} of the test data right (chance: ${pct(chance)}). The class order probably does not match the ` +
+          `model's.${req.classOrderHint ? ` ${req.classOrderHint}` : ''}`,
+      );
     }
     // The cost, told before the run: would a model trained without these instances still get them right?
     if (options.objective.kind !== 'unseen') {
@@ -144,14 +155,19 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       const typical = estimate.instances.filter((e) => e.verdict === 'typical').length;
       if (typical > estimate.instances.length / 2) {
         req.onWarning?.(
-          `${typical} of ${estimate.instances.length} selected instances look typical (estimated from ${estimate.heldOutSource}): a model trained without them would most likely still classify them correctly, ` +
-            `so forcing them to be ${options.objective.kind === 'relabel' ? 'relabelled' : 'misclassified'} will likely cost accuracy on similar images. To remove what the model learned from them as retraining would, use the objective "as if never seen" (--objective unseen, or the setting unlearnLens.objective).`,
+          `${typical} of ${estimate.instances.length} selected instances look typical (estimated from ${estimate.heldOutSource}): a model trained without ` +
+            `them would most likely still classify them correctly, ` +
+            `so forcing them to be ${options.objective.kind === 'relabel' ? 'relabelled' : 'misclassified'} will likely cost accuracy on similar images. To ` +
+            `remove what the model learned from them as retraining would, use the objective "as if never seen" (--objective unseen, or the setting ` +
+            `unlearnLens.objective).`,
         );
       }
     }
     if (options.anchor && options.objective.kind !== 'unseen' && !(req.retain ?? req.test)?.labels.length) {
       req.onWarning?.(
-        'the anchored preset keeps the model\'s predictions on other images of the dataset, but this run has none (no training or test data beside the selected images), so it runs as the next-class push alone. Point it at the dataset the images belong to, or add held-out data, to keep the rest of the model.',
+        "the anchored preset keeps the model's predictions on other images of the dataset, but this run has none (no training or test data beside the " +
+          'selected images), so it runs as the next-class push alone. Point it at the dataset the images belong to, or add held-out data, to keep the ' +
+          'rest of the model.',
       );
     }
     // The audit's held-out side: a seeded sample of the test data, as many as there are forget instances.
@@ -162,9 +178,11 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     const earlierPredictions = () => predictClasses(model, req.earlier?.images ?? new Float32Array(0), req.forget.imageShape);
     const earlierBefore = await earlierPredictions();
     const probeSource = req.retain ?? req.test;
-    const probe = req.probe ?? probeSource?.images.subarray(0, Math.min(512, probeSource.labels.length) * req.forget.images.length / req.forget.labels.length);
+    const probe =
+      req.probe ?? probeSource?.images.subarray(0, (Math.min(512, probeSource.labels.length) * req.forget.images.length) / req.forget.labels.length);
     // "As if never seen": the held-out data sets the target losses, the other training data (else the held-out data) is the anchor.
-    const unseenReference = options.objective.kind === 'unseen' || options.anchor ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
+    const unseenReference =
+      options.objective.kind === 'unseen' || options.anchor ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
     const result = await unlearn(model, req.forget, options, {
       signal: req.signal,
       onProgress: req.onProgress,
@@ -194,7 +212,13 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
       model: { path: loaded.file, sha256: loaded.sha256, ...(loaded.contract ? { contract: loaded.contract } : {}) },
       result: { path: path.join(versionDir, 'model.json'), sha256: hashArtifacts(artifacts) },
       options,
-      forget: { ids: req.forgetIds, labels: Array.from(req.forget.labels), predictedBefore: Array.from(predictedBefore), predictedAfter: Array.from(predictedAfter), classNames: req.classNames ?? req.retain?.classNames ?? req.test?.classNames },
+      forget: {
+        ids: req.forgetIds,
+        labels: Array.from(req.forget.labels),
+        predictedBefore: Array.from(predictedBefore),
+        predictedAfter: Array.from(predictedAfter),
+        classNames: req.classNames ?? req.retain?.classNames ?? req.test?.classNames,
+      },
       before,
       after,
       steps: result.steps,

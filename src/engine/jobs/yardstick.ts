@@ -34,10 +34,12 @@ export function membershipAuc(memberLosses: ArrayLike<number>, nonMemberLosses: 
   const m = memberLosses.length;
   const n = nonMemberLosses.length;
   if (m === 0 || n === 0) return 0.5;
-  const all = [...Array.from(memberLosses, (v) => ({ v, member: true })), ...Array.from(nonMemberLosses, (v) => ({ v, member: false }))].sort((a, b) => a.v - b.v);
+  const all = [...Array.from(memberLosses, (v) => ({ v, member: true })), ...Array.from(nonMemberLosses, (v) => ({ v, member: false }))].sort(
+    (a, b) => a.v - b.v,
+  );
   // Midranks, 1-based.
   let rankSumMembers = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j + 1 < all.length && all[j + 1].v === all[i].v) j++;
     const midrank = (i + j) / 2 + 1;
@@ -126,7 +128,13 @@ export function findReferences(modelName: string, k: number, seed: number): Retr
     .map(model)
     .filter((f): f is string => f !== undefined);
   const shipped = path.join(packageRoot(), 'models', modelName, 'model.json');
-  const refs: RetrainedReferences = { dir, without: model(`without-k${k}-s${seed}`), relabelled: model(`relabel-k${k}-s${seed}`), fullSeeds, ...(fs.existsSync(shipped) ? { shipped } : {}) };
+  const refs: RetrainedReferences = {
+    dir,
+    without: model(`without-k${k}-s${seed}`),
+    relabelled: model(`relabel-k${k}-s${seed}`),
+    fullSeeds,
+    ...(fs.existsSync(shipped) ? { shipped } : {}),
+  };
   return refs.without || refs.relabelled || fullSeeds.length ? refs : undefined;
 }
 
@@ -208,7 +216,8 @@ export async function measureYardstick(
   };
   if (refs.relabelled) result.relabelled = yardstickRow('retrained with them relabelled', await read(refs.relabelled), retrained);
   // Two trainings on all the data with different seeds: two retrainings, or the shipped model and one.
-  const pair = refs.fullSeeds.length >= 2 ? refs.fullSeeds.slice(0, 2) : refs.fullSeeds.length === 1 && refs.shipped ? [refs.shipped, refs.fullSeeds[0]] : undefined;
+  const pair =
+    refs.fullSeeds.length >= 2 ? refs.fullSeeds.slice(0, 2) : refs.fullSeeds.length === 1 && refs.shipped ? [refs.shipped, refs.fullSeeds[0]] : undefined;
   if (pair) {
     const [a, b] = [await read(pair[0]), await read(pair[1])];
     result.noise = {

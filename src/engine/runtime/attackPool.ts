@@ -58,7 +58,12 @@ export async function parallelTargetedL2Pgd(
           if (m.kind !== 'step') return;
           stepsDone[w] = (m.chunk - 1) * m.steps + m.step;
           const slowest = Math.min(...stepsDone);
-          onProgress?.({ step: (slowest % options.steps) || (slowest ? options.steps : 0), steps: options.steps, chunk: Math.min(chunksPerWorker, Math.floor(slowest / options.steps) + 1), chunks: chunksPerWorker });
+          onProgress?.({
+            step: slowest % options.steps || (slowest ? options.steps : 0),
+            steps: options.steps,
+            chunk: Math.min(chunksPerWorker, Math.floor(slowest / options.steps) + 1),
+            chunks: chunksPerWorker,
+          });
         };
         let done: PgdWorkerMessage;
         try {

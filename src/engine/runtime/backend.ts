@@ -134,7 +134,11 @@ export async function switchBundledBackend(name: 'wasm' | 'cpu'): Promise<void> 
 export { tf };
 
 /** On Linux, why no GPU can be there (no render node, no NVIDIA or WSL device); undefined when one may be. */
-export function noGpuDevice(platform: NodeJS.Platform = process.platform, listDev: () => string[] = () => fs.readdirSync('/dev'), listDri: () => string[] = () => fs.readdirSync('/dev/dri')): string | undefined {
+export function noGpuDevice(
+  platform: NodeJS.Platform = process.platform,
+  listDev: () => string[] = () => fs.readdirSync('/dev'),
+  listDri: () => string[] = () => fs.readdirSync('/dev/dri'),
+): string | undefined {
   if (platform !== 'linux') return undefined;
   const read = (list: () => string[]): string[] => {
     try {

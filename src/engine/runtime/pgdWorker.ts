@@ -34,9 +34,7 @@ export interface MethodTask {
 export type ComputeTask = PgdTask | MethodTask;
 
 export type MethodWorkerMessage = { id: number } & (
-  | { kind: 'progress'; progress: UnlearnProgress | { phase: 'evaluate' } }
-  | { kind: 'done'; outcome: MethodTaskResult }
-  | { kind: 'error'; message: string }
+  { kind: 'progress'; progress: UnlearnProgress | { phase: 'evaluate' } } | { kind: 'done'; outcome: MethodTaskResult } | { kind: 'error'; message: string }
 );
 
 export type PgdWorkerMessage = { id: number } & (
@@ -55,14 +53,21 @@ ready.catch(() => undefined);
 async function runTask(id: number, task: ComputeTask): Promise<void> {
   await ready;
   if (task.kind === 'method') {
-    const outcome = await runMethodTask(task.method, undefined, (progress) => port!.postMessage({ id, kind: 'progress', progress } satisfies MethodWorkerMessage));
+    const outcome = await runMethodTask(task.method, undefined, (progress) =>
+      port!.postMessage({ id, kind: 'progress', progress } satisfies MethodWorkerMessage),
+    );
     port!.postMessage({ id, kind: 'done', outcome } satisfies MethodWorkerMessage);
     return;
   }
   const model = await modelFromArtifacts(task.artifacts);
   try {
-    const result = await attackRange(model, task, task.plan, task.begin, task.end, task.options, undefined, (p) => port!.postMessage({ id, kind: 'step', ...p } satisfies PgdWorkerMessage));
-    port!.postMessage({ id, kind: 'done', ...result } satisfies PgdWorkerMessage, [result.images.buffer as ArrayBuffer, result.predicted.buffer as ArrayBuffer]);
+    const result = await attackRange(model, task, task.plan, task.begin, task.end, task.options, undefined, (p) =>
+      port!.postMessage({ id, kind: 'step', ...p } satisfies PgdWorkerMessage),
+    );
+    port!.postMessage({ id, kind: 'done', ...result } satisfies PgdWorkerMessage, [
+      result.images.buffer as ArrayBuffer,
+      result.predicted.buffer as ArrayBuffer,
+    ]);
   } finally {
     model.dispose();
   }

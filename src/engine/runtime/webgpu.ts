@@ -33,7 +33,10 @@ export type WebGpuStart = { ok: true; adapter: AdapterSummary; from: string } | 
 /** Mesa's llvmpipe/lavapipe/softpipe, Google's SwiftShader, Microsoft's WARP (Basic Render Driver). */
 const SOFTWARE_RENDERERS = /llvmpipe|lavapipe|softpipe|swiftshader|basic render|\bwarp\b/i;
 
-export function summariseAdapter(info: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>>, isFallbackAdapter = false): AdapterSummary {
+export function summariseAdapter(
+  info: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>>,
+  isFallbackAdapter = false,
+): AdapterSummary {
   const vendor = info.vendor ?? '';
   const architecture = info.architecture ?? '';
   const device = info.device ?? '';

@@ -87,7 +87,12 @@ async function handle(id: number, request: EngineRequest): Promise<void> {
   } catch (e) {
     const error: EngineErrorPayload =
       e instanceof Error
-        ? { name: controller.signal.aborted && !(e instanceof UserInputError) ? 'CancelledError' : e.name, message: e.message, file: (e as UserInputError).file, stack: e.stack }
+        ? {
+            name: controller.signal.aborted && !(e instanceof UserInputError) ? 'CancelledError' : e.name,
+            message: e.message,
+            file: (e as UserInputError).file,
+            stack: e.stack,
+          }
         : { name: 'Error', message: String(e) };
     post({ type: 'error', id, error });
   } finally {
@@ -100,4 +105,3 @@ port.on('message', (message: HostToWorker) => {
   else if (message.type === 'cancel') running.get(message.id)?.abort();
   else if (message.type === 'answer') questions.get(message.id)?.(message.answer);
 });
-

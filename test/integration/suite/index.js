@@ -105,7 +105,10 @@ test('Select Model and Select Dataset remember their choice in workspace setting
 
 test('Open Dataset Gallery lists the training images; a dataset that does not exist is an error, not a throw', async () => {
   const data = path.join(ws(), 'data', 'train');
-  const images = fs.readdirSync(data, { withFileTypes: true }).filter((d) => d.isDirectory()).reduce((n, d) => n + fs.readdirSync(path.join(data, d.name)).filter((f) => f.endsWith('.png')).length, 0);
+  const images = fs
+    .readdirSync(data, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .reduce((n, d) => n + fs.readdirSync(path.join(data, d.name)).filter((f) => f.endsWith('.png')).length, 0);
   assert.equal(await vscode.commands.executeCommand('unlearnLens.openGallery', data), images);
   assert.equal(await vscode.commands.executeCommand('unlearnLens.openGallery', path.join(ws(), 'data', 'no-such-folder')), undefined);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -155,7 +158,9 @@ test('full unlearn of 4 samples through the Explorer command; event loop stays r
   const max = Math.max(...drifts);
   measurements.unlearnSeconds = seconds;
   measurements.eventLoopLag = { samples: drifts.length, p50, p99, max };
-  console.log(`[measure] unlearn of 4 samples: ${seconds.toFixed(1)} s; extension-host timer drift over ${drifts.length} ticks: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+  console.log(
+    `[measure] unlearn of 4 samples: ${seconds.toFixed(1)} s; extension-host timer drift over ${drifts.length} ticks: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+  );
   // Tensor math on this thread would stall it for a whole training step (1–3 s here); a machine busy with
   // other work adds tens of milliseconds of drift on its own, so the bound sits well between the two.
   assert.ok(p99 < HOST_LAG_BOUND_MS, `timer drift p99 ${p99.toFixed(1)} ms < ${HOST_LAG_BOUND_MS} ms`);
@@ -186,8 +191,14 @@ test('CodeLens over training code that loads or saves the model', async () => {
     });
     const titles = lenses.map((l) => l.command && l.command.title);
     // Both files load the original model while a version is active.
-    assert.ok(titles.some((t) => /loads the original, un-erased weights — Load the active version$/.test(t)), `${file}: ${titles.join(' | ')}`);
-    assert.ok(titles.some((t) => /^active version .+: 1 run: \d of 4 instances forgotten/.test(t)), `${file}: ${titles.join(' | ')}`);
+    assert.ok(
+      titles.some((t) => /loads the original, un-erased weights — Load the active version$/.test(t)),
+      `${file}: ${titles.join(' | ')}`,
+    );
+    assert.ok(
+      titles.some((t) => /^active version .+: 1 run: \d of 4 instances forgotten/.test(t)),
+      `${file}: ${titles.join(' | ')}`,
+    );
   }
 });
 
@@ -225,8 +236,13 @@ test('Cancel stops a running unlearn and leaves every file byte-identical', asyn
       return value;
     });
     measurements.eventLoopLagDuringPgd = { samples: drifts.length, p50: percentile(drifts, 50), p99: percentile(drifts, 99), max: Math.max(...drifts) };
-    console.log(`[measure] timer drift during the PGD attack of 20 images: p99 ${measurements.eventLoopLagDuringPgd.p99.toFixed(1)} ms, max ${measurements.eventLoopLagDuringPgd.max.toFixed(1)} ms over ${drifts.length} ticks`);
-    assert.ok(measurements.eventLoopLagDuringPgd.p99 < HOST_LAG_BOUND_MS, `timer drift p99 during PGD ${measurements.eventLoopLagDuringPgd.p99.toFixed(1)} ms < ${HOST_LAG_BOUND_MS} ms`);
+    console.log(
+      `[measure] timer drift during the PGD attack of 20 images: p99 ${measurements.eventLoopLagDuringPgd.p99.toFixed(1)} ms, max ${measurements.eventLoopLagDuringPgd.max.toFixed(1)} ms over ${drifts.length} ticks`,
+    );
+    assert.ok(
+      measurements.eventLoopLagDuringPgd.p99 < HOST_LAG_BOUND_MS,
+      `timer drift p99 during PGD ${measurements.eventLoopLagDuringPgd.p99.toFixed(1)} ms < ${HOST_LAG_BOUND_MS} ms`,
+    );
     measurements.cancelMs = stopMs;
     console.log(`[measure] cancel took effect in ${stopMs} ms`);
     assert.equal(result, undefined, 'a cancelled run returns no record');
@@ -277,7 +293,11 @@ test('the Models and Runs view: runs newest first, labelled with method, k, when
   const { api, model, runs } = await viewNodes();
   const records = runs.map((n) => n.run.record);
   assert.ok(runs.length >= 3, `${runs.length} runs`);
-  assert.deepEqual(records.map((r) => r.createdAt), [...records.map((r) => r.createdAt)].sort().reverse(), 'newest first');
+  assert.deepEqual(
+    records.map((r) => r.createdAt),
+    [...records.map((r) => r.createdAt)].sort().reverse(),
+    'newest first',
+  );
   assert.match(api.view.item(model).description, /active · \d+ runs/);
   for (const node of runs) {
     const item = api.view.item(node);
@@ -317,7 +337,10 @@ test('the view-title commands with a selected node: Restore restores that run, t
     assert.equal(await asksTheUser('unlearnLens.selectModel', older), undefined);
     assert.equal(config().get('model'), modelSetting);
     // Open Dataset Gallery opens the configured dataset.
-    const images = fs.readdirSync(path.join(ws(), 'data', 'train'), { withFileTypes: true }).filter((d) => d.isDirectory()).reduce((n, d) => n + fs.readdirSync(path.join(ws(), 'data', 'train', d.name)).filter((f) => f.endsWith('.png')).length, 0);
+    const images = fs
+      .readdirSync(path.join(ws(), 'data', 'train'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .reduce((n, d) => n + fs.readdirSync(path.join(ws(), 'data', 'train', d.name)).filter((f) => f.endsWith('.png')).length, 0);
     assert.equal(await vscode.commands.executeCommand('unlearnLens.openGallery', older), images);
     // Open Report from a run's context menu or inline button.
     assert.equal(await vscode.commands.executeCommand('unlearnLens.openReport', older), true);
@@ -349,7 +372,8 @@ test('a run whose guard tripped and carried on is damage: the view marks it with
     assert.match(item.description, /^active · damaged · /);
     assert.match(item.tooltip.value, new RegExp(`Damage: the collateral\\-damage guard tripped at step ${record.guard.tripped.step} `));
     // Undamaged runs keep their plain icon.
-    for (const other of runs.filter((n) => !n.run.record.guard.tripped && n.run.record.after.test - n.run.record.before.test > -0.05)) assert.notEqual(api.view.item(other).iconPath.id, 'warning');
+    for (const other of runs.filter((n) => !n.run.record.guard.tripped && n.run.record.after.test - n.run.record.before.test > -0.05))
+      assert.notEqual(api.view.item(other).iconPath.id, 'warning');
   } finally {
     await config().update('guard.action', undefined, vscode.ConfigurationTarget.Workspace);
     await config().update('guard.minAgreement', undefined, vscode.ConfigurationTarget.Workspace);
@@ -391,7 +415,9 @@ test('Unlearn Selected Samples on selected manifest lines; a capped run leaves W
     await waitFor('diagnostics or notes on lines 5 and 6', () => {
       const d = vscode.languages.getDiagnostics(manifest);
       const notes = api.manifestNotes(manifest);
-      return [5, 6].every((line, i) => (remembered[i] ? d.some((x) => x.range.start.line === line && x.severity === vscode.DiagnosticSeverity.Warning) : notes.some((n) => n.line === line)));
+      return [5, 6].every((line, i) =>
+        remembered[i] ? d.some((x) => x.range.start.line === line && x.severity === vscode.DiagnosticSeverity.Warning) : notes.some((n) => n.line === line),
+      );
     });
     // (Other Warnings may say an earlier erasure came back in a continual run; these are the capped ones.)
     const warnings = vscode.languages.getDiagnostics(manifest).filter((x) => x.severity === vscode.DiagnosticSeverity.Warning && x.code === 'remembered');
@@ -407,7 +433,10 @@ test('Run Experiment on the embedded default model and data', async () => {
   const out = await vscode.commands.executeCommand('unlearnLens.runExperiment', { model: 'embedded', methods: ['naive'], ks: [1], seeds: [0] });
   assert.ok(out, 'the experiment returned its outputs');
   assert.equal(out.summary.model, 'fmnist-resnet8-w16-aug');
-  assert.deepEqual(out.summary.rows.map((r) => r.method), ['before', 'naive']);
+  assert.deepEqual(
+    out.summary.rows.map((r) => r.method),
+    ['before', 'naive'],
+  );
   assert.equal(out.summary.rows[0].forget, 1, 'the chosen instance is recognised before');
 });
 
@@ -477,7 +506,11 @@ exports.run = async function run() {
     } catch (e) {
       failed++;
       results.push({ name: t.name, ok: false, ms: Date.now() - started, error: String((e && e.stack) || e) });
-      console.log(`  ✗ ${t.name}\n    ${String((e && e.stack) || e).split('\n').join('\n    ')}`);
+      console.log(
+        `  ✗ ${t.name}\n    ${String((e && e.stack) || e)
+          .split('\n')
+          .join('\n    ')}`,
+      );
     }
   }
   const file = path.join(path.dirname(ws()), 'extension-test-results.json');

@@ -23,7 +23,8 @@ module.exports = function registerTruthTests(test, h) {
     const rows = new Map();
     lines.forEach((l, i) => {
       const [p] = l.split(',');
-      if (i > 0 && p && fs.existsSync(path.join(ws(), 'data', p)) && /\.png$/.test(p) && !rows.has(path.join(ws(), 'data', p))) rows.set(path.join(ws(), 'data', p), i);
+      if (i > 0 && p && fs.existsSync(path.join(ws(), 'data', p)) && /\.png$/.test(p) && !rows.has(path.join(ws(), 'data', p)))
+        rows.set(path.join(ws(), 'data', p), i);
     });
     return rows;
   }
@@ -60,10 +61,14 @@ module.exports = function registerTruthTests(test, h) {
     await vscode.commands.executeCommand('unlearnLens.restoreVersion', 'original');
     const data = path.join(ws(), 'data', 'train');
     assert.ok(await vscode.commands.executeCommand('unlearnLens.openGallery', data));
-    const page = await waitFor('predictions on every thumbnail', async () => {
-      const p = await galleryPage();
-      return p.items.every((i) => i.predicted !== undefined) ? p : undefined;
-    }, 60000).catch((e) => {
+    const page = await waitFor(
+      'predictions on every thumbnail',
+      async () => {
+        const p = await galleryPage();
+        return p.items.every((i) => i.predicted !== undefined) ? p : undefined;
+      },
+      60000,
+    ).catch((e) => {
       throw new Error(`${e.message}; the log says:\n${api().logTail().slice(-15).join('\n')}`);
     });
     // Misclassified exactly when the prediction is not the label.
@@ -76,15 +81,22 @@ module.exports = function registerTruthTests(test, h) {
     state.files = [a.key, b.key];
     state.third = c;
     state.labels = Object.fromEntries(page.items.map((i) => [i.key, i.label]));
-    const record = await vscode.commands.executeCommand('unlearnLens.unlearnSelected', vscode.Uri.file(a.key), [vscode.Uri.file(a.key), vscode.Uri.file(b.key)]);
+    const record = await vscode.commands.executeCommand('unlearnLens.unlearnSelected', vscode.Uri.file(a.key), [
+      vscode.Uri.file(a.key),
+      vscode.Uri.file(b.key),
+    ]);
     assert.ok(record, 'the run finished');
     assert.equal(config().get('activeVersion'), record.id);
     state.r1 = record;
-    const after = await waitFor('the forgotten state in the gallery', async () => {
-      const p = await galleryPage();
-      const mine = p.items.filter((i) => state.files.includes(i.key));
-      return mine.length === 2 && mine.every((i) => i.state === 'forgotten' && i.predicted !== undefined) ? p : undefined;
-    }, 30000);
+    const after = await waitFor(
+      'the forgotten state in the gallery',
+      async () => {
+        const p = await galleryPage();
+        const mine = p.items.filter((i) => state.files.includes(i.key));
+        return mine.length === 2 && mine.every((i) => i.state === 'forgotten' && i.predicted !== undefined) ? p : undefined;
+      },
+      30000,
+    );
     for (const item of after.items.filter((i) => state.files.includes(i.key))) {
       const k = record.forget.ids.indexOf(item.key);
       const names = record.forget.classNames;
@@ -111,7 +123,10 @@ module.exports = function registerTruthTests(test, h) {
     const all = await galleryPage(-1, 'all');
     assert.equal(all.items.length, all.filterCounts.all);
     // The pre-flight estimate of two selected thumbnails, from the engine worker.
-    const keys = all.items.filter((i) => !state.files.includes(i.key)).slice(0, 2).map((i) => i.key);
+    const keys = all.items
+      .filter((i) => !state.files.includes(i.key))
+      .slice(0, 2)
+      .map((i) => i.key);
     const estimate = await api().gallery.estimate(keys);
     assert.equal(estimate.items.length, 2);
     for (const e of estimate.items) {
@@ -127,7 +142,16 @@ module.exports = function registerTruthTests(test, h) {
     const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
     const rows = manifestRows();
     const lines = state.files.map((f) => rows.get(f));
-    await waitFor('notes on the forgotten rows', () => lines.every((l) => api().manifestNotes(uri).some((n) => n.line === l && n.text.includes(`forgotten in run ${state.r1.id}`))), 30000);
+    await waitFor(
+      'notes on the forgotten rows',
+      () =>
+        lines.every((l) =>
+          api()
+            .manifestNotes(uri)
+            .some((n) => n.line === l && n.text.includes(`forgotten in run ${state.r1.id}`)),
+        ),
+      30000,
+    );
     const diagnostics = await waitFor('the three error diagnostics', () => {
       const d = vscode.languages.getDiagnostics(uri).filter((x) => x.severity === vscode.DiagnosticSeverity.Error);
       return d.length >= 3 ? d : undefined;
@@ -136,7 +160,11 @@ module.exports = function registerTruthTests(test, h) {
       assert.ok(!d.message.includes(ws()), `no absolute path: ${d.message}`);
       assert.doesNotMatch(d.message, /^Line \d+ of /);
     }
-    assert.equal(vscode.languages.getDiagnostics(uri).filter((x) => x.severity === vscode.DiagnosticSeverity.Information).length, 0, 'no Information diagnostics');
+    assert.equal(
+      vscode.languages.getDiagnostics(uri).filter((x) => x.severity === vscode.DiagnosticSeverity.Information).length,
+      0,
+      'no Information diagnostics',
+    );
     for (const l of lines) assert.ok(!vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === l), `line ${l}: forgotten is not a problem`);
     // The unknown label "Jacket": fix it to the class of the image's folder, or remove the line.
     const unknown = diagnostics.find((d) => /unknown label "Jacket"/.test(d.message));
@@ -154,9 +182,14 @@ module.exports = function registerTruthTests(test, h) {
       assert.ok(await vscode.workspace.applyEdit(fix.edit));
       const fixed = editor.document.lineAt(line).text;
       assert.equal(fixed, before.replace(/,Jacket$/, `,${fix.title.match(/^Fix label to "(.*)"$/)[1]}`));
-      assert.ok(fix.title.includes(folderClass.replace(/_/g, '')) || fix.title.includes(folderClass.replace(/_/g, '/')), `${fix.title} names the image's folder ${folderClass}`);
+      assert.ok(
+        fix.title.includes(folderClass.replace(/_/g, '')) || fix.title.includes(folderClass.replace(/_/g, '/')),
+        `${fix.title} names the image's folder ${folderClass}`,
+      );
       const missing = vscode.languages.getDiagnostics(uri).find((d) => /does not exist/.test(d.message));
-      const removal = (await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, missing.range)).find((a) => a.title === 'Remove this line');
+      const removal = (await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, missing.range)).find(
+        (a) => a.title === 'Remove this line',
+      );
       const count = editor.document.lineCount;
       assert.ok(await vscode.workspace.applyEdit(removal.edit));
       assert.equal(editor.document.lineCount, count - 1);
@@ -181,7 +214,10 @@ module.exports = function registerTruthTests(test, h) {
     assert.ok(here.includes('$(warning) Unlearn Lens: loads the original, un-erased weights — Load the active version'), here.join(' | '));
     assert.ok(here.includes(`active version ${state.r1.id}: 1 run: 2 of 2 instances forgotten`), here.join(' | '));
     const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', js, new vscode.Range(1, 0, 1, 0));
-    assert.ok(actions.some((a) => a.title === 'Load the active version'), actions.map((a) => a.title).join(' | '));
+    assert.ok(
+      actions.some((a) => a.title === 'Load the active version'),
+      actions.map((a) => a.title).join(' | '),
+    );
     const doc = await vscode.workspace.openTextDocument(js);
     await vscode.window.showTextDocument(doc);
     const original = fs.readFileSync(js.fsPath, 'utf8');
@@ -205,7 +241,7 @@ module.exports = function registerTruthTests(test, h) {
     assert.doesNotMatch(save, /loads/);
   });
 
-  test('truth: Run Experiment shows its progress over the whole grid, then the table with each run\'s test change and damage flagged; it exports CSV and Markdown', async () => {
+  test("truth: Run Experiment shows its progress over the whole grid, then the table with each run's test change and damage flagged; it exports CSV and Markdown", async () => {
     const out = await vscode.commands.executeCommand('unlearnLens.runExperiment', {
       model: path.join(ws(), 'models', 'fmnist-cnn16', 'model.json'),
       trainData: path.join(ws(), 'data', 'train'),
@@ -221,7 +257,10 @@ module.exports = function registerTruthTests(test, h) {
     assert.equal(view.lastProgress.total, 2);
     assert.equal(view.lastProgress.done, 2, 'both runs counted as done');
     const rows = view.resultRows;
-    assert.deepEqual(rows.map((r) => r.method), ['before', 'naive', 'adv+imp']);
+    assert.deepEqual(
+      rows.map((r) => r.method),
+      ['before', 'naive', 'adv+imp'],
+    );
     for (const r of rows.slice(1)) {
       assert.ok(Math.abs(r.testDrop - (r.test - rows[0].test)) < 1e-9);
       assert.equal(r.damaged, r.testDrop <= -0.05 + 1e-9);
@@ -241,7 +280,13 @@ module.exports = function registerTruthTests(test, h) {
     const item = api().view.item(newest);
     assert.equal(item.command.command, 'unlearnLens.openExperiment');
     assert.equal(await vscode.commands.executeCommand(item.command.command, ...item.command.arguments), true);
-    assert.deepEqual(api().experiment().resultRows.map((r) => [r.method, r.test]), rows.map((r) => [r.method, r.test]), 'the same table, read back');
+    assert.deepEqual(
+      api()
+        .experiment()
+        .resultRows.map((r) => [r.method, r.test]),
+      rows.map((r) => [r.method, r.test]),
+      'the same table, read back',
+    );
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
@@ -278,11 +323,15 @@ module.exports = function registerTruthTests(test, h) {
       assert.equal(await vscode.commands.executeCommand('unlearnLens.restoreVersion', r2Id), r2Id);
       assert.ok(await vscode.commands.executeCommand('unlearnLens.openGallery', path.join(ws(), 'data', 'train')));
       // Gallery: came back, predicted as the label again.
-      const page = await waitFor('came-back badges', async () => {
-        const p = await galleryPage();
-        const mine = p.items.filter((i) => state.files.includes(i.key));
-        return mine.length === 2 && mine.every((i) => i.state === 'came-back') ? p : undefined;
-      }, 30000);
+      const page = await waitFor(
+        'came-back badges',
+        async () => {
+          const p = await galleryPage();
+          const mine = p.items.filter((i) => state.files.includes(i.key));
+          return mine.length === 2 && mine.every((i) => i.state === 'came-back') ? p : undefined;
+        },
+        30000,
+      );
       for (const item of page.items.filter((i) => state.files.includes(i.key))) {
         assert.ok(item.title.includes(`came back in run ${r2Id}`), item.title);
         assert.equal(item.predicted, item.label, 'the active model predicts the label again');
@@ -295,15 +344,33 @@ module.exports = function registerTruthTests(test, h) {
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
       const rows = manifestRows();
       const lines = state.files.map((f) => rows.get(f));
-      await waitFor('came-back warnings', () => lines.every((l) => vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === l && d.severity === vscode.DiagnosticSeverity.Warning && d.message.startsWith(`came back in run ${r2Id}`))), 30000);
-      for (const l of lines) assert.ok(!api().manifestNotes(uri).some((n) => n.line === l), 'no forgotten note');
+      await waitFor(
+        'came-back warnings',
+        () =>
+          lines.every((l) =>
+            vscode.languages
+              .getDiagnostics(uri)
+              .some((d) => d.range.start.line === l && d.severity === vscode.DiagnosticSeverity.Warning && d.message.startsWith(`came back in run ${r2Id}`)),
+          ),
+        30000,
+      );
+      for (const l of lines)
+        assert.ok(
+          !api()
+            .manifestNotes(uri)
+            .some((n) => n.line === l),
+          'no forgotten note',
+        );
       const hovers = await vscode.commands.executeCommand('vscode.executeHoverProvider', uri, new vscode.Position(lines[0], 2));
       const text = hovers.flatMap((x) => x.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
       assert.ok(text.includes(`came back in run ${r2Id}`), text);
       assert.ok(!/^forgotten in run/m.test(text));
       // CodeLens: the chain's summary counts them as came back, not as erasures applied.
       const titles = await lensTitles('train.js');
-      assert.ok(titles.some((t) => t.line === 1 && t.title === `active version ${r2Id}: 2 runs: 0 of 3 instances forgotten, 2 came back, 1 still remembered`), titles.map((t) => t.title).join(' | '));
+      assert.ok(
+        titles.some((t) => t.line === 1 && t.title === `active version ${r2Id}: 2 runs: 0 of 3 instances forgotten, 2 came back, 1 still remembered`),
+        titles.map((t) => t.title).join(' | '),
+      );
       // The tree: the first run's row says its instances came back.
       const models = await api().view.children();
       const model = models.find((n) => n.kind === 'model' && n.active);

@@ -15,8 +15,48 @@ import { CONV_WASM_BASE64 } from './native/convWasm';
 
 interface ConvExports {
   swap_outer(src: number, dst: number, a: number, b: number, c: number): void;
-  conv2d_filter_grad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, swapped: number): void;
-  conv2d(x: number, f: number, bias: number, y: number, zero: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, relu: number): void;
+  conv2d_filter_grad(
+    x: number,
+    dy: number,
+    dw: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    swapped: number,
+  ): void;
+  conv2d(
+    x: number,
+    f: number,
+    bias: number,
+    y: number,
+    zero: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dw: number,
+    pt: number,
+    pl: number,
+    relu: number,
+  ): void;
 }
 
 /** What the kernels use of tfjs-backend-wasm's BackendWasm (4.22): its heap, malloc and tensor table. */
@@ -148,13 +188,43 @@ export interface ConvShape {
  * y [n, oh, ow, co] = conv(x, filter [kh, kw, ci, co]) (+ bias) (then ReLU). The output size is
  * given: rows and columns past the input (padding after) read as zeros.
  */
-export function convolution(kernels: ConvExports, backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, s: ConvShape, relu = false): tf.TensorInfo {
+export function convolution(
+  kernels: ConvExports,
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  s: ConvShape,
+  relu = false,
+): tf.TensorInfo {
   simdCalls.convolution++;
   const out = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
   if (s.n * s.oh * s.ow * s.co === 0) return out;
   // ci zeros, then one byte per (tap, block of 8 output channels): see conv.c.
   withScratch(backend, [s.ci * 4 + s.kh * s.kw * Math.ceil(s.co / 8)], (scratch) => {
-    kernels.conv2d(offsetOf(backend, x), offsetOf(backend, filter), bias ? offsetOf(backend, bias) : 0, offsetOf(backend, out), scratch, s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.kh, s.kw, s.sh, s.sw, s.dh, s.dw, s.pt, s.pl, relu ? 1 : 0);
+    kernels.conv2d(
+      offsetOf(backend, x),
+      offsetOf(backend, filter),
+      bias ? offsetOf(backend, bias) : 0,
+      offsetOf(backend, out),
+      scratch,
+      s.n,
+      s.h,
+      s.w,
+      s.ci,
+      s.oh,
+      s.ow,
+      s.co,
+      s.kh,
+      s.kw,
+      s.sh,
+      s.sw,
+      s.dh,
+      s.dw,
+      s.pt,
+      s.pl,
+      relu ? 1 : 0,
+    );
   });
   return out;
 }

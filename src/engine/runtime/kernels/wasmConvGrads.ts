@@ -111,7 +111,12 @@ export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
     }
     const dyT = run('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] }); // [oh, ow, n, co]
     temps.push(dyT);
-    const pad: Pad2D = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
+    const pad: Pad2D = [
+      [0, 0],
+      [top, Math.max(bottom, 0)],
+      [left, Math.max(right, 0)],
+      [0, 0],
+    ];
     const grad = run('Conv2D', backend, { x: xT, filter: dyT }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [sh, sw] });
     temps.push(grad); // [ci, kh, kw, co]
     return run('Transpose', backend, { x: grad }, { perm: [1, 2, 0, 3] });
@@ -139,7 +144,22 @@ export function conv2dBackpropInputDilated(args: { inputs: tf.NamedTensorInfoMap
     if (sh > 1 || sw > 1) {
       const expanded = run('Reshape', backend, { x: dy }, { shape: [n, oh, 1, ow, 1, co] });
       temps.push(expanded);
-      const padded = run('PadV2', backend, { x: expanded }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+      const padded = run(
+        'PadV2',
+        backend,
+        { x: expanded },
+        {
+          paddings: [
+            [0, 0],
+            [0, 0],
+            [0, sh - 1],
+            [0, 0],
+            [0, sw - 1],
+            [0, 0],
+          ],
+          constantValue: 0,
+        },
+      );
       temps.push(padded);
       grad = run('Reshape', backend, { x: padded }, { shape: [n, oh * sh, ow * sw, co] });
       temps.push(grad);
@@ -157,7 +177,12 @@ export function conv2dBackpropInputDilated(args: { inputs: tf.NamedTensorInfoMap
     temps.push(flipped);
     const swapped = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, co, ci]
     temps.push(swapped);
-    const pad: Pad2D = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
+    const pad: Pad2D = [
+      [0, 0],
+      [top, Math.max(bottom, 0)],
+      [left, Math.max(right, 0)],
+      [0, 0],
+    ];
     return stride1Conv(backend, grad, swapped, pad);
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
@@ -263,7 +288,12 @@ export function conv2dBackpropInputPolyphase(args: { inputs: tf.NamedTensorInfoM
     }
     const combined = phaseFilter(backend, filter, sh, sw, ay.taps, ax.taps);
     temps.push(combined);
-    const pad: Pad2D = [[0, 0], [ay.padBefore, ay.padAfter], [ax.padBefore, ax.padAfter], [0, 0]];
+    const pad: Pad2D = [
+      [0, 0],
+      [ay.padBefore, ay.padAfter],
+      [ax.padBefore, ax.padAfter],
+      [0, 0],
+    ];
     const phases = stride1Conv(backend, src, combined, pad);
     temps.push(phases); // [n, rowsH, rowsW, sh*sw*ci], channel (rh*sw + rw)*ci + c
     // [n*rowsH, rowsW, sh, sw*ci] -> [n*rowsH, sh, rowsW, sw*ci] = [n, rowsH*sh, rowsW*sw, ci]
@@ -302,15 +332,49 @@ interface ConvForwardAttrs extends ConvGradAttrs {
 function convForward(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo {
   const backend = args.backend as Backend;
   const attrs = args.attrs as unknown as ConvForwardAttrs;
-  const { x, filter, bias, preluActivationWeights } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  const { x, filter, bias, preluActivationWeights } = args.inputs as {
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
   const activation = attrs.activation ?? 'linear';
   const simd = simdKernels(backend);
   const co = filter.shape[3];
-  const plain = attrs.dataFormat !== 'NCHW' && (activation === 'linear' || activation === 'relu') && !preluActivationWeights && (!bias || bias.shape.reduce((a, b) => a * b, 1) === co);
+  const plain =
+    attrs.dataFormat !== 'NCHW' &&
+    (activation === 'linear' || activation === 'relu') &&
+    !preluActivationWeights &&
+    (!bias || bias.shape.reduce((a, b) => a * b, 1) === co);
   if (!simd || !plain || x.shape.length !== 4 || x.shape[3] < 4) return stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  const info = bundledTf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad as 'valid', attrs.dimRoundingMode, false, 'channelsLast');
+  const info = bundledTf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  const shape = { n: info.batchSize, h: info.inHeight, w: info.inWidth, ci: info.inChannels, oh: info.outHeight, ow: info.outWidth, co, kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth, dh: 1, dw: 1, pt: info.padInfo.top, pl: info.padInfo.left };
+  const shape = {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: 1,
+    dw: 1,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+  };
   return convolution(simd, backend as unknown as WasmBackend, x, filter, bias ?? null, shape, activation === 'relu');
 }
 
@@ -321,7 +385,12 @@ function override(name: string, wrap: (stock: tf.KernelFunc) => (args: KernelArg
   const stock = bundledTf.getKernel(name, 'wasm');
   if (!stock) return;
   bundledTf.unregisterKernel(name, 'wasm');
-  bundledTf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: wrap(stock.kernelFunc) as unknown as tf.KernelFunc });
+  bundledTf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    setupFunc: stock.setupFunc,
+    kernelFunc: wrap(stock.kernelFunc) as unknown as tf.KernelFunc,
+  });
 }
 
 let registered = false;
@@ -337,8 +406,13 @@ export function registerWasmTrainingKernels(): void {
   if (!bundledTf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     bundledTf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc });
   }
-  override('Conv2DBackpropInput', (stock) => (args) =>
-    (args.attrs as unknown as ConvGradAttrs).dataFormat === 'NCHW' ? (stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo) : conv2dBackpropInput(args));
+  override(
+    'Conv2DBackpropInput',
+    (stock) => (args) =>
+      (args.attrs as unknown as ConvGradAttrs).dataFormat === 'NCHW'
+        ? (stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo)
+        : conv2dBackpropInput(args),
+  );
   override('Conv2D', (stock) => (args) => convForward(args, stock));
   override('FusedConv2D', (stock) => (args) => convForward(args, stock));
 }

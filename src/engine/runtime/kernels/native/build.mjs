@@ -25,7 +25,9 @@ function tool(name) {
     execFileSync(name, ['--version'], { stdio: 'ignore' });
     return name;
   } catch {
-    throw new Error(`${name} is not installed: install Debian's clang and lld (apt-get install -y clang lld), then run ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} again.`);
+    throw new Error(
+      `${name} is not installed: install Debian's clang and lld (apt-get install -y clang lld), then run ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} again.`,
+    );
   }
 }
 
@@ -46,11 +48,16 @@ export function build() {
     const symbols = execFileSync(tool('llvm-nm'), [object], { encoding: 'utf8' });
     for (const line of symbols.split('\n').filter(Boolean)) {
       const [, type, name] = line.trim().match(/^(?:[0-9a-f]+\s+)?([A-Za-z])\s+(\S+)$/) ?? [];
-      if (name === '__stack_pointer') throw new Error('conv.c uses the stack (a local whose address is taken, or an array not kept in registers): it would write into the backend\'s heap. Rewrite that function.');
+      if (name === '__stack_pointer')
+        throw new Error(
+          "conv.c uses the stack (a local whose address is taken, or an array not kept in registers): it would write into the backend's heap. Rewrite that function.",
+        );
       if (type && /[dDbBrR]/.test(type)) throw new Error(`conv.c defines data (${name}): the module may own no memory.`);
       if (type === 'U') throw new Error(`conv.c calls ${name}, which nothing provides (-nostdlib).`);
     }
-    execFileSync(ld, ['--no-entry', '--import-memory', '--gc-sections', '--strip-all', ...EXPORTS.map((e) => `--export=${e}`), '-o', wasm, object], { stdio: 'inherit' });
+    execFileSync(ld, ['--no-entry', '--import-memory', '--gc-sections', '--strip-all', ...EXPORTS.map((e) => `--export=${e}`), '-o', wasm, object], {
+      stdio: 'inherit',
+    });
     return fs.readFileSync(wasm);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -84,7 +91,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   if (process.argv.includes('--check')) {
     const committed = committedBytes();
     if (!committed.equals(bytes)) {
-      console.error(`convWasm.ts does not match conv.c built by ${compilerVersion()} (${committed.length} vs ${bytes.length} bytes). Run node ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} and commit convWasm.ts.`);
+      console.error(
+        `convWasm.ts does not match conv.c built by ${compilerVersion()} (${committed.length} vs ${bytes.length} bytes). Run node ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} and commit convWasm.ts.`,
+      );
       process.exit(1);
     }
     console.log(`convWasm.ts matches conv.c (${bytes.length} bytes).`);
