@@ -309,18 +309,14 @@ export class DatasetGallery implements vscode.Disposable, vscode.WebviewPanelSer
 
   /** Shows a class (-1: all) and filter, as the webview's controls do; resolves once the page is sent. */
   async show(cls: number, filter: GalleryFilter = 'all'): Promise<GalleryPage | undefined> {
-    this.view = { cls, page: 0, filter };
-    // A refresh started later (the model changed meanwhile) has the same view and the last word.
-    for (;;) {
+    // The webview may ask for its own view meanwhile (it reloads when shown again): ask again until a page of this view is sent.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      this.view = { cls, page: 0, filter };
       const page = await this.refresh();
-      if (page || !this.panel) return page;
-      if (
-        this.lastPage &&
-        this.lastPage.filter === filter &&
-        this.lastPage.cls === (cls >= 0 && this.listing && cls < this.listing.classNames.length ? cls : -1)
-      )
-        return this.lastPage;
+      if (!this.panel) return undefined;
+      if (page && page.filter === filter) return page;
     }
+    return this.lastPage;
   }
 
   private html(webview: vscode.Webview): string {
