@@ -484,16 +484,15 @@ async function main() {
       const shots = await captureTruthScreenshots(browser, server, ws, path.join(repo, 'test-results', 'screenshots'));
       for (const f of shots) console.log(`  ✓ ${path.relative(repo, f)}`);
     } catch (e) {
-      failures++;
-      console.log(`  ✗ screenshots: ${e.stack ?? e}`);
+      // Screenshots are pictures for people, not checks: a failure is reported, not counted.
+      console.log(`  ✗ screenshots (not counted as a test failure): ${e.stack ?? e}`);
     }
     step('screenshots: the run report and the model inspector in the light and dark theme');
     try {
       const shots = await captureReportScreenshots(browser, server, ws, path.join(repo, 'test-results', 'screenshots'));
       for (const f of shots) console.log(`  ✓ ${path.relative(repo, f)}`);
     } catch (e) {
-      failures++;
-      console.log(`  ✗ report/inspector screenshots: ${e.stack ?? e}`);
+      console.log(`  ✗ report/inspector screenshots (not counted as a test failure): ${e.stack ?? e}`);
     }
   } finally {
     await browser?.close().catch(() => {});

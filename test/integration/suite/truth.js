@@ -34,11 +34,15 @@ module.exports = function registerTruthTests(test, h) {
    * files.refactoring.autoSave setting) and in its editor.
    */
   async function restoreFile(uri, text) {
-    fs.writeFileSync(uri.fsPath, text);
+    // The editor's text is set and saved (a write on disk and a revert raced with the auto-save).
     const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(doc);
-    await vscode.commands.executeCommand('workbench.action.files.revert');
-    await waitFor(`${path.basename(uri.fsPath)} restored`, () => doc.getText() === text);
+    if (doc.getText() !== text) {
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
+      assert.ok(await vscode.workspace.applyEdit(edit), `${uri.fsPath}: the edit that restores it was applied`);
+    }
+    if (doc.isDirty) await doc.save();
+    await waitFor(`${path.basename(uri.fsPath)} restored`, () => doc.getText() === text && fs.readFileSync(uri.fsPath, 'utf8') === text);
   }
 
   async function galleryPage(cls = -1, filter = 'all') {
