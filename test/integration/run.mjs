@@ -274,8 +274,18 @@ async function runUiTest(browser, server, folder, ws) {
     await runCommand(page, 'View: Close All Editors');
     await runCommand(page, 'Unlearn: Open Dataset Gallery');
     const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'data/train' }).first();
-    if (await pick.isVisible({ timeout: 2_000 }).catch(() => false)) await pick.click(); // no dataset configured: choose it
     const gallery = page.frameLocator('iframe.webview.ready[src*="extensionId=unlearn-lens"]').frameLocator('iframe#active-frame');
+    // No dataset configured: the command asks for one first. Whichever shows first, the question or
+    // the gallery (isVisible does not wait, so a question that came late was never answered).
+    const first = await Promise.race([
+      pick.waitFor({ timeout: 30_000 }).then(() => 'pick'),
+      gallery
+        .locator('.thumb')
+        .first()
+        .waitFor({ timeout: 30_000 })
+        .then(() => 'gallery'),
+    ]);
+    if (first === 'pick') await pick.click();
     await gallery.locator('.thumb').first().waitFor({ timeout: 30_000 });
     // A class no earlier test forgets: a request whose instances are all forgotten already saves no version.
     const bag = ws.classes.indexOf('Trouser');
