@@ -11,6 +11,7 @@ import type { EngineProgress, ExperimentSummary } from '../contracts/protocol';
 import { escapeHtml } from '../shared/html';
 import { experimentExports, experimentRows, GridTracker, type ExperimentGrid, type GridProgress, type ViewRow } from '../shared/experimentView';
 import { DAMAGE_TEST_DROP } from '../shared/runView';
+import { EXPERIMENT_CHART_CSS, experimentChartSvg } from '../shared/experimentChart';
 
 export const EXPERIMENT_VIEW_TYPE = 'unlearnLens.experiment';
 
@@ -70,6 +71,11 @@ export class ExperimentPanel implements vscode.Disposable {
     return this.rows;
   }
 
+  /** The page as rendered now (for tests). */
+  get renderedHtml(): string {
+    return this.panel.webview.html;
+  }
+
   /** Writes the table where the user chooses; resolves with the file (undefined when dismissed). */
   async export(format: 'csv' | 'markdown', target?: vscode.Uri): Promise<string | undefined> {
     if (!this.rows.length) return undefined;
@@ -104,9 +110,24 @@ export class ExperimentPanel implements vscode.Disposable {
       gaps
         ? `<td>${r.gap ? points(r.gap.forget) : '–'}</td><td>${r.gap ? points(r.gap.test) : '–'}</td><td>${r.gap ? points(r.gap.membershipAuc) : '–'}</td>`
         : '';
+    const dropChart = experimentChartSvg(this.rows, 'drop');
+    const gapChart = experimentChartSvg(this.rows, 'gap');
+    const chartText = [
+      dropChart
+        ? `Test accuracy change (after the run minus before it, in points) against k, one line per method: the mean over seeds, the thin bar from the lowest to the highest seed; the dashed red line is the damage threshold (−${(100 * DAMAGE_TEST_DROP).toFixed(0)} points).`
+        : '',
+      gapChart
+        ? `${dropChart ? 'Below it, test' : 'Test'} accuracy minus that of the model retrained without the instances, in points (0 = what retraining gives; "before" is the model before any run).`
+        : '',
+    ].filter(Boolean);
+    const charts =
+      dropChart || gapChart
+        ? `<p class="legend">${chartText.join(' ')} Hover a point for its exact values.</p>\n<div class="charts">${dropChart}${gapChart}</div>`
+        : '';
     const body = summary
       ? `<p class="meta">Backend: ${escapeHtml(summary.backend)} · ${escapeHtml(this.what)}</p>
 <div class="actions"><button data-export="csv">Export CSV…</button><button data-export="markdown">Export Markdown…</button></div>
+${charts}
 <table>
 <thead><tr><th>k</th><th>seed</th><th>method</th><th title="Accuracy on the k instances to forget (goal 0 %)">forget</th><th title="Accuracy on a fixed random subset of the remaining training data">retain</th><th title="Held-out test accuracy">test</th><th title="Test accuracy after the run minus before it, in points">test change</th><th title="Membership-inference attack accuracy on per-sample losses, the k instances vs k test images (50 % = it cannot tell them apart; k ≥ 4)">MIA</th><th>steps</th><th>seconds</th><th>stopped</th>${gaps ? '<th title="Forget accuracy minus the retrained model\'s, in points">gap forget</th><th title="Test accuracy minus the retrained model\'s, in points">gap test</th><th title="Membership AUC over the whole test set minus the retrained model\'s, in hundredths">gap AUC</th>' : ''}</tr></thead>
 <tbody>${this.rows
@@ -138,6 +159,7 @@ tr.damaged td.change, .flag { color: var(--vscode-errorForeground); font-weight:
 tr.damaged { background: var(--vscode-inputValidation-errorBackground, transparent); }
 button { background: var(--vscode-button-secondaryBackground); color: var(--vscode-button-secondaryForeground); border: none; padding: 4px 12px; margin-right: 0.5em; cursor: pointer; font: inherit; }
 button:hover { background: var(--vscode-button-secondaryHoverBackground); }
+${EXPERIMENT_CHART_CSS}
 </style>
 <title>Experiment</title></head>
 <body>
