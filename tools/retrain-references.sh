@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains the retrained reference models (the yardstick of unlearning) with each shipped model's own
 # recipe, one after the other, on the CPU:  tools/retrain-references.sh [JOB ...]
-# A job is MODEL:VARIANT, VARIANT one of without-<set>, relabel-<set>, full-seed<N>; <set> is a forget
+# A job is MODEL:VARIANT, VARIANT one of without-<set>, without-<set>-seed<N> (the same, training seed N:
+# the retrain-to-retrain noise of the yardstick itself), relabel-<set>, full-seed<N>; <set> is a forget
 # set of references/MODEL/forget-sets.json (npx tsx tools/forget-sets.ts MODEL writes it).
 # Each result lands in references/MODEL/VARIANT/{model.json,weights.bin}; a job whose model.json
 # exists is skipped. Needs PyTorch for /usr/bin/python3 (apt-get install python3-torch).
@@ -25,6 +26,7 @@ DEFAULT_JOBS=(
   fmnist-cnn16:without-k16-s2 fmnist-cnn16:without-k1-s0 fmnist-cnn16:without-k64-s0
   fmnist-resnet8-w16-aug:without-k16-s1 fmnist-resnet8-w16-aug:without-k16-s2 fmnist-resnet8-w16-aug:without-k1-s0
   fmnist-resnet8-w16-aug:without-k64-s0 fmnist-cnn16:full-seed2 fmnist-resnet8-w16-aug:full-seed2
+  fmnist-cnn16:without-k16-s0-seed1 fmnist-resnet8-w16-aug:without-k16-s0-seed1
 )
 JOBS=("$@")
 [ ${#JOBS[@]} -eq 0 ] && JOBS=("${DEFAULT_JOBS[@]}")
@@ -40,6 +42,7 @@ for job in "${JOBS[@]}"; do
     continue
   fi
   case "$variant" in
+    without-*-seed*) set_seed=${variant##*-seed}; set_name=${variant#without-}; extra=(--without "${set_name%-seed*}" --seed "$set_seed") ;;
     without-*) extra=(--without "${variant#without-}") ;;
     relabel-*) extra=(--relabel "${variant#relabel-}") ;;
     full-seed*) extra=(--seed "${variant#full-seed}") ;;

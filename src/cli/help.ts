@@ -20,15 +20,16 @@ Commands:
 unlearn-lens <command> --help lists the options of a command.
 `;
 
-const EMBEDDED_OPTIONS = `  --model NAME     embedded model (default ${DEFAULT_MODEL})
+const embeddedOptions = (model: string) => `  --model NAME     embedded model (${model})
   --backend B      ${BACKEND_CHOICES.join(' | ')} (default auto: tfjs-node-gpu, a GPU through
                    WebGPU, tfjs-node, else wasm; webgpu forces WebGPU)
   --max-epochs N   cap on unlearning epochs (default 1000)`;
+const EMBEDDED_OPTIONS = embeddedOptions(`default ${DEFAULT_MODEL}`);
 
-const GRID_OPTIONS = `  --methods LIST   comma list of ${EXPERIMENT_METHODS.join(', ')} (default: the paper's four;
-                   oracle also trains on the remaining training data, which the paper's setting
-                   does not have)
-${EMBEDDED_OPTIONS}
+const gridOptions = (methods: string, model: string) => `  --methods LIST   comma list of ${EXPERIMENT_METHODS.join(', ')}
+                   (${methods}; oracle also trains on the remaining training data, which
+                   the paper's setting does not have)
+${embeddedOptions(model)}
   --jobs N|auto    methods run at once, each in a worker thread from the same pre-trained model
                    (same results as one after another; default auto: one per core)
   --preset LIST    option bundles to run, comma list of ${Object.keys(PRESETS).join(', ')} (default paper);
@@ -50,7 +51,7 @@ add them with --methods naive,adv,imp,adv+imp.
 
   --k N            instances to forget (default 16)
   --seed N         seed for the selection, targets and starts (default 0)
-${GRID_OPTIONS}
+${gridOptions("default: the plan above, or the paper's four with --preset", `default: both, ${DEFAULT_MODEL} and fmnist-cnn16`)}
 `;
 
 export const EXPERIMENT_HELP = `Usage: unlearn-lens experiment [options]
@@ -59,7 +60,7 @@ The demo's protocol over a grid: every k × every seed × every method, one tabl
 
   --k LIST         comma list of instance counts (default 16,64,128)
   --seeds LIST     comma list of seeds (default 0,1,2)
-${GRID_OPTIONS}
+${gridOptions("default: the paper's four", `default ${DEFAULT_MODEL}`)}
 `;
 
 export const BENCH_HELP = `Usage: unlearn-lens bench [options]

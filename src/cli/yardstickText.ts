@@ -2,7 +2,7 @@
  * The pre-flight estimate and the gap to the retrained model, as the demo and `experiment` print them.
  */
 import type { ExperimentResult } from '../engine/jobs/experiment';
-import type { Yardstick } from '../engine/jobs/yardstick';
+import type { RetrainNoise, Yardstick } from '../engine/jobs/yardstick';
 import { table } from './format';
 import { pct } from '../shared/percent';
 
@@ -38,21 +38,19 @@ export function yardstickText(y: Yardstick, k: number): string {
     `${r.membershipAuc.toFixed(2)}${r.membershipAuc < y.membershipNullBand[0] ? ' (overshot)' : r.membershipAuc > y.membershipNullBand[1] ? ' (memorised)' : ' (looks unseen)'}`,
     pct(r.agreementWithRetrained, 1),
   ];
+  const noiseRow = (label: string, n: RetrainNoise) => [
+    label,
+    '',
+    `±${(100 * n.forgetDifference).toFixed(1)}`,
+    '',
+    `±${(100 * n.testDifference).toFixed(1)}`,
+    `±${n.membershipAucDifference.toFixed(2)}`,
+    pct(n.agreement, 1),
+  ];
   const rows = [
     [ref.name, pct(ref.forget), '', pct(ref.test), '', `${ref.membershipAuc.toFixed(2)}`, ''],
-    ...(y.noise
-      ? [
-          [
-            `retrain vs retrain (${y.noise.seeds} seeds, all data)`,
-            '',
-            `±${(100 * y.noise.forgetDifference).toFixed(1)}`,
-            '',
-            `±${(100 * y.noise.testDifference).toFixed(1)}`,
-            `±${y.noise.membershipAucDifference.toFixed(2)}`,
-            pct(y.noise.agreement, 1),
-          ],
-        ]
-      : []),
+    ...(y.noiseWithout ? [noiseRow(`retrain vs retrain (${y.noiseWithout.seeds} seeds, without them)`, y.noiseWithout)] : []),
+    ...(y.noise ? [noiseRow(`retrain vs retrain (${y.noise.seeds} seeds, all data)`, y.noise)] : []),
     ...(y.relabelled ? [row(y.relabelled)] : []),
     ...y.rows.map(row),
   ];
@@ -63,8 +61,13 @@ export function yardstickText(y: Yardstick, k: number): string {
     `Δ = difference to the retrained model, in points; membership AUC = chance that a forgotten instance has a lower loss than a held-out test image ` +
     `(0.5: looks unseen; random draws of ${k} held-out images give ${y.membershipNullBand[0].toFixed(2)}–${y.membershipNullBand[1].toFixed(2)}, 5th–95th ` +
     `percentile; above: memorised, below: overshot); ` +
-    `test agreement = share of test images given the same class as the retrained model. The retrain-vs-retrain row is the noise: two trainings on all the ` +
-    `data with different seeds.` +
+    `test agreement = share of test images given the same class as the retrained model. The retrain-vs-retrain rows are the noise: two trainings ` +
+    `that differ only by their seed${
+      y.noiseWithout
+        ? ` (without them: two retrainings without the ${k} instances, which agree on ${Math.round(y.noiseWithout.forgetAgreement * k)} of ` +
+          `the ${k}; all data: two trainings on all of it)`
+        : ', on all the data'
+    }.` +
     (y.relabelled ? ' "retrained with them relabelled" is what misclassifying these instances costs a model trained to do it.' : '')
   );
 }

@@ -102,6 +102,8 @@ export interface RetrainedReferences {
   dir: string;
   /** Retrained without the forget set of (k, seed). */
   without?: string;
+  /** Retrained without the same forget set with other training seeds: the noise of the yardstick itself. */
+  withoutSeeds: string[];
   /** Retrained with each forget instance relabelled to its nearest other class. */
   relabelled?: string;
   /** The full training set retrained with other seeds (the noise floor). */
@@ -128,14 +130,44 @@ export function findReferences(modelName: string, k: number, seed: number): Retr
     .map(model)
     .filter((f): f is string => f !== undefined);
   const shipped = path.join(packageRoot(), 'models', modelName, 'model.json');
+  const withoutSeeds = fs
+    .readdirSync(dir)
+    .filter((v) => v.startsWith(`without-k${k}-s${seed}-seed`) && /^\d+$/.test(v.slice(`without-k${k}-s${seed}-seed`.length)))
+    .sort()
+    .map(model)
+    .filter((f): f is string => f !== undefined);
   const refs: RetrainedReferences = {
     dir,
     without: model(`without-k${k}-s${seed}`),
+    withoutSeeds,
     relabelled: model(`relabel-k${k}-s${seed}`),
     fullSeeds,
     ...(fs.existsSync(shipped) ? { shipped } : {}),
   };
   return refs.without || refs.relabelled || fullSeeds.length ? refs : undefined;
+}
+
+/** How far two trainings that differ only by their seed are from each other. */
+export interface RetrainNoise {
+  /** Share of test images given the same class. */
+  agreement: number;
+  testDifference: number;
+  forgetDifference: number;
+  membershipAucDifference: number;
+  /** Share of the forget instances given the same class. */
+  forgetAgreement: number;
+  seeds: number;
+}
+
+function retrainNoise(a: ModelReading, b: ModelReading): RetrainNoise {
+  return {
+    agreement: agreement(a.testPredictions, b.testPredictions),
+    testDifference: Math.abs(a.test - b.test),
+    forgetDifference: Math.abs(a.forget - b.forget),
+    membershipAucDifference: Math.abs(a.membershipAuc - b.membershipAuc),
+    forgetAgreement: agreement(a.forgetPredictions, b.forgetPredictions),
+    seeds: 2,
+  };
 }
 
 /** One row of the gap table: a model's figures and its distance to the retrained model. */
@@ -157,7 +189,12 @@ export interface Yardstick {
   /** Retrained with the forget set relabelled: what misclassifying them costs a model trained to do it. */
   relabelled?: YardstickRow;
   /** Two retrainings on all the data with different seeds: the noise any gap is read against. */
-  noise?: { agreement: number; testDifference: number; forgetDifference: number; membershipAucDifference: number; seeds: number };
+  noise?: RetrainNoise;
+  /**
+   * Two retrainings without the forget set, with different training seeds: how far the yardstick
+   * itself moves (which forget instances a model that never saw them gets right depends on the seed).
+   */
+  noiseWithout?: RetrainNoise;
   /** The 5th–95th percentile of the membership AUC of random held-out draws of size k (under the retrained model). */
   membershipNullBand: [number, number];
   /** The rows: the pre-trained model, then each method, in the order given. */
@@ -218,15 +255,7 @@ export async function measureYardstick(
   // Two trainings on all the data with different seeds: two retrainings, or the shipped model and one.
   const pair =
     refs.fullSeeds.length >= 2 ? refs.fullSeeds.slice(0, 2) : refs.fullSeeds.length === 1 && refs.shipped ? [refs.shipped, refs.fullSeeds[0]] : undefined;
-  if (pair) {
-    const [a, b] = [await read(pair[0]), await read(pair[1])];
-    result.noise = {
-      agreement: agreement(a.testPredictions, b.testPredictions),
-      testDifference: Math.abs(a.test - b.test),
-      forgetDifference: Math.abs(a.forget - b.forget),
-      membershipAucDifference: Math.abs(a.membershipAuc - b.membershipAuc),
-      seeds: 2,
-    };
-  }
+  if (pair) result.noise = retrainNoise(await read(pair[0]), await read(pair[1]));
+  if (refs.withoutSeeds.length) result.noiseWithout = retrainNoise(retrained, await read(refs.withoutSeeds[0]));
   return result;
 }
