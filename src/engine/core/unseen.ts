@@ -216,6 +216,13 @@ export function unseenLoss(perExampleCe: tfTypes.Tensor, targets: tfTypes.Tensor
 /** An instance counts as done once its loss is within this share of its target. */
 export const UNSEEN_TOLERANCE = 0.9;
 
+/**
+ * The run is done once at most this many instances are short of their target: none up to k = 31,
+ * then one in 32. The targets are estimates, and at large k a few instances that the anchor holds
+ * just below theirs would otherwise keep every other instance being pushed until the epoch cap.
+ */
+export const unseenStragglers = (k: number): number => Math.floor(k / 32);
+
 /** Held-out images per step in the anchor term. */
 export const UNSEEN_ANCHOR_BATCH = 128;
 
