@@ -269,6 +269,20 @@ module.exports = function registerTruthTests(test, h) {
       assert.ok(Math.abs(r.testDrop - (r.test - rows[0].test)) < 1e-9);
       assert.equal(r.damaged, r.testDrop <= -0.05 + 1e-9);
     }
+    // Above the table, the test change against k: one series per method, the damage threshold drawn;
+    // the gap chart only with a retrained reference.
+    const html = view.renderedHtml;
+    const chart = /<svg class="experiment-chart" data-chart="drop"[\s\S]*?<\/svg>/.exec(html);
+    assert.ok(chart, 'the panel shows the test-change chart');
+    assert.equal((chart[0].match(/<g class="series /g) || []).length, 2, 'one series per method');
+    assert.match(chart[0], /<g class="series s0" data-method="naive">[\s\S]*<g class="series s1" data-method="adv\+imp">/);
+    assert.match(chart[0], /<g class="threshold">/);
+    assert.ok(html.indexOf(chart[0]) < html.indexOf('<table>'), 'the chart comes before the table');
+    assert.equal(
+      html.includes('data-chart="gap"'),
+      rows.some((r) => r.gap),
+      'a gap chart exactly when a retrained reference exists',
+    );
     const csv = await view.export('csv', vscode.Uri.file(path.join(ws(), 'unlearn-experiments', 'export.csv')));
     const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
     assert.equal(lines.length, 4);
