@@ -462,7 +462,7 @@ export async function restoreVersion(ctx: CommandContext, arg?: string | ViewNod
     chosen = pick?.value;
     if (!chosen) return undefined;
   }
-  if (chosen !== 'original' && !(await ctx.models.runs(model)).some((r) => r.id === chosen)) {
+  if (chosen !== 'original' && !(await ctx.models.runById(model, chosen))) {
     void vscode.window.showErrorMessage(`Unlearn: ${modelName(model)} has no version ${chosen}.`);
     return undefined;
   }
@@ -484,7 +484,7 @@ export async function openReport(ctx: CommandContext, arg?: string | ViewNode): 
   const model = isViewNode(arg) ? arg.modelJson : await ctx.models.activeModel();
   if (!model) return false;
   const runs = await ctx.models.runs(model);
-  const run = id ? runs.find((r) => r.id === id) : ((await ctx.models.activeVersion(model)) ?? runs[runs.length - 1]);
+  const run = id ? await ctx.models.runById(model, id) : ((await ctx.models.activeVersion(model)) ?? runs[runs.length - 1]);
   if (!run) {
     void vscode.window.showInformationMessage('Unlearn: no runs yet for the active model.');
     return false;

@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     context.extensionUri,
     async (id) => {
       const model = await models.activeModel();
-      return model ? (await models.runs(model)).find((r) => r.id === id) : undefined;
+      return model ? await models.runById(model, id) : undefined;
     },
     (run) =>
       // After a reload: the run's adversarial examples made again in the engine worker.
@@ -234,7 +234,7 @@ export function activate(context: vscode.ExtensionContext): UnlearnLensApi {
     adversarialExamples: async (runId, fresh) => {
       if (!fresh) return reports.previewOf(runId);
       const model = await models.activeModel();
-      const run = model ? (await models.runs(model)).find((r) => r.id === runId) : undefined;
+      const run = model ? await models.runById(model, runId) : undefined;
       if (!run) throw new Error(`no run ${runId} for the active model`);
       return reports.regenerateExamples(run, true);
     },

@@ -95,10 +95,21 @@ export class ModelStore implements vscode.Disposable {
     return config().get<string>('activeVersion') || undefined;
   }
 
+  /**
+   * The version `id` of `modelJson`. On a miss the model's folder of versions is read again: a
+   * version copied in by hand, or written a moment ago, is there before the file watcher says so.
+   */
+  async runById(modelJson: string, id: string): Promise<RunEntry | undefined> {
+    const found = (await this.runs(modelJson)).find((r) => r.id === id);
+    if (found) return found;
+    this.cache.delete(path.resolve(modelJson));
+    return (await this.runs(modelJson)).find((r) => r.id === id);
+  }
+
   async activeVersion(modelJson: string): Promise<RunEntry | undefined> {
     const id = this.activeVersionId();
     if (!id) return undefined;
-    return (await this.runs(modelJson)).find((r) => r.id === id);
+    return this.runById(modelJson, id);
   }
 
   /** The model file the next run starts from: the active version, or the original. */

@@ -493,12 +493,7 @@ require('./report').register(test, measurements);
  * Tests that fail on main for a defect not fixed yet, by name, with the defect. They are listed in
  * the output on every run; remove an entry with its fix.
  */
-const KNOWN_FAILURES = {
-  'truth: after a later run whose record says the erased instances came back, every view says "came back in run …", none says forgotten':
-    'Restore Model Version does not accept the hand-written continual record this test makes (returns undefined): the fixture or the record check is wrong',
-  "report: a run's adversarial examples are made again in the engine after a reload, the same as the run's":
-    'Regenerate returns 2 examples where the run recorded 4',
-};
+const KNOWN_FAILURES = {};
 
 exports.run = async function run() {
   const results = [];
