@@ -397,7 +397,9 @@ module.exports = function registerTruthTests(test, h) {
       const runs = await api().view.children(model);
       const first = runs.find((n) => n.run.id === state.r1.id);
       // The tooltip is Markdown: its punctuation comes escaped (\\( …); read it as the user does.
-      const tooltip = api().view.item(first).tooltip.value.replace(/\\([\\`*_{}[\]()#+\-.!|])/g, '$1');
+      const tooltip = api()
+        .view.item(first)
+        .tooltip.value.replace(/\\([\\`*_{}[\]()#+\-.!|])/g, '$1');
       assert.ok(tooltip.includes(`2 instances this run erased came back (in run ${r2Id})`), tooltip);
       assert.match(api().view.item(first).description, /came back$/);
     } finally {
