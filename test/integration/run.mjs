@@ -426,6 +426,8 @@ async function main() {
         'security.workspace.trust.enabled': false,
         // A single click selects without opening a preview that takes the focus from the Explorer.
         'workbench.list.openMode': 'doubleClick',
+        // The repository's own .git lies above the workspace: no toast asking to open it over the screenshots.
+        'git.openRepositoryInParentFolders': 'never',
       },
       null,
       2,
