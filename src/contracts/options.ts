@@ -170,8 +170,8 @@ export type Preset = 'paper' | 'bounded' | 'unseen' | 'anchored';
 export const PRESETS: Record<Preset, UnlearnOptionsInput> = {
   paper: {},
   // As if never seen: the forget term on running statistics (the pass that must look unseen is the inference pass).
-  // Forget batches of up to 128 (the whole set up to k = 128): at k = 128 batches of 32 took turns
-  // pushing and the anchor pulled back what the others had reached. Up to k = 32 the same as 32.
+  // Forget batches of up to 128 (the whole set up to k = 128; up to k = 32 the same as 32): every
+  // step pushes every instance still short of its target, against one anchor batch.
   unseen: { objective: { kind: 'unseen' }, forgetStatistics: 'running', forgetBatchSize: 128 },
   bounded: { forgetTerm: 'margin', forgetStatistics: 'running', stopMargin: 0.5, guard: { ...DEFAULT_GUARD, action: 'stop' } },
   // Misclassify at the least cost: each instance pushed toward the class the model ranks next
