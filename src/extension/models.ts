@@ -109,7 +109,8 @@ export class ModelStore implements vscode.Disposable {
   async activeVersion(modelJson: string): Promise<RunEntry | undefined> {
     const id = this.activeVersionId();
     if (!id) return undefined;
-    return this.runById(modelJson, id);
+    // From the cached list: an active version that is gone must not re-read the folder on every call.
+    return (await this.runs(modelJson)).find((r) => r.id === id);
   }
 
   /** The model file the next run starts from: the active version, or the original. */

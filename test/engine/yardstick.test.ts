@@ -4,7 +4,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/runtime/backend';
 import { agreement, membershipAuc, membershipNullBand, rocAuc, yardstickRow, type ModelReading } from '../../src/engine/jobs/yardstick';
 import { readSplit } from '../../src/engine/core/metrics';
-import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenStragglers, unseenTargets, UNSEEN_TOLERANCE } from '../../src/engine/core/unseen';
+import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenTargets, UNSEEN_TOLERANCE } from '../../src/engine/core/unseen';
 import { unlearn } from '../../src/engine/core/unlearn';
 import { resolveOptions } from '../../src/contracts/options';
 import { predictClasses } from '../../src/engine/core/modelState';
@@ -170,22 +170,6 @@ test('"as if never seen" raises each loss to its target and stops there, without
   const before = tf.memory().numTensors;
   await unlearn(model, forget, options, { unseenReference: { heldOut } });
   assert.equal(tf.memory().numTensors, before, 'tensor count changed across a run (a leak)');
-  model.dispose();
-});
-
-test('"as if never seen" tolerates one straggler in 32 and none below k = 32; it stops once no more than that are short of their target', async () => {
-  assert.deepEqual([1, 16, 31, 32, 63, 64, 128].map(unseenStragglers), [0, 0, 0, 1, 1, 2, 4]);
-  const forget = randomForgetSet(64, 5);
-  const heldOut = randomForgetSet(40, 9);
-  const model = tinyModel();
-  forget.labels = await predictClasses(model, forget.images, forget.imageShape);
-  const options = resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 300 }, 'unseen');
-  const result = await unlearn(model, forget, options, { unseenReference: { heldOut } });
-  assert.equal(result.stopped, 'forgotten');
-  assert.ok(result.remembered <= 2, `${result.remembered} short of their target`);
-  const after = await perSampleLosses(model, forget.images, forget.labels, forget.imageShape);
-  const short = result.unseen!.instances.filter((e, i) => after[i] < UNSEEN_TOLERANCE * e.targetLoss).length;
-  assert.equal(short, result.remembered, 'the record counts the instances still short of their target');
   model.dispose();
 });
 

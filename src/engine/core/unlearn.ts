@@ -27,7 +27,6 @@ import {
   UNSEEN_ANCHOR_BATCH,
   UNSEEN_TOLERANCE,
   unseenLoss,
-  unseenStragglers,
   unseenTargets,
   type UnseenReference,
   type UnseenTargets,
@@ -322,8 +321,6 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     let steps = 0;
     let epochs = 0;
     let left = await remembered();
-    // "As if never seen" is done with a few stragglers at large k (unseenStragglers); the others with none.
-    const enough = targetsT ? unseenStragglers(k) : 0;
     // Time spent waiting for an answer is the user's, not the run's.
     let waited = 0;
     const onTrip = ctx.onGuardTrip;
@@ -337,9 +334,9 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
           }
         }
       : undefined;
-    let stopped: UnlearnResult['stopped'] = left <= enough ? 'forgotten' : 'max-epochs';
+    let stopped: UnlearnResult['stopped'] = left === 0 ? 'forgotten' : 'max-epochs';
     await guard.check(0);
-    outer: while (left > enough && epochs < options.maxEpochs) {
+    outer: while (left > 0 && epochs < options.maxEpochs) {
       epochs++;
       for (let b = 0; b < stepsPerEpoch; b++) {
         throwIfAborted(ctx.signal);
@@ -399,7 +396,7 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         left = await remembered();
         ctx.onProgress?.({ phase: 'unlearn', step: steps, epoch: epochs, loss, remembered: left, total: k });
         await new Promise((resolve) => setImmediate(resolve));
-        const done = left <= enough;
+        const done = left === 0;
         // The guard looks every `every` steps and always at the last one.
         if ((done || steps % options.guard.every === 0) && !(await guard.check(steps, ask))) {
           stopped = 'guard';

@@ -216,14 +216,6 @@ export function unseenLoss(perExampleCe: tfTypes.Tensor, targets: tfTypes.Tensor
 /** An instance counts as done once its loss is within this share of its target. */
 export const UNSEEN_TOLERANCE = 0.9;
 
-/**
- * The run is done once at most this many instances are short of their target: none up to k = 31,
- * then one in 32. The targets are estimates, and at large k the anchor holds a few instances just
- * below theirs. Measured at k = 128 on both demo models (docs/presets.md): 10–14 stayed short and
- * the runs still went to the epoch cap, with every figure but the time inside retraining's spread.
- */
-export const unseenStragglers = (k: number): number => Math.floor(k / 32);
-
 /** Held-out images per step in the anchor term. */
 export const UNSEEN_ANCHOR_BATCH = 128;
 

@@ -123,19 +123,17 @@ export function findReferences(modelName: string, k: number, seed: number): Retr
     const file = path.join(dir, variant, 'model.json');
     return fs.existsSync(file) ? file : undefined;
   };
-  const fullSeeds = fs
-    .readdirSync(dir)
-    .filter((v) => /^full-seed\d+$/.test(v))
-    .sort()
-    .map(model)
-    .filter((f): f is string => f !== undefined);
+  // The variants `<prefix><N>` that have a model, by N (full-seed1, full-seed2, …).
+  const variants = fs.readdirSync(dir);
+  const seeded = (prefix: string) =>
+    variants
+      .filter((v) => v.startsWith(prefix) && /^\d+$/.test(v.slice(prefix.length)))
+      .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)))
+      .map(model)
+      .filter((f): f is string => f !== undefined);
+  const fullSeeds = seeded('full-seed');
+  const withoutSeeds = seeded(`without-k${k}-s${seed}-seed`);
   const shipped = path.join(packageRoot(), 'models', modelName, 'model.json');
-  const withoutSeeds = fs
-    .readdirSync(dir)
-    .filter((v) => v.startsWith(`without-k${k}-s${seed}-seed`) && /^\d+$/.test(v.slice(`without-k${k}-s${seed}-seed`.length)))
-    .sort()
-    .map(model)
-    .filter((f): f is string => f !== undefined);
   const refs: RetrainedReferences = {
     dir,
     without: model(`without-k${k}-s${seed}`),
