@@ -140,6 +140,30 @@ test('targets: quantile matching raises losses to held-out levels, never lowers 
   model.dispose();
 });
 
+test('ranks: an image fitted only at its exact pixels ranks as hard as its shifted copies make it; a typical one does not', async () => {
+  // Class 0's logit is 4 × the centre pixel (class 1's is 0): the loss of class 0 falls as the centre brightens.
+  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [3, 3, 1] }), tf.layers.dense({ units: 2, useBias: false })] });
+  const w = new Float32Array(18);
+  w[4 * 2] = 4;
+  model.setWeights([tf.tensor2d(w, [9, 2])]);
+  const uniform = (b: number) => new Array(9).fill(b);
+  // 30 members of class 0: uniform images from 0.2 to 0.78 (their shifted copies keep the centre).
+  const memberImages = Array.from({ length: 30 }, (_, i) => uniform(0.2 + 0.02 * i)).flat();
+  const members = { images: Float32Array.from(memberImages), labels: new Int32Array(30), imageShape: [3, 3, 1] as [number, number, number] };
+  // Bright only at the centre (memorised: every shift moves the centre away), and uniformly bright (typical).
+  const spot = [0, 0, 0, 0, 1, 0, 0, 0, 0];
+  const forget = { images: Float32Array.from([...spot, ...uniform(1)]), labels: new Int32Array(2), imageShape: [3, 3, 1] as [number, number, number] };
+  const result = await unseenTargets(model, forget, { members });
+  const [memorised, typical] = result.instances;
+  // Both fit better than every member (rank 0 by loss); shifted, the spot has the highest loss of all
+  // (rank 1), the uniform image still the lowest (rank 0): the mean ranks are 0.5 and 0.
+  assert.ok(Math.abs(memorised.loss - typical.loss) < 1e-6, 'the same loss at the exact pixels');
+  assert.ok(Math.abs(memorised.rank - 0.5) < 1e-6, `spot: rank ${memorised.rank}`);
+  assert.ok(Math.abs(typical.rank - 0) < 1e-6, `uniform: rank ${typical.rank}`);
+  await assertNoLeak(() => unseenTargets(model, forget, { members }), assert.equal);
+  model.dispose();
+});
+
 test('"as if never seen" raises each loss to its target and stops there, without a leak', async () => {
   const forget = randomForgetSet(4);
   const heldOut = randomForgetSet(40, 9);

@@ -108,7 +108,9 @@ async function openUntil(page, title, ready, attempts = 3) {
     const toasts = await page.locator('.notifications-toasts .notification-list-item').allInnerTexts().catch(() => []);
     const webviews = await page.locator('iframe.webview').count().catch(() => -1);
     seen = `${webviews} webview frame(s); quick input rows [${rows.map((r) => r.replace(/\s+/g, ' ')).join(' | ')}]; notifications [${toasts.map((r) => r.replace(/\s+/g, ' ')).join(' | ')}]`;
-    console.log(`    ("${title}" showed nothing expected in 20 s, attempt ${attempt} of ${attempts}: ${seen})`);
+    const shot = path.join(work, `ui-attempt-${title.replace(/\W+/g, '-')}-${attempt}.png`);
+    await page.screenshot({ path: shot }).catch(() => {});
+    console.log(`    ("${title}" showed nothing expected in 20 s, attempt ${attempt} of ${attempts}: ${seen}; ${path.relative(repo, shot)})`);
     await page.keyboard.press('Escape');
   }
   throw new Error(`"${title}" never showed what was expected after ${attempts} attempts; the window showed ${seen}`);
