@@ -153,14 +153,29 @@ test('ranks: an image fitted only at its exact pixels ranks as hard as its shift
   // Bright only at the centre (memorised: every shift moves the centre away), and uniformly bright (typical).
   const spot = [0, 0, 0, 0, 1, 0, 0, 0, 0];
   const forget = { images: Float32Array.from([...spot, ...uniform(1)]), labels: new Int32Array(2), imageShape: [3, 3, 1] as [number, number, number] };
-  const result = await unseenTargets(model, forget, { members });
+  // Held-out data of class 0 like the members (all classified right: the class's held-out accuracy is 1).
+  const heldOut = {
+    images: Float32Array.from(Array.from({ length: 30 }, (_, i) => uniform(0.21 + 0.02 * i)).flat()),
+    labels: new Int32Array(30),
+    imageShape: [3, 3, 1] as [number, number, number],
+  };
+  const result = await unseenTargets(model, forget, { members, heldOut });
   const [memorised, typical] = result.instances;
   // Both fit better than every member (rank 0 by loss); shifted, the spot has the highest loss of all
-  // (rank 1), the uniform image still the lowest (rank 0): the mean ranks are 0.5 and 0.
+  // (rank 1), the uniform image still the lowest (rank 0). The estimate reads the mean of the two
+  // ranks (the score is the class's held-out accuracy minus it); the target keeps the loss rank.
   assert.ok(Math.abs(memorised.loss - typical.loss) < 1e-6, 'the same loss at the exact pixels');
-  assert.ok(Math.abs(memorised.rank - 0.5) < 1e-6, `spot: rank ${memorised.rank}`);
-  assert.ok(Math.abs(typical.rank - 0) < 1e-6, `uniform: rank ${typical.rank}`);
-  await assertNoLeak(() => unseenTargets(model, forget, { members }), assert.equal);
+  assert.deepEqual([memorised.rank, memorised.shiftedRank, typical.rank, typical.shiftedRank], [0, 1, 0, 0]);
+  assert.ok(Math.abs(typical.score - 1) < 1e-6 && Math.abs(memorised.score - 0.5) < 1e-6, `scores ${typical.score} and ${memorised.score}`);
+  // Equal loss ranks, equal targets: the lowest held-out loss of the class, above their own.
+  assert.ok(memorised.targetLoss === typical.targetLoss && typical.targetLoss > typical.loss, `targets ${memorised.targetLoss}, ${typical.targetLoss}`);
+  // A run reads only the targets: the same targets, the shifted ranks not read.
+  const targetsOnly = await unseenTargets(model, forget, { members, heldOut }, false);
+  assert.deepEqual(
+    targetsOnly.instances.map((e) => [e.targetLoss, e.shiftedRank]),
+    result.instances.map((e) => [e.targetLoss, e.rank]),
+  );
+  await assertNoLeak(() => unseenTargets(model, forget, { members, heldOut }), assert.equal);
   model.dispose();
 });
 

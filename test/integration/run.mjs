@@ -104,9 +104,18 @@ async function openUntil(page, title, ready, attempts = 3) {
       if (await ready()) return attempt;
       await page.waitForTimeout(250);
     }
-    const rows = await page.locator('.quick-input-widget:visible .monaco-list-row').allInnerTexts().catch(() => []);
-    const toasts = await page.locator('.notifications-toasts .notification-list-item').allInnerTexts().catch(() => []);
-    const webviews = await page.locator('iframe.webview').count().catch(() => -1);
+    const rows = await page
+      .locator('.quick-input-widget:visible .monaco-list-row')
+      .allInnerTexts()
+      .catch(() => []);
+    const toasts = await page
+      .locator('.notifications-toasts .notification-list-item')
+      .allInnerTexts()
+      .catch(() => []);
+    const webviews = await page
+      .locator('iframe.webview')
+      .count()
+      .catch(() => -1);
     seen = `${webviews} webview frame(s); quick input rows [${rows.map((r) => r.replace(/\s+/g, ' ')).join(' | ')}]; notifications [${toasts.map((r) => r.replace(/\s+/g, ' ')).join(' | ')}]`;
     const shot = path.join(work, `ui-attempt-${title.replace(/\W+/g, '-')}-${attempt}.png`);
     await page.screenshot({ path: shot }).catch(() => {});
@@ -312,7 +321,11 @@ async function runUiTest(browser, server, folder, ws) {
         await pick.click();
         return false;
       }
-      return gallery.locator('.thumb').first().isVisible().catch(() => false);
+      return gallery
+        .locator('.thumb')
+        .first()
+        .isVisible()
+        .catch(() => false);
     });
     await gallery.locator('.thumb').first().waitFor({ timeout: 30_000 });
     // A class no earlier test forgets: a request whose instances are all forgotten already saves no version.
@@ -507,7 +520,11 @@ async function main() {
           `  model inspector open time (ms from Open With to the page in place; inside the provider: the engine's answer, the page ready, the page in place): ${Object.entries(
             results.measurements.inspectorOpenMs,
           )
-            .map(([k, v]) => (typeof v === 'object' ? `${k} ${v.total} (engine ${v.engine}, page ready ${v.ready}, in place ${v.rendered}${v.first ? `; a first open took ${v.first}` : ''})` : `${k} ${v}`))
+            .map(([k, v]) =>
+              typeof v === 'object'
+                ? `${k} ${v.total} (engine ${v.engine}, page ready ${v.ready}, in place ${v.rendered}${v.first ? `; a first open took ${v.first}` : ''})`
+                : `${k} ${v}`,
+            )
             .join(', ')}`,
         );
       console.log(`  extension tests: ${results.seconds.toFixed(1)} s`);

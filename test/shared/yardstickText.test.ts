@@ -54,6 +54,7 @@ test('the pre-flight text counts typical and memorised instances and gives the A
     instances: [...verdicts].map((v) => ({
       loss: 0.1,
       rank: 0.5,
+      shiftedRank: 0.5,
       targetLoss: 0.2,
       stillCorrect: v === 't' ? 0.9 : 0.1,
       score: 0,

@@ -240,7 +240,8 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
   const theta0 = snapshot(variables);
   const forgetX = tf.tensor4d(forget.images, [k, ...imageShape]);
   // "As if never seen": target losses from the pre-trained model, before any update.
-  const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference) : undefined;
+  // Only the targets: the estimate's shifted ranks are not read.
+  const unseenPlan = unseen ? await unseenTargets(model, forget, ctx.unseenReference, false) : undefined;
   const targetLosses = unseenPlan ? Float32Array.from(unseenPlan.instances, (e) => e.targetLoss) : undefined;
   const targetsT = targetLosses ? tf.tensor1d(targetLosses) : undefined;
   // With other data at hand, the pre-trained model's probabilities on it anchor everything else
