@@ -25,8 +25,8 @@ export const RUN_RECORD_VERSION = 2;
 /** The tag of version 1 records (absolute paths, no `version` field). */
 export const RUN_RECORD_FORMAT_V1 = 'unlearn-lens-run/1';
 
-export type StopReason = 'forgotten' | 'max-epochs' | 'guard' | 'diverged';
-export const STOP_REASONS: readonly StopReason[] = ['forgotten', 'max-epochs', 'guard', 'diverged'];
+export type StopReason = 'forgotten' | 'max-epochs' | 'guard' | 'diverged' | 'settled';
+export const STOP_REASONS: readonly StopReason[] = ['forgotten', 'max-epochs', 'guard', 'diverged', 'settled'];
 
 export interface SplitAccuracy {
   forget: number;

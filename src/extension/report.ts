@@ -429,6 +429,8 @@ export function stopText(stopped: string, maxEpochs: number): string {
       return 'the guard stopped it (see below)';
     case 'diverged':
       return 'diverged (the loss or the weights were no longer finite; the last finite step is kept)';
+    case 'settled':
+      return 'settled (the instances short of their targets stopped getting closer)';
     default:
       return stopped;
   }

@@ -44,7 +44,9 @@ export function runSummary(record: SummaryInput): string {
       ? ` The run hit the cap of ${plural(record.options.maxEpochs, 'epoch')}.`
       : record.stopped === 'diverged'
         ? ' The run diverged (the loss stopped being a finite number); the last finite step was kept.'
-        : '';
+        : record.stopped === 'settled'
+          ? ` The run settled: the instances short of their targets stopped getting closer.`
+          : '';
   const tripped = record.guard.tripped;
   const guard = !tripped
     ? ''

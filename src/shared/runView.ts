@@ -117,7 +117,7 @@ export function runRow(
     `Forget accuracy (goal 0 %): ${pctOr(record.before.forget)} → ${pctOr(record.after.forget)}`,
     `Test accuracy (held-out data): ${pctOr(record.before.test)} → ${pctOr(record.after.test)}${delta}`,
     `${plural(record.steps, 'step')}, ` +
-      `${record.stopped === 'max-epochs' ? 'stopped at the epoch cap' : record.stopped === 'guard' ? 'stopped by the guard' : record.stopped === 'diverged' ? 'diverged' : 'every instance forgotten'}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
+      `${record.stopped === 'max-epochs' ? 'stopped at the epoch cap' : record.stopped === 'guard' ? 'stopped by the guard' : record.stopped === 'diverged' ? 'diverged' : record.stopped === 'settled' ? 'settled short of some targets' : 'every instance forgotten'}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
     ...damage.reasons.map((r) => `Damage: ${r}.`),
     'Click to open the report.',
   ];

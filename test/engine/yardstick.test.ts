@@ -4,7 +4,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from '../../src/engine/runtime/backend';
 import { agreement, membershipAuc, membershipNullBand, rocAuc, yardstickRow, type ModelReading } from '../../src/engine/jobs/yardstick';
 import { readSplit } from '../../src/engine/core/metrics';
-import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenTargets, UNSEEN_TOLERANCE } from '../../src/engine/core/unseen';
+import { empiricalRank, quantile, shiftedCopies, unseenLoss, unseenTargets, UNSEEN_PATIENCE, UNSEEN_TOLERANCE } from '../../src/engine/core/unseen';
 import { unlearn } from '../../src/engine/core/unlearn';
 import { resolveOptions } from '../../src/contracts/options';
 import { predictClasses } from '../../src/engine/core/modelState';
@@ -209,6 +209,29 @@ test('"as if never seen" raises each loss to its target and stops there, without
   const before = tf.memory().numTensors;
   await unlearn(model, forget, options, { unseenReference: { heldOut } });
   assert.equal(tf.memory().numTensors, before, 'tensor count changed across a run (a leak)');
+  model.dispose();
+});
+
+test('"as if never seen" settles once the instances short of their targets stop getting closer, and says so', async () => {
+  const forget = randomForgetSet(4);
+  const heldOut = randomForgetSet(40, 9);
+  const model = tinyModel();
+  forget.labels = await predictClasses(model, forget.images, forget.imageShape);
+  // A learning rate of 1e-12: nothing moves, so the shortfall never falls and the run settles after the patience.
+  const frozen = resolveOptions({ method: 'naive', learningRate: 1e-12, maxEpochs: 1000 }, 'unseen');
+  const still = await unlearn(model, forget, frozen, { unseenReference: { heldOut } });
+  assert.ok(still.remembered > 0, 'instances were short of their targets');
+  assert.equal(still.stopped, 'settled');
+  assert.equal(still.steps, UNSEEN_PATIENCE);
+  // A run that gets there stops as forgotten, before the patience could run out.
+  const moving = await unlearn(model, forget, resolveOptions({ method: 'naive', learningRate: 0.05, maxEpochs: 1000 }, 'unseen'), {
+    unseenReference: { heldOut },
+  });
+  assert.equal(moving.stopped, 'forgotten');
+  // The paper's objective never settles: without targets it runs to the cap.
+  const paper = await unlearn(tinyModel(), forget, resolveOptions({ method: 'naive', learningRate: 1e-12, maxEpochs: 120 }, 'paper'), {});
+  assert.equal(paper.stopped, 'max-epochs');
+  assert.equal(paper.steps, 120);
   model.dispose();
 });
 

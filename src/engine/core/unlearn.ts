@@ -25,6 +25,8 @@ import {
   anchorLoss,
   classProbabilities,
   UNSEEN_ANCHOR_BATCH,
+  UNSEEN_PATIENCE,
+  UNSEEN_SETTLED_GAIN,
   UNSEEN_TOLERANCE,
   unseenLoss,
   unseenTargets,
@@ -40,11 +42,13 @@ export interface ForgetSet {
 }
 
 /**
- * Why a run ended: every instance forgotten; the epoch cap; the guard (stop action); or `diverged`:
+ * Why a run ended: every instance forgotten; the epoch cap; the guard (stop action); `diverged`:
  * the loss or the updated weights stopped being finite numbers (the unbounded −CE can overflow), so
- * that step was not applied and the model is the one from the step before.
+ * that step was not applied and the model is the one from the step before; or `settled` ("as if
+ * never seen" only): the instances still short of their targets stopped getting closer (the anchor
+ * holds them), so more steps would change nothing.
  */
-export type StopReason = 'forgotten' | 'max-epochs' | 'guard' | 'diverged';
+export type StopReason = 'forgotten' | 'max-epochs' | 'guard' | 'diverged' | 'settled';
 
 export interface UnlearnResult {
   steps: number;
@@ -284,15 +288,20 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
     // Its own random source, so the other loaders draw what they draw without it.
     const anchorLoader = anchor ? new Loader(anchor.count, UNSEEN_ANCHOR_BATCH, new Rng(options.seed * 7919 + 3)) : undefined;
     const stepsPerEpoch = advLoader ? advLoader.batchesPerEpoch : forgetLoader.batchesPerEpoch;
+    // "As if never seen": how far the instances still are from their tolerated targets, in all
+    // (the sum of the gaps), read with the count; what the settled rule watches.
+    let shortfall = Infinity;
     const remembered = async (): Promise<number> => {
       if (targetsT) {
         // Not yet unseen: the loss (inference mode) still below the tolerated share of its target.
-        const count = tf.tidy(() => {
+        const both = tf.tidy(() => {
           const ce = crossEntropyPerExample(logits(model, forgetX, false, true), tf.tensor1d(goal, 'int32'));
-          return tf.sum(tf.cast(tf.less(ce, tf.mul(targetsT, UNSEEN_TOLERANCE)), 'int32'));
+          const goalLoss = tf.mul(targetsT, UNSEEN_TOLERANCE);
+          return tf.stack([tf.sum(tf.cast(tf.less(ce, goalLoss), 'float32')), tf.sum(tf.relu(tf.sub(goalLoss, ce)))]);
         });
-        const n = (await count.data())[0];
-        count.dispose();
+        const [n, gap] = await both.data();
+        both.dispose();
+        shortfall = gap;
         return n;
       }
       if (relabel || options.stopMargin === 0) {
@@ -336,6 +345,9 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         }
       : undefined;
     let stopped: UnlearnResult['stopped'] = left === 0 ? 'forgotten' : 'max-epochs';
+    // Settled: no step in the last UNSEEN_PATIENCE brought the shortfall down by UNSEEN_SETTLED_GAIN of itself.
+    let bestShortfall = shortfall;
+    let improvedAt = 0;
     await guard.check(0);
     outer: while (left > 0 && epochs < options.maxEpochs) {
       epochs++;
@@ -407,6 +419,19 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         if (done) {
           stopped = 'forgotten';
           break outer;
+        }
+        if (targetsT) {
+          if (shortfall < bestShortfall * (1 - UNSEEN_SETTLED_GAIN)) {
+            bestShortfall = shortfall;
+            improvedAt = steps;
+          } else if (steps - improvedAt >= UNSEEN_PATIENCE) {
+            stopped = 'settled';
+            if (steps % options.guard.every !== 0 && !(await guard.check(steps, ask))) {
+              stopped = 'guard';
+              left = await remembered();
+            }
+            break outer;
+          }
         }
       }
     }

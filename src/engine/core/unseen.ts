@@ -283,6 +283,13 @@ export function unseenLoss(perExampleCe: tfTypes.Tensor, targets: tfTypes.Tensor
 /** An instance counts as done once its loss is within this share of its target. */
 export const UNSEEN_TOLERANCE = 0.9;
 
+/**
+ * A run has settled once UNSEEN_PATIENCE steps in a row have not brought the instances' total
+ * shortfall (below their tolerated targets) down by UNSEEN_SETTLED_GAIN of its lowest value yet.
+ */
+export const UNSEEN_PATIENCE = 100;
+export const UNSEEN_SETTLED_GAIN = 0.01;
+
 /** Held-out images per step in the anchor term. */
 export const UNSEEN_ANCHOR_BATCH = 128;
 
