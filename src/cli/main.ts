@@ -94,7 +94,7 @@ function printResult(r: ExperimentResult): void {
       `for ADV methods; ` +
       `guard = agreement with the original model's predictions, the lower of two parts: ${r.probeSize} other training images, and up to 512 adversarial ` +
       `examples (trips below ${pct(DEFAULT_GUARD.minAgreement, 0)}). [unseen] = the objective "as if never seen" (its steps stop once every instance's ` +
-      `loss reached its target); ` +
+      `loss reached its target, or "settled" once those short of it stop getting closer); ` +
       `[anchored] = misclassify, each instance pushed toward the class the model ranks next while the predictions on other training images are kept (KL to ` +
       `the pre-trained model's).`,
   );

@@ -345,8 +345,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
         }
       : undefined;
     let stopped: UnlearnResult['stopped'] = left === 0 ? 'forgotten' : 'max-epochs';
-    // Settled: no step in the last UNSEEN_PATIENCE brought the shortfall down by UNSEEN_SETTLED_GAIN of itself.
+    // Settled: no step in the last UNSEEN_PATIENCE left fewer instances short than ever, nor brought
+    // the total shortfall down by UNSEEN_SETTLED_GAIN of its lowest value.
     let bestShortfall = shortfall;
+    let fewestLeft = left;
     let improvedAt = 0;
     await guard.check(0);
     outer: while (left > 0 && epochs < options.maxEpochs) {
@@ -421,8 +423,10 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
           break outer;
         }
         if (targetsT) {
-          if (shortfall < bestShortfall * (1 - UNSEEN_SETTLED_GAIN)) {
-            bestShortfall = shortfall;
+          // Progress: fewer instances short than ever, or the total shortfall down by the gain.
+          if (left < fewestLeft || shortfall < bestShortfall * (1 - UNSEEN_SETTLED_GAIN)) {
+            fewestLeft = Math.min(fewestLeft, left);
+            bestShortfall = Math.min(bestShortfall, shortfall);
             improvedAt = steps;
           } else if (steps - improvedAt >= UNSEEN_PATIENCE) {
             stopped = 'settled';

@@ -284,8 +284,9 @@ export function unseenLoss(perExampleCe: tfTypes.Tensor, targets: tfTypes.Tensor
 export const UNSEEN_TOLERANCE = 0.9;
 
 /**
- * A run has settled once UNSEEN_PATIENCE steps in a row have not brought the instances' total
- * shortfall (below their tolerated targets) down by UNSEEN_SETTLED_GAIN of its lowest value yet.
+ * A run has settled once UNSEEN_PATIENCE steps in a row have neither left fewer instances short of
+ * their tolerated targets than ever before nor brought their total shortfall down by
+ * UNSEEN_SETTLED_GAIN of its lowest value yet.
  */
 export const UNSEEN_PATIENCE = 100;
 export const UNSEEN_SETTLED_GAIN = 0.01;
