@@ -62,6 +62,11 @@ function parseInts(value: string, what: string): number[] {
   });
 }
 
+/** A change in points to one decimal; one that rounds to zero is 0.0, never -0.0. */
+function signedPoints(points: number): string {
+  return (Math.abs(points) < 0.05 ? 0 : points).toFixed(1);
+}
+
 function printResult(r: ExperimentResult): void {
   const header = ['method', 'forget', 'retain', 'test', 'Δ test', 'MIA', 'steps', 'seconds', 'stopped', 'guard'];
   const mia = (a: ExperimentResult['auditBefore']) => (a ? pct(a.accuracy) : '–');
@@ -77,7 +82,7 @@ function printResult(r: ExperimentResult): void {
       pct(run.forget),
       pct(run.retain),
       pct(run.test),
-      `${(100 * (run.test - r.before.test)).toFixed(1)}`,
+      signedPoints(100 * (run.test - r.before.test)),
       mia(run.audit),
       String(run.steps),
       run.seconds.toFixed(1),
