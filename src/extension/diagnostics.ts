@@ -16,7 +16,7 @@ import type { EngineClient } from './engineClient';
 import type { ModelStore, RunEntry } from './models';
 import { resizeMode } from './settings';
 import { plural } from '../shared/runView';
-import { classNameOf, instanceKey, instanceStates, type InstanceState } from '../shared/instanceState';
+import { classNameOf, instanceKey, instanceStates, recentEvents, type InstanceState } from '../shared/instanceState';
 import { diagnosticMessage, labelSuggestions, replaceLabel } from '../shared/manifestFixes';
 import { estimateText, type ModelInspector } from './inspect';
 
@@ -29,6 +29,8 @@ export const DIAGNOSTIC_SOURCE = 'Unlearn Lens';
 
 /** How long a hover waits for the engine's prediction and estimate before it shows what it has. */
 const HOVER_WAIT_MS = 2500;
+/** Runs in the hover table of a manifest row (the newest). */
+const HOVER_EVENT_ROWS = 5;
 
 /** What a quick fix needs to know about a diagnostic. */
 interface FixData {
@@ -237,8 +239,11 @@ export class ManifestDiagnostics implements vscode.Disposable, vscode.CodeAction
       // Cells padded with no-break spaces: a hover table has no cell spacing of its own.
       const cell = (t: string) => `&nbsp;&nbsp;${t}&nbsp;&nbsp;`;
       const head = ['run', 'method', 'what happened', 'label', 'before', 'after'];
+      // The newest runs only: a hover taller than the editor scrolls, and the view lists every run.
+      const { shown, earlier } = recentEvents(s.events, HOVER_EVENT_ROWS);
+      if (earlier) md.appendMarkdown(`${plural(earlier, 'earlier run')} not shown (the Unlearn Lens view lists every run); the newest:\n\n`);
       md.appendMarkdown(`|${head.map(cell).join('|')}|\n|${head.map(() => ':--').join('|')}|\n`);
-      for (const e of s.events) {
+      for (const e of shown) {
         const name = (i: number) => (i < 0 ? '–' : classNameOf(s.classNames, i));
         const what = e.kind === 'selected' ? 'erased' : e.kind === 'came-back' ? 'came back' : 'forgotten again';
         md.appendMarkdown(`|${[e.run, e.method, what, name(e.label), name(e.before), name(e.after)].map(cell).join('|')}|\n`);

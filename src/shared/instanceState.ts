@@ -69,6 +69,12 @@ export interface InstanceState {
   text: string;
 }
 
+/** The newest `max` events (in the order they happened) and how many earlier ones were left out. */
+export function recentEvents(events: readonly InstanceEvent[], max: number): { shown: InstanceEvent[]; earlier: number } {
+  const earlier = Math.max(0, events.length - Math.max(1, max));
+  return { shown: events.slice(earlier), earlier };
+}
+
 /** A file as the map's key: absolute and normalised (the records' paths are absolute in memory). */
 export const instanceKey = (file: string): string => path.resolve(file);
 

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { chainSummary, chainSummaryText, instanceKey, instanceStates, type ChainRecord } from '../../src/shared/instanceState';
+import {
+  chainSummary,
+  chainSummaryText,
+  instanceKey,
+  instanceStates,
+  recentEvents,
+  type ChainRecord,
+  type InstanceEvent,
+} from '../../src/shared/instanceState';
 import { parseRunRecord, serializeRunRecord } from '../../src/contracts/runRecord';
 import { sampleRunRecord } from './runRecordSample';
 
@@ -138,4 +146,24 @@ test('run records: earlier.forgottenAgain is optional, validated, and stored rel
   const broken = JSON.parse(text);
   broken.earlier.forgottenAgain = [3];
   assert.throws(() => parseRunRecord(JSON.stringify(broken), path.join(folder, 'run.json')), /earlier\.forgottenAgain is not a list of strings/);
+});
+
+test('a hover shows the newest runs only, in the order they happened, and counts the rest', () => {
+  const events: InstanceEvent[] = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'].map((run, i) => ({
+    run,
+    method: 'naive',
+    kind: i % 2 ? 'came-back' : 'selected',
+    label: 0,
+    before: 0,
+    after: 1,
+  }));
+  const { shown, earlier } = recentEvents(events, 5);
+  assert.deepEqual(
+    shown.map((e) => e.run),
+    ['r3', 'r4', 'r5', 'r6', 'r7'],
+  );
+  assert.equal(earlier, 2);
+  assert.deepEqual(recentEvents(events.slice(0, 3), 5), { shown: events.slice(0, 3), earlier: 0 });
+  assert.deepEqual(recentEvents([], 5), { shown: [], earlier: 0 });
+  assert.equal(recentEvents(events, 0).shown.length, 1, 'always the newest one');
 });
