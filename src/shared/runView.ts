@@ -4,6 +4,7 @@
  * that every wording is unit-tested.
  */
 import { pct, pctOr } from './percent';
+import type { StopReason } from '../contracts/runRecord';
 
 /** A test-accuracy drop of this much or more (a fraction: 0.05 = 5 points) counts as damage. */
 export const DAMAGE_TEST_DROP = 0.05;
@@ -85,11 +86,20 @@ export function forgottenNames(ids: readonly string[], max = 2): string {
   return ids.length > max ? `${shown} and ${ids.length - max} more` : shown;
 }
 
+/** Why a run ended, in the runs view's tooltip: one text per reason (a new reason cannot be left out). */
+const STOPPED: Record<StopReason, string> = {
+  forgotten: 'every instance forgotten',
+  'max-epochs': 'stopped at the epoch cap',
+  guard: 'stopped by the guard',
+  diverged: 'diverged',
+  settled: 'settled short of some targets',
+};
+
 type RunTextInput = RunFigures & {
   id: string;
   createdAt: string;
   steps: number;
-  stopped: string;
+  stopped: StopReason;
   backend: string;
   options: { method: string };
   forget: { ids: readonly string[] };
@@ -116,8 +126,7 @@ export function runRow(
     `Forgot: ${names.join(', ')}${k > names.length ? ` and ${k - names.length} more` : ''}`,
     `Forget accuracy (goal 0 %): ${pctOr(record.before.forget)} → ${pctOr(record.after.forget)}`,
     `Test accuracy (held-out data): ${pctOr(record.before.test)} → ${pctOr(record.after.test)}${delta}`,
-    `${plural(record.steps, 'step')}, ` +
-      `${record.stopped === 'max-epochs' ? 'stopped at the epoch cap' : record.stopped === 'guard' ? 'stopped by the guard' : record.stopped === 'diverged' ? 'diverged' : record.stopped === 'settled' ? 'settled short of some targets' : 'every instance forgotten'}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
+    `${plural(record.steps, 'step')}, ` + `${STOPPED[record.stopped]}; ${record.seconds.total.toFixed(1)} s on ${record.backend}`,
     ...damage.reasons.map((r) => `Damage: ${r}.`),
     'Click to open the report.',
   ];

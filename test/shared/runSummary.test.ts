@@ -16,11 +16,15 @@ test('a clean run says how many were forgotten, in how many steps, and the new v
   assert.equal(runSummary(base), 'Unlearn: 3 of 4 forgotten in 42 steps. Saved as version 2026-11-28T07-00-00-000-adv-imp.');
 });
 
-test('the epoch cap and divergence are named', () => {
+test('the epoch cap, divergence and settling are named', () => {
   assert.match(runSummary({ ...base, stopped: 'max-epochs' }), /3 of 4 forgotten in 42 steps\. The run hit the cap of 1000 epochs\. Saved/);
   assert.match(
     runSummary({ ...base, stopped: 'diverged' }),
     /The run diverged \(the loss stopped being a finite number\); the last finite step was kept\. Saved/,
+  );
+  assert.match(
+    runSummary({ ...base, stopped: 'settled' }),
+    /in 42 steps\. The run settled: the instances short of their targets stopped getting closer\. Saved/,
   );
 });
 

@@ -12,7 +12,7 @@ const record = {
   createdAt: '2026-12-02T10:00:00.000Z',
   backend: 'wasm (XNNPACK, SIMD) with Unlearn Lens training kernels',
   steps: 1,
-  stopped: 'forgotten',
+  stopped: 'forgotten' as const,
   options: { method: 'adv+imp' },
   forget: { ids: ['/w/data/train/Sandal/017.png', '/w/data/train/Bag/003.png', 'C:\\w\\train\\Bag\\004.png'] },
   before: { forget: 1, test: 0.887 },
@@ -75,6 +75,8 @@ test('a run row: method, k and when in the label; what was forgotten and the tes
   assert.ok(clean.tooltip.includes('Forgot: Sandal/017.png, Bag/003.png, Bag/004.png'));
   assert.ok(clean.tooltip.includes('Test accuracy (held-out data): 88.7 % → 86.0 % (−2.7 points)'));
   assert.match(clean.tooltip.join('\n'), /^1 step, every instance forgotten; 12\.3 s on wasm/m);
+  assert.match(runRow({ ...record, stopped: 'settled' }, true, now).tooltip.join('\n'), /^1 step, settled short of some targets; /m);
+  assert.match(runRow({ ...record, stopped: 'max-epochs' }, true, now).tooltip.join('\n'), /^1 step, stopped at the epoch cap; /m);
   const damaged = runRow({ ...record, after: { forget: 0, test: 0.533 } }, false, now);
   assert.equal(damaged.damaged, true);
   assert.match(damaged.description, /^damaged · /);

@@ -430,16 +430,13 @@ export async function unlearn(model: tfTypes.LayersModel, forget: ForgetSet, opt
             improvedAt = steps;
           } else if (steps - improvedAt >= UNSEEN_PATIENCE) {
             stopped = 'settled';
-            if (steps % options.guard.every !== 0 && !(await guard.check(steps, ask))) {
-              stopped = 'guard';
-              left = await remembered();
-            }
             break outer;
           }
         }
       }
     }
-    if (stopped === 'max-epochs' && steps % options.guard.every !== 0 && !(await guard.check(steps, ask))) {
+    // A run that ran out of steps or settled: the guard looks at the last step too.
+    if ((stopped === 'max-epochs' || stopped === 'settled') && steps % options.guard.every !== 0 && !(await guard.check(steps, ask))) {
       stopped = 'guard';
       left = await remembered();
     }

@@ -34,12 +34,13 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
 import { readSplit } from './metrics';
 import { logits } from './modelState';
+import { gatherRows } from '../data/dataset';
 
 /** Per-class groups need at least this many losses; smaller ones fall back to all classes. */
 const MIN_CLASS_GROUP = 20;
 
 /** Members per class whose loss under shifts is read for the shifted rank (the first ones, in order). */
-export const SHIFTED_MEMBERS_PER_CLASS = 100;
+const SHIFTED_MEMBERS_PER_CLASS = 100;
 
 /** One-pixel shifts per image (the 8 neighbours). */
 const SHIFTS = 8;
@@ -180,9 +181,7 @@ function firstOfEachClass(d: LabelledImages, perClass: number): LabelledImages {
     if (n < perClass) keep.push(i);
     taken.set(y, n + 1);
   });
-  const images = new Float32Array(keep.length * size);
-  keep.forEach((j, i) => images.set(d.images.subarray(j * size, (j + 1) * size), i * size));
-  return { images, labels: Int32Array.from(keep, (j) => d.labels[j]), imageShape: d.imageShape };
+  return { images: gatherRows(d.images, size, keep), labels: Int32Array.from(keep, (j) => d.labels[j]), imageShape: d.imageShape };
 }
 
 /**
