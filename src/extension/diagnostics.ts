@@ -232,23 +232,26 @@ export class ManifestDiagnostics implements vscode.Disposable, vscode.CodeAction
     const classNames = [...(this.classNames.get(doc.uri.toString()) ?? s?.classNames ?? [])];
     const md = new vscode.MarkdownString(`**Unlearn Lens** — \`${vscode.workspace.asRelativePath(row.file)}\`, labelled ${row.label}\n\n`);
     md.supportHtml = true;
-    if (s) md.appendMarkdown(`${s.text}.\n\n`);
-    const live = await this.liveFacts(row, classNames, parsed.rows);
-    if (live.length) md.appendMarkdown(live.map((l) => `- ${l}`).join('\n') + '\n\n');
     if (s) {
+      md.appendMarkdown(`${s.text}.\n\n`);
+      // What each run did comes first, under the line that sums it up: VS Code caps a hover's height
+      // (about 250 px), and the table is what a hover over a row is for. The live facts follow it.
       // Cells padded with no-break spaces: a hover table has no cell spacing of its own.
       const cell = (t: string) => `&nbsp;&nbsp;${t}&nbsp;&nbsp;`;
-      const head = ['run', 'method', 'what happened', 'label', 'before', 'after'];
+      const head = ['run', 'method', 'event', 'label', 'before', 'after'];
       // The newest runs only: a hover taller than the editor scrolls, and the view lists every run.
       const { shown, earlier } = recentEvents(s.events, HOVER_EVENT_ROWS);
-      if (earlier) md.appendMarkdown(`${plural(earlier, 'earlier run')} not shown (the Unlearn Lens view lists every run); the newest:\n\n`);
       md.appendMarkdown(`|${head.map(cell).join('|')}|\n|${head.map(() => ':--').join('|')}|\n`);
       for (const e of shown) {
         const name = (i: number) => (i < 0 ? '–' : classNameOf(s.classNames, i));
         const what = e.kind === 'selected' ? 'erased' : e.kind === 'came-back' ? 'came back' : 'forgotten again';
         md.appendMarkdown(`|${[e.run, e.method, what, name(e.label), name(e.before), name(e.after)].map(cell).join('|')}|\n`);
       }
+      md.appendMarkdown('\n');
+      if (earlier) md.appendMarkdown(`${plural(earlier, 'earlier run')} not shown; the Unlearn Lens view lists every run.\n\n`);
     }
+    const live = await this.liveFacts(row, classNames, parsed.rows);
+    if (live.length) md.appendMarkdown(live.map((l) => `- ${l}`).join('\n') + '\n\n');
     return new vscode.Hover(md, doc.lineAt(position.line).range);
   }
 

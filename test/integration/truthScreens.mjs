@@ -58,7 +58,7 @@ async function openFile(page, name) {
 
 /**
  * The version to make active and the manifest row to hover: the manifest's hover has its table of
- * what each run did ("what happened") only on a row that a run in the active version's chain
+ * what each run did (its "event" column) only on a row that a run in the active version's chain
  * selected. Read from the run records: a version whose record says earlier erasures came back
  * (the truth tests leave one) and a row that came back, else the newest version whose chain
  * selected a row of the manifest. `line`: the row's line (0-based); `text`: what the line says.
@@ -151,7 +151,10 @@ export async function captureTruthScreenshots(browser, server, ws, outDir) {
         await text.waitFor({ timeout: 10_000 });
         await text.hover();
         // The provider waits for the engine's prediction and estimate (2.5 s at most), then answers.
-        await page.locator('.monaco-hover-content', { hasText: 'what happened' }).first().waitFor({ timeout: 30_000 });
+        await page
+          .locator('.monaco-hover-content', { hasText: /\bevent\b/ })
+          .first()
+          .waitFor({ timeout: 30_000 });
         await page.waitForTimeout(500);
         await shot(`manifest-hover-${name}.png`);
         await page.mouse.move(5, 5);
