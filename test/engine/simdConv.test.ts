@@ -12,10 +12,14 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { bundledTf as tf } from '../../src/engine/core/tf';
 import { switchBundledBackend } from '../../src/engine/runtime/backend';
 import { simdCalls, simdKernels, useSimdConv } from '../../src/engine/runtime/kernels/simdConv';
+import { convHelperOn, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
 import { Rng } from '../../src/engine/core/rng';
 
 before(() => switchBundledBackend('wasm'));
-after(() => useSimdConv(true));
+after(() => {
+  useSimdConv(true);
+  useConvHelper(false);
+});
 
 type Pad = 'same' | 'valid' | number;
 interface Case {
@@ -111,6 +115,58 @@ for (const c of cases) {
     }
   });
 }
+
+// The same cases, and the default model's layers at batches that split into unequal halves, with a second thread taking half of every convolution (however small).
+const splitCases: Case[] = [
+  ...cases,
+  { input: [9, 28, 28, 16], filter: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
+  { input: [9, 14, 14, 32], filter: [3, 3, 32, 64], strides: [2, 2], pad: 'same' },
+  { input: [8, 7, 7, 64], filter: [3, 3, 64, 64], strides: [1, 1], pad: 'same' },
+  { input: [5, 28, 28, 16], filter: [1, 1, 16, 32], strides: [2, 2], pad: 'same' },
+];
+
+test('with a second thread, every kernel equals the XNNPACK-based one bit for bit, and the split really ran', async () => {
+  await tf.setBackend('wasm');
+  let split = { filterGradient: 0, convolution: 0 };
+  try {
+    for (const c of splitCases) {
+      const d = inputs(c);
+      useConvHelper(false);
+      useSimdConv(false);
+      const xnn = run(c, d.x, d.w, d.b, d.dy);
+      useSimdConv(true);
+      useConvHelper(true, { minWork: 0 });
+      const before = { ...helperCalls };
+      const two = run(c, d.x, d.w, d.b, d.dy);
+      split = {
+        filterGradient: split.filterGradient + helperCalls.filterGradient - before.filterGradient,
+        convolution: split.convolution + helperCalls.convolution - before.convolution,
+      };
+      if (c.input[3] >= 4) assert.ok(helperCalls.filterGradient > before.filterGradient, `the filter gradient was not split: ${describe(c)}`);
+      // (Small batches may not split: the split falls where conv2d's groups of four pixels do.)
+      if (c.input[0] >= 5) assert.ok(helperCalls.convolution > before.convolution, `no convolution was split: ${describe(c)}`);
+      for (const k of ['y', 'fused', 'dx', 'dw'] as const) {
+        assert.equal(differingBits(two[k], xnn[k]), 0, `${k}: ${differingBits(two[k], xnn[k])} of ${xnn[k].length} values differ: ${describe(c)}`);
+      }
+      assert.ok(convHelperOn(), 'the helper stopped');
+    }
+  } finally {
+    useConvHelper(false);
+  }
+  assert.ok(split.filterGradient >= 10 && split.convolution >= 10, JSON.stringify(split));
+});
+
+test('the second thread stays off under its threshold and when turned off', async () => {
+  await tf.setBackend('wasm');
+  const c = splitCases[13];
+  const d = inputs(c);
+  const before = { ...helperCalls };
+  useConvHelper(true, { minWork: Number.MAX_SAFE_INTEGER });
+  run(c, d.x, d.w, d.b, d.dy);
+  useConvHelper(false);
+  run(c, d.x, d.w, d.b, d.dy);
+  assert.deepEqual(helperCalls, before);
+});
 
 test('the SIMD forward convolution (plain, and with bias and ReLU) matches the cpu backend', async () => {
   for (const c of [cases[1], cases[2], cases[9], cases[10], cases[11]]) {

@@ -27,6 +27,7 @@ import { invertedImportance, masImportance } from '../core/importance';
 import { Sgd } from '../core/optimizer';
 import { packageRoot } from '../data/assets';
 import { parallelTargetedL2Pgd } from '../runtime/attackPool';
+import { trainOnThreads } from '../runtime/kernels/convHelper';
 
 export interface PhaseSeconds {
   pgd: number;
@@ -185,6 +186,8 @@ export async function runEngineRequest(
   const numClasses = train.classNames.length;
   const forget: ForgetSet = { images: forgetData.images, labels: forgetData.labels, imageShape: train.imageShape, numClasses };
   const options = benchOptions(config);
+  // The training step on as many threads as PGD has workers (one or two), as a user's request runs.
+  trainOnThreads(config.workers[0]);
   const model = await modelFromArtifacts(loaded.artifacts, loaded.file);
   try {
     const before = await accuracies(model, forgetData, retain, test);
@@ -439,6 +442,7 @@ export async function memoryCheck(loaded: LoadedModel, train: Dataset, requests:
   const data = subset(train, indices, 'forget');
   const forget: ForgetSet = { images: data.images, labels: data.labels, imageShape: train.imageShape, numClasses: train.classNames.length };
   const options = resolveOptions({ method: 'adv+imp', seed, maxEpochs: 3, attack: { steps: 5, workers } });
+  trainOnThreads(workers);
   const baseline = tf.memory().numTensors;
   const points: MemoryPoint[] = [];
   for (let r = 1; r <= requests; r++) {

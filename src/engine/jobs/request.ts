@@ -17,7 +17,8 @@ import { nearestOtherClasses, predictClasses } from '../core/modelState';
 import { NothingToForgetError, throwIfAborted, UserInputError } from '../../contracts/errors';
 import type { Dataset } from '../data/dataset';
 import { activeBackend } from '../runtime/backend';
-import { parallelTargetedL2Pgd } from '../runtime/attackPool';
+import { parallelTargetedL2Pgd, resolveWorkers } from '../runtime/attackPool';
+import { trainOnThreads } from '../runtime/kernels/convHelper';
 import { attackSuccess, type AdversarialSet } from '../core/attack';
 import { unseenTargets } from '../core/unseen';
 import { auditHeldOut, auditModel } from '../core/audit';
@@ -183,6 +184,7 @@ export async function runUnlearnRequest(req: UnlearnRequest): Promise<RunRecord>
     // "As if never seen": the held-out data sets the target losses, the other training data (else the held-out data) is the anchor.
     const unseenReference =
       options.objective.kind === 'unseen' || options.anchor ? { members: req.retain, heldOut: req.test, anchor: req.retain ?? req.test } : undefined;
+    trainOnThreads(resolveWorkers(options.attack.workers));
     const result = await unlearn(model, req.forget, options, {
       signal: req.signal,
       onProgress: req.onProgress,

@@ -12,6 +12,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { CONV_WASM_BASE64 } from './native/convWasm';
+import { startConvolution, startFilterGradient } from './convHelper';
 
 interface ConvExports {
   swap_outer(src: number, dst: number, a: number, b: number, c: number): void;
@@ -33,6 +34,8 @@ interface ConvExports {
     pt: number,
     pl: number,
     swapped: number,
+    ci0: number,
+    ci1: number,
   ): void;
   conv2d(
     x: number,
@@ -65,6 +68,7 @@ export type WasmBackend = tf.KernelBackend & {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 };
 
 /** The few WebAssembly constructors used here (the project compiles without the DOM's types). */
@@ -104,6 +108,10 @@ export function simdKernels(backend: tf.KernelBackend): ConvExports | null {
   }
   instances.set(b, exports);
   return exports;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 /** Byte offset of a tensor's data in the wasm heap. */
@@ -153,15 +161,22 @@ export function filterGradient(kernels: ConvExports, backend: WasmBackend, x: tf
   simdCalls.filterGradient++;
   const out = backend.makeOutput([s.kh, s.kw, s.ci, s.co], 'float32');
   const args = [s.n, s.h, s.w, s.ci, s.oh, s.ow, s.co, s.kh, s.kw, s.sh, s.sw, s.pt, s.pl] as const;
-  if (s.kh * s.kw === 1) {
-    kernels.conv2d_filter_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), ...args, 0);
-    return out;
-  }
-  withScratch(backend, [s.n * s.h * s.w * s.ci * 4, s.n * s.oh * s.ow * s.co * 4], (xt, dyt) => {
-    kernels.swap_outer(offsetOf(backend, x), xt, s.n, s.h * s.w, s.ci);
-    kernels.swap_outer(offsetOf(backend, dy), dyt, s.n, s.oh * s.ow, s.co);
-    kernels.conv2d_filter_grad(xt, dyt, offsetOf(backend, out), ...args, 1);
-  });
+  // With a second thread (convHelper.ts) it takes the upper half of the input channels' rows.
+  const mid = 2 * Math.floor(s.ci / 4);
+  const helper = s.ci >= 4 ? startFilterGradient(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(dy), s, mid) : null;
+  const rows = (ci0: number, ci1: number) => {
+    if (s.kh * s.kw === 1) {
+      kernels.conv2d_filter_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), ...args, 0, ci0, ci1);
+      return;
+    }
+    withScratch(backend, [s.n * s.h * s.w * s.ci * 4, s.n * s.oh * s.ow * s.co * 4], (xt, dyt) => {
+      kernels.swap_outer(offsetOf(backend, x), xt, s.n, s.h * s.w, s.ci);
+      kernels.swap_outer(offsetOf(backend, dy), dyt, s.n, s.oh * s.ow, s.co);
+      kernels.conv2d_filter_grad(xt, dyt, offsetOf(backend, out), ...args, 1, ci0, ci1);
+    });
+  };
+  rows(0, helper ? mid : s.ci);
+  if (helper && !helper(() => backend.typedArrayFromHeap(out))) rows(mid, s.ci);
   return out;
 }
 
@@ -200,31 +215,50 @@ export function convolution(
   simdCalls.convolution++;
   const out = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
   if (s.n * s.oh * s.ow * s.co === 0) return out;
-  // ci zeros, then one byte per (tap, block of 8 output channels): see conv.c.
-  withScratch(backend, [s.ci * 4 + s.kh * s.kw * Math.ceil(s.co / 8)], (scratch) => {
-    kernels.conv2d(
-      offsetOf(backend, x),
-      offsetOf(backend, filter),
-      bias ? offsetOf(backend, bias) : 0,
-      offsetOf(backend, out),
-      scratch,
-      s.n,
-      s.h,
-      s.w,
-      s.ci,
-      s.oh,
-      s.ow,
-      s.co,
-      s.kh,
-      s.kw,
-      s.sh,
-      s.sw,
-      s.dh,
-      s.dw,
-      s.pt,
-      s.pl,
-      relu ? 1 : 0,
-    );
-  });
+  // With a second thread (convHelper.ts) it takes the second half of the images. conv2d takes
+  // output pixels four at a time across images, and a group decides whether a padding tap is read
+  // as zeros or skipped (which can turn a -0 into +0): the split falls on a group boundary, so each
+  // thread forms the groups one thread would.
+  const plane = s.oh * s.ow;
+  const step = 4 / gcd(plane, 4);
+  const n0 = Math.floor(s.n / 2 / step) * step;
+  const helper = startConvolution(
+    backend.typedArrayFromHeap(x),
+    backend.typedArrayFromHeap(filter),
+    bias ? backend.typedArrayFromHeap(bias) : null,
+    s,
+    n0,
+    relu,
+  );
+  const images = (j0: number, j1: number) => {
+    // ci zeros, then one byte per (tap, block of 8 output channels): see conv.c.
+    withScratch(backend, [s.ci * 4 + s.kh * s.kw * Math.ceil(s.co / 8)], (scratch) => {
+      kernels.conv2d(
+        offsetOf(backend, x) + j0 * s.h * s.w * s.ci * 4,
+        offsetOf(backend, filter),
+        bias ? offsetOf(backend, bias) : 0,
+        offsetOf(backend, out) + j0 * s.oh * s.ow * s.co * 4,
+        scratch,
+        j1 - j0,
+        s.h,
+        s.w,
+        s.ci,
+        s.oh,
+        s.ow,
+        s.co,
+        s.kh,
+        s.kw,
+        s.sh,
+        s.sw,
+        s.dh,
+        s.dw,
+        s.pt,
+        s.pl,
+        relu ? 1 : 0,
+      );
+    });
+  };
+  images(0, helper ? n0 : s.n);
+  if (helper && !helper(() => backend.typedArrayFromHeap(out))) images(n0, s.n);
   return out;
 }

@@ -127,21 +127,22 @@ static void filter_grad_pair(const float *xs, const float *ds, float *dw, int n,
  * Gradient of a convolution with respect to its filter:
  *   dw[kh, kw, ci, co] = sum over (oh, ow) row-major, then over images j in order, of
  *                        x[j, oh*sh + kh - pt, ow*sw + kw - pl, ci] * dy[j, oh, ow, co]
- * (terms whose input position falls in the padding are skipped). dw [kh, kw, ci, co] is
- * overwritten. swapped = 0: x and dy are NHWC. swapped = 1: their outer axes are swapped
+ * (terms whose input position falls in the padding are skipped), for the input channels in
+ * [ci0, ci1) only: those rows of dw [kh, kw, ci, co] are overwritten, the others left alone (two
+ * threads each take a range; every sum is the same whatever the range). swapped = 0: x and dy are NHWC. swapped = 1: their outer axes are swapped
  * (swap_outer), x [h, w, n, ci] and dy [oh, ow, n, co], so that the images of one position lie
  * together.
  */
 void conv2d_filter_grad(const float *x, const float *dy, float *dw,
                         int n, int h, int w, int ci, int oh, int ow, int co,
-                        int kh, int kw, int sh, int sw, int pt, int pl, int swapped) {
-  const size_t taps = (size_t)kh * kw * ci * co;
+                        int kh, int kw, int sh, int sw, int pt, int pl, int swapped, int ci0, int ci1) {
+  const size_t rows = (size_t)(ci1 - ci0) * co; /* floats of one tap's range */
   /* Floats between two images at one position, and between two positions. */
   const size_t xj = swapped ? (size_t)ci : (size_t)h * w * ci;
   const size_t dj = swapped ? (size_t)co : (size_t)oh * ow * co;
   const size_t xpos = swapped ? (size_t)n * ci : (size_t)ci;
   const size_t dpos = swapped ? (size_t)n * co : (size_t)co;
-  __builtin_memset(dw, 0, taps * sizeof(float));
+  for (int t = 0; t < kh * kw; t++) __builtin_memset(dw + (size_t)t * ci * co + (size_t)ci0 * co, 0, rows * sizeof(float));
   for (int y = 0; y < oh; y++) {
     for (int x0 = 0; x0 < ow; x0++) {
       const float *ds = dy + ((size_t)y * ow + x0) * dpos;
@@ -152,7 +153,7 @@ void conv2d_filter_grad(const float *x, const float *dy, float *dw,
           const int ix = x0 * sw + kx - pl;
           if (ix < 0 || ix >= w) continue;
           const float *xs = x + ((size_t)iy * w + ix) * xpos;
-          filter_grad_pair(xs, ds, dw + ((size_t)ky * kw + kx) * ci * co, n, ci, co, xj, dj);
+          filter_grad_pair(xs + ci0, ds, dw + ((size_t)ky * kw + kx) * ci * co + (size_t)ci0 * co, n, ci1 - ci0, co, xj, dj);
         }
       }
     }
