@@ -74,7 +74,8 @@ and the ratios. The reference needs a Python with torch; without it the engine i
   --method M           ${METHODS.join(' | ')} (default adv+imp)
 ${EMBEDDED_OPTIONS}
   --workers LIST       PGD worker threads; the request runs with the first, the others time PGD alone
-                       (default auto: one per core)
+                       (default auto: one per core); with 2 or more, the SGD steps also hand half of
+                       each large convolution to a second thread
   --pgd-steps N        PGD steps (default 100; lower only for quick checks)
   --threads N          the reference's torch threads (default auto: one per core); with --workers N
                        the same for both sides, for a scaling table
