@@ -14,6 +14,7 @@ import { switchBundledBackend } from '../../src/engine/runtime/backend';
 import { simdCalls, simdKernels, useSimdConv } from '../../src/engine/runtime/kernels/simdConv';
 import { convHelperOn, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
 import { Rng } from '../../src/engine/core/rng';
+import { columnSums } from '../../src/engine/core/columnSums';
 
 before(() => switchBundledBackend('wasm'));
 after(() => {
@@ -166,6 +167,39 @@ test('the second thread stays off under its threshold and when turned off', asyn
   useConvHelper(false);
   run(c, d.x, d.w, d.b, d.dy);
   assert.deepEqual(helperCalls, before);
+});
+
+test("BatchNorm's column sums equal the wasm matMul of ones they replace, bit for bit", async () => {
+  await tf.setBackend('wasm');
+  const rng = new Rng(7);
+  for (const [rows, c] of [
+    [1, 1],
+    [47, 3],
+    [48, 4],
+    [49, 16],
+    [12544, 16],
+    [1000, 20],
+    [2353, 64],
+    [96, 33],
+  ]) {
+    const data = Float32Array.from({ length: rows * c }, (_, i) => (i % 11 === 0 ? -0 : rng.normal() * 10 ** Math.floor(rng.next() * 6 - 3)));
+    const before = simdCalls.columnSums;
+    const [ours, matMul] = tf.tidy(() => {
+      const m = tf.tensor2d(data, [rows, c]);
+      const sums = columnSums(m);
+      const reference = tf.matMul(tf.ones([rows, 1]) as tfTypes.Tensor2D, m, true, false);
+      assert.deepEqual(sums.shape, [1, c]);
+      return [sums.dataSync() as Float32Array, reference.dataSync() as Float32Array];
+    });
+    assert.equal(simdCalls.columnSums, before + 1, 'the SIMD column sums did not run');
+    assert.equal(differingBits(ours, matMul), 0, `${rows} x ${c}: ${differingBits(ours, matMul)} of ${c} sums differ`);
+  }
+  // Off the wasm backend it is the matMul itself.
+  await tf.setBackend('cpu');
+  const m = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+  assert.deepEqual(Array.from(columnSums(m).dataSync()), [9, 12]);
+  m.dispose();
+  await tf.setBackend('wasm');
 });
 
 test('the SIMD forward convolution (plain, and with bias and ReLU) matches the cpu backend', async () => {

@@ -13,6 +13,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
+import { columnSums } from './columnSums';
 
 type Tensor = tfTypes.Tensor;
 
@@ -72,20 +73,16 @@ function affine(layer: LayerLike, config: Record<string, unknown>, op: (x: Tenso
   return ([x]) => act(bias ? tf.add(op(x), bias) : op(x));
 }
 
-/** Sums of the columns of m [n, C] as [1, C], given ones [n, 1]. */
-function columnSum(ones: tfTypes.Tensor2D, m: tfTypes.Tensor2D): tfTypes.Tensor2D {
-  return tf.matMul(ones, m, true, false);
-}
-
 /**
  * BatchNorm on batch statistics, with its closed-form backward pass,
  *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
  * Statistics are computed inside (so autodiff never walks back through `moments`), and every
- * per-channel reduction is a matMul of ones [n, 1] (transposed) with [n, C]: wasm reduces over
- * leading axes by transposing first, which cost more than the convolutions. With transposeA the
- * wasm matMul takes its plain loop rather than XNNPACK's fully-connected operator, which repacks
- * the fresh [n, C] operand as weights on every call (~20 ms at n = 250880, C = 16, against ~3 ms);
- * the plain loop is also the more accurate sum. `onStats` receives the batch mean and biased
+ * per-channel reduction is columnSums (columnSums.ts): a matMul of ones [n, 1] (transposed) with
+ * [n, C], as wasm reduces over leading axes by transposing first, which cost more than the
+ * convolutions. With transposeA the wasm matMul takes its plain loop rather than XNNPACK's
+ * fully-connected operator, which repacks the fresh [n, C] operand as weights on every call
+ * (~20 ms at n = 250880, C = 16, against ~3 ms); the plain loop is also the more accurate sum, and
+ * on wasm a SIMD kernel gives its result bit for bit. `onStats` receives the batch mean and biased
  * variance (for the running statistics).
  */
 function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, onStats: (mean: Tensor, variance: Tensor) => void): Tensor {
@@ -94,22 +91,21 @@ function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: numb
   const f = tf.customGrad((...args: unknown[]) => {
     const [xs, g, b] = args as Tensor[];
     const save = args[3] as (tensors: Tensor[]) => void;
-    const ones = tf.ones([n, 1]) as tfTypes.Tensor2D;
     const flat = tf.reshape(xs, [n, channels]) as tfTypes.Tensor2D;
-    const mean = tf.div(columnSum(ones, flat), n);
+    const mean = tf.div(columnSums(flat), n);
     const centered = tf.sub(flat, mean) as tfTypes.Tensor2D;
-    const variance = tf.div(columnSum(ones, tf.square(centered) as tfTypes.Tensor2D), n);
+    const variance = tf.div(columnSums(tf.square(centered) as tfTypes.Tensor2D), n);
     onStats(tf.reshape(mean, [channels]), tf.reshape(variance, [channels]));
     const rstd = tf.rsqrt(tf.add(variance, epsilon));
     const xhat = tf.mul(centered, rstd);
-    save([xhat, rstd, g, ones]);
+    save([xhat, rstd, g]);
     return {
       value: tf.reshape(tf.add(tf.mul(xhat, g), b), xs.shape),
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-        const [xh, r, gm, o] = saved as [tfTypes.Tensor2D, Tensor, Tensor, tfTypes.Tensor2D];
+        const [xh, r, gm] = saved as [tfTypes.Tensor2D, Tensor, Tensor];
         const grad = tf.reshape(dy as Tensor, [n, channels]) as tfTypes.Tensor2D;
-        const sumDy = columnSum(o, grad);
-        const sumDyXhat = columnSum(o, tf.mul(grad, xh) as tfTypes.Tensor2D);
+        const sumDy = columnSums(grad);
+        const sumDyXhat = columnSums(tf.mul(grad, xh) as tfTypes.Tensor2D);
         const dx = tf.mul(tf.mul(gm, r), tf.sub(tf.sub(grad, tf.div(sumDy, n)), tf.mul(xh, tf.div(sumDyXhat, n))));
         return [tf.reshape(dx, xs.shape), tf.reshape(sumDyXhat, [channels]), tf.reshape(sumDy, [channels])];
       },

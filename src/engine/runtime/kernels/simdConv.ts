@@ -16,6 +16,7 @@ import { startConvolution, startFilterGradient } from './convHelper';
 
 interface ConvExports {
   swap_outer(src: number, dst: number, a: number, b: number, c: number): void;
+  column_sums(x: number, out: number, rows: number, c: number): void;
   conv2d_filter_grad(
     x: number,
     dy: number,
@@ -84,7 +85,7 @@ const instances = new WeakMap<object, ConvExports | null>();
 let enabled = true;
 
 /** Calls into the module so far, by kernel (tests check that the SIMD path really ran). */
-export const simdCalls = { filterGradient: 0, convolution: 0 };
+export const simdCalls = { filterGradient: 0, convolution: 0, columnSums: 0 };
 
 /** Turns the SIMD kernels off (the XNNPACK-based ones run instead) or on; for tests and comparisons. */
 export function useSimdConv(on: boolean): void {
@@ -260,5 +261,18 @@ export function convolution(
   };
   images(0, helper ? n0 : s.n);
   if (helper && !helper(() => backend.typedArrayFromHeap(out))) images(n0, s.n);
+  return out;
+}
+
+/**
+ * Column sums of m [rows, c] as [1, c]: bit for bit the wasm backend's matMul of ones [rows, 1]
+ * (transposed) with m, which BatchNorm's per-channel sums used (conv.c says why they are equal),
+ * in vector lanes instead of one column at a time.
+ */
+export function columnSums(kernels: ConvExports, backend: WasmBackend, m: tf.TensorInfo): tf.TensorInfo {
+  simdCalls.columnSums++;
+  const [rows, c] = m.shape;
+  const out = backend.makeOutput([1, c], 'float32');
+  if (c > 0) kernels.column_sums(offsetOf(backend, m), offsetOf(backend, out), rows, c);
   return out;
 }

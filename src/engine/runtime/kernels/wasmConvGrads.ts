@@ -24,7 +24,8 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { bundledTf } from '../../core/tf';
-import { convolution, filterGradient, simdKernels, type WasmBackend } from './simdConv';
+import { columnSums, convolution, filterGradient, simdKernels, type WasmBackend } from './simdConv';
+import { COLUMN_SUMS_KERNEL } from '../../core/columnSums';
 
 type Backend = tf.KernelBackend & {
   disposeData(dataId: object, force?: boolean): boolean;
@@ -413,6 +414,23 @@ export function registerWasmTrainingKernels(): void {
         ? (stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo)
         : conv2dBackpropInput(args),
   );
+  // BatchNorm's per-channel sums (core/columnSums.ts): the SIMD kernel, else the matMul it equals.
+  bundledTf.registerKernel({
+    kernelName: COLUMN_SUMS_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, backend }: KernelArgs) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      const simd = simdKernels(backend);
+      if (simd && x.dtype === 'float32') return columnSums(simd, backend as unknown as WasmBackend, x);
+      const ones = (backend as Backend).makeOutput([x.shape[0], 1], 'float32');
+      (backend as Backend).typedArrayFromHeap(ones).fill(1);
+      try {
+        return run('BatchMatMul', backend as Backend, { a: ones, b: x }, { transposeA: true, transposeB: false });
+      } finally {
+        (backend as Backend).disposeData(ones.dataId);
+      }
+    }) as unknown as tf.KernelFunc,
+  });
   override('Conv2D', (stock) => (args) => convForward(args, stock));
   override('FusedConv2D', (stock) => (args) => convForward(args, stock));
 }

@@ -279,3 +279,56 @@ void conv2d(const float *x, const float *f, const float *bias, float *y, float *
     }
   }
 }
+
+/*
+ * Column sums of x [rows, c] into out [c]: per column, the sum tfjs-backend-wasm's plain matMul
+ * loop gives for ones [rows, 1] (transposed) times x, in its order, so bit for bit its result:
+ * rows in blocks of 48, each block summed from zero in row order, each block's sum added to the
+ * total, and then + 0 (the loop adds an absent bias, which can only turn a -0 into +0). 1 * x is
+ * x exactly, so no multiply is needed. Here 16 (or 4) columns at a time, in vector lanes.
+ */
+#define SUM_BLOCK 48
+void column_sums(const float *x, float *out, int rows, int c) {
+  const v128_t vzero = wasm_f32x4_splat(0.0f);
+  int j = 0;
+  for (; j + 16 <= c; j += 16) {
+    v128_t t0 = vzero, t1 = vzero, t2 = vzero, t3 = vzero;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      v128_t s0 = vzero, s1 = vzero, s2 = vzero, s3 = vzero;
+      const float *p = x + (size_t)k0 * c + j;
+      for (int k = k0; k < k1; k++, p += c) {
+        s0 = wasm_f32x4_add(s0, LOAD(p));
+        s1 = wasm_f32x4_add(s1, LOAD(p + 4));
+        s2 = wasm_f32x4_add(s2, LOAD(p + 8));
+        s3 = wasm_f32x4_add(s3, LOAD(p + 12));
+      }
+      t0 = wasm_f32x4_add(wasm_f32x4_add(t0, s0), vzero);
+      t1 = wasm_f32x4_add(wasm_f32x4_add(t1, s1), vzero);
+      t2 = wasm_f32x4_add(wasm_f32x4_add(t2, s2), vzero);
+      t3 = wasm_f32x4_add(wasm_f32x4_add(t3, s3), vzero);
+    }
+    STORE(out + j, t0); STORE(out + j + 4, t1); STORE(out + j + 8, t2); STORE(out + j + 12, t3);
+  }
+  for (; j + 4 <= c; j += 4) {
+    v128_t t = vzero;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      v128_t s0 = vzero;
+      const float *p = x + (size_t)k0 * c + j;
+      for (int k = k0; k < k1; k++, p += c) s0 = wasm_f32x4_add(s0, LOAD(p));
+      t = wasm_f32x4_add(wasm_f32x4_add(t, s0), vzero);
+    }
+    STORE(out + j, t);
+  }
+  for (; j < c; j++) {
+    float t = 0.0f;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      float s0 = 0.0f;
+      for (int k = k0; k < k1; k++) s0 = s0 + x[(size_t)k * c + j];
+      t = (t + s0) + 0.0f;
+    }
+    out[j] = t;
+  }
+}
