@@ -237,7 +237,8 @@ export class ManifestDiagnostics implements vscode.Disposable, vscode.CodeAction
       // What each run did comes first, under the line that sums it up: VS Code caps a hover's height
       // (about 250 px), and the table is what a hover over a row is for. The live facts follow it.
       // Cells padded with no-break spaces: a hover table has no cell spacing of its own.
-      const cell = (t: string) => `&nbsp;&nbsp;${t}&nbsp;&nbsp;`;
+      // A value's own spaces do not break either ("came back" on one line).
+      const cell = (t: string) => `&nbsp;&nbsp;${t.replace(/ /g, '&nbsp;')}&nbsp;&nbsp;`;
       const head = ['run', 'method', 'event', 'label', 'before', 'after'];
       // The newest runs only: a hover taller than the editor scrolls, and the view lists every run.
       const { shown, earlier } = recentEvents(s.events, HOVER_EVENT_ROWS);

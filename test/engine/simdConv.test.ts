@@ -14,7 +14,7 @@ import { switchBundledBackend } from '../../src/engine/runtime/backend';
 import { simdCalls, simdKernels, useSimdConv } from '../../src/engine/runtime/kernels/simdConv';
 import { convHelperOn, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
 import { Rng } from '../../src/engine/core/rng';
-import { columnSums } from '../../src/engine/core/columnSums';
+import { centeredSquareSums, columnSums, columnSumsOfProduct, inputGradient, normalize } from '../../src/engine/core/batchNormOps';
 
 before(() => switchBundledBackend('wasm'));
 after(() => {
@@ -200,6 +200,57 @@ test("BatchNorm's column sums equal the wasm matMul of ones they replace, bit fo
   assert.deepEqual(Array.from(columnSums(m).dataSync()), [9, 12]);
   m.dispose();
   await tf.setBackend('wasm');
+});
+
+test("BatchNorm's fused passes equal the ops they stand for, bit for bit", async () => {
+  await tf.setBackend('wasm');
+  const rng = new Rng(11);
+  const values = (n: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => (i % 13 === 0 ? -0 : rng.normal() * scale));
+  for (const [rows, c] of [
+    [1, 1],
+    [47, 3],
+    [49, 16],
+    [12544, 16],
+    [2353, 64],
+    [96, 33],
+  ]) {
+    const x = values(rows * c, 3);
+    const dy = values(rows * c);
+    const perChannel = () => values(c);
+    const [mean, rstd, gamma, beta, mDy, mDyX, scale] = [
+      perChannel(),
+      perChannel().map(Math.abs),
+      perChannel(),
+      perChannel(),
+      perChannel(),
+      perChannel(),
+      perChannel(),
+    ];
+    const passes = () =>
+      tf.tidy(() => {
+        const X = tf.tensor2d(x, [rows, c]);
+        const D = tf.tensor2d(dy, [rows, c]);
+        const m = tf.tensor2d(mean, [1, c]);
+        const [xhat, y] = normalize(X, m, tf.tensor2d(rstd, [1, c]), tf.tensor1d(gamma), tf.tensor1d(beta));
+        return [
+          centeredSquareSums(X, m),
+          xhat,
+          y,
+          columnSumsOfProduct(D, xhat),
+          inputGradient(D, xhat, tf.tensor2d(mDy, [1, c]), tf.tensor2d(mDyX, [1, c]), tf.tensor2d(scale, [1, c])),
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+    useSimdConv(false);
+    const ops = passes();
+    useSimdConv(true);
+    const before = simdCalls.batchNorm;
+    const fusedOut = passes();
+    assert.equal(simdCalls.batchNorm - before, 4, 'the fused passes did not run');
+    ['centered square sums', 'xhat', 'y', 'sums of a product', 'input gradient'].forEach((name, i) => {
+      assert.equal(fusedOut[i].length, ops[i].length, `${name}: length`);
+      assert.equal(differingBits(fusedOut[i], ops[i]), 0, `${rows} x ${c}, ${name}: ${differingBits(fusedOut[i], ops[i])} of ${ops[i].length} values differ`);
+    });
+  }
 });
 
 test('the SIMD forward convolution (plain, and with bias and ReLU) matches the cpu backend', async () => {

@@ -13,7 +13,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf';
-import { columnSums } from './columnSums';
+import { centeredSquareSums, columnSums, columnSumsOfProduct, inputGradient, normalize } from './batchNormOps';
 
 type Tensor = tfTypes.Tensor;
 
@@ -76,13 +76,13 @@ function affine(layer: LayerLike, config: Record<string, unknown>, op: (x: Tenso
 /**
  * BatchNorm on batch statistics, with its closed-form backward pass,
  *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
- * Statistics are computed inside (so autodiff never walks back through `moments`), and every
- * per-channel reduction is columnSums (columnSums.ts): a matMul of ones [n, 1] (transposed) with
- * [n, C], as wasm reduces over leading axes by transposing first, which cost more than the
- * convolutions. With transposeA the wasm matMul takes its plain loop rather than XNNPACK's
- * fully-connected operator, which repacks the fresh [n, C] operand as weights on every call
- * (~20 ms at n = 250880, C = 16, against ~3 ms); the plain loop is also the more accurate sum, and
- * on wasm a SIMD kernel gives its result bit for bit. `onStats` receives the batch mean and biased
+ * Statistics are computed inside (so autodiff never walks back through `moments`). The full-size
+ * passes are batchNormOps.ts's: per-channel sums as a matMul of ones [n, 1] (transposed) with
+ * [n, C] (wasm reduces over leading axes by transposing first, which cost more than the
+ * convolutions; with transposeA the wasm matMul takes its plain loop rather than XNNPACK's
+ * fully-connected operator, which repacks the fresh [n, C] operand as weights on every call, ~20 ms
+ * at n = 250880, C = 16, against ~3 ms), and on wasm each pass fused into one SIMD kernel with the
+ * same results bit for bit. `onStats` receives the batch mean and biased
  * variance (for the running statistics).
  */
 function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, onStats: (mean: Tensor, variance: Tensor) => void): Tensor {
@@ -93,20 +93,19 @@ function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: numb
     const save = args[3] as (tensors: Tensor[]) => void;
     const flat = tf.reshape(xs, [n, channels]) as tfTypes.Tensor2D;
     const mean = tf.div(columnSums(flat), n);
-    const centered = tf.sub(flat, mean) as tfTypes.Tensor2D;
-    const variance = tf.div(columnSums(tf.square(centered) as tfTypes.Tensor2D), n);
+    const variance = tf.div(centeredSquareSums(flat, mean), n);
     onStats(tf.reshape(mean, [channels]), tf.reshape(variance, [channels]));
     const rstd = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = tf.mul(centered, rstd);
+    const [xhat, y] = normalize(flat, mean, rstd, g, b);
     save([xhat, rstd, g]);
     return {
-      value: tf.reshape(tf.add(tf.mul(xhat, g), b), xs.shape),
+      value: tf.reshape(y, xs.shape),
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
         const [xh, r, gm] = saved as [tfTypes.Tensor2D, Tensor, Tensor];
         const grad = tf.reshape(dy as Tensor, [n, channels]) as tfTypes.Tensor2D;
         const sumDy = columnSums(grad);
-        const sumDyXhat = columnSums(tf.mul(grad, xh) as tfTypes.Tensor2D);
-        const dx = tf.mul(tf.mul(gm, r), tf.sub(tf.sub(grad, tf.div(sumDy, n)), tf.mul(xh, tf.div(sumDyXhat, n))));
+        const sumDyXhat = columnSumsOfProduct(grad, xh);
+        const dx = inputGradient(grad, xh, tf.div(sumDy, n), tf.div(sumDyXhat, n), tf.mul(gm, r));
         return [tf.reshape(dx, xs.shape), tf.reshape(sumDyXhat, [channels]), tf.reshape(sumDy, [channels])];
       },
     };

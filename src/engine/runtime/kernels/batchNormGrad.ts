@@ -7,7 +7,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { bundledTf as tf } from '../../core/tf';
-import { columnSums } from '../../core/columnSums';
+import { columnSums } from '../../core/batchNormOps';
 
 let registered = false;
 

@@ -17,6 +17,10 @@ import { startConvolution, startFilterGradient } from './convHelper';
 interface ConvExports {
   swap_outer(src: number, dst: number, a: number, b: number, c: number): void;
   column_sums(x: number, out: number, rows: number, c: number): void;
+  bn_centered_square_sums(x: number, mean: number, out: number, rows: number, c: number): void;
+  bn_normalize(x: number, mean: number, rstd: number, gamma: number, beta: number, xhat: number, y: number, rows: number, c: number): void;
+  column_sums_of_product(a: number, b: number, out: number, rows: number, c: number): void;
+  bn_input_gradient(dy: number, xhat: number, meanDy: number, meanDyXhat: number, scale: number, dx: number, rows: number, c: number): void;
   conv2d_filter_grad(
     x: number,
     dy: number,
@@ -85,7 +89,7 @@ const instances = new WeakMap<object, ConvExports | null>();
 let enabled = true;
 
 /** Calls into the module so far, by kernel (tests check that the SIMD path really ran). */
-export const simdCalls = { filterGradient: 0, convolution: 0, columnSums: 0 };
+export const simdCalls = { filterGradient: 0, convolution: 0, columnSums: 0, batchNorm: 0 };
 
 /** Turns the SIMD kernels off (the XNNPACK-based ones run instead) or on; for tests and comparisons. */
 export function useSimdConv(on: boolean): void {
@@ -275,4 +279,31 @@ export function columnSums(kernels: ConvExports, backend: WasmBackend, m: tf.Ten
   const out = backend.makeOutput([1, c], 'float32');
   if (c > 0) kernels.column_sums(offsetOf(backend, m), offsetOf(backend, out), rows, c);
   return out;
+}
+
+/**
+ * BatchNorm's fused passes (core/batchNormOps.ts, conv.c): `kind` names the pass; `inputs` are
+ * [rows, c] tensors then per-channel vectors of c floats, in the C function's order. Returns its
+ * outputs: [1, c] sums, or [rows, c] tensors.
+ */
+export function batchNormPass(
+  kernels: ConvExports,
+  backend: WasmBackend,
+  kind: 'centeredSquareSums' | 'normalize' | 'columnSumsOfProduct' | 'inputGradient',
+  inputs: tf.TensorInfo[],
+): tf.TensorInfo[] {
+  simdCalls.batchNorm++;
+  const [rows, c] = inputs[0].shape;
+  const ptrs = inputs.map((t) => offsetOf(backend, t));
+  const sums = () => backend.makeOutput([1, c], 'float32');
+  const full = () => backend.makeOutput([rows, c], 'float32');
+  const outs = kind === 'normalize' ? [full(), full()] : kind === 'inputGradient' ? [full()] : [sums()];
+  if (rows * c > 0) {
+    const o = outs.map((t) => offsetOf(backend, t));
+    if (kind === 'centeredSquareSums') kernels.bn_centered_square_sums(ptrs[0], ptrs[1], o[0], rows, c);
+    else if (kind === 'normalize') kernels.bn_normalize(ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], o[0], o[1], rows, c);
+    else if (kind === 'columnSumsOfProduct') kernels.column_sums_of_product(ptrs[0], ptrs[1], o[0], rows, c);
+    else kernels.bn_input_gradient(ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], o[0], rows, c);
+  }
+  return outs;
 }

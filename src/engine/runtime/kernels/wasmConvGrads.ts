@@ -24,8 +24,8 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { bundledTf } from '../../core/tf';
-import { columnSums, convolution, filterGradient, simdKernels, type WasmBackend } from './simdConv';
-import { COLUMN_SUMS_KERNEL } from '../../core/columnSums';
+import { batchNormPass, columnSums, convolution, filterGradient, simdKernels, type WasmBackend } from './simdConv';
+import { BATCH_NORM_KERNELS, setBatchNormFusion } from '../../core/batchNormOps';
 
 type Backend = tf.KernelBackend & {
   disposeData(dataId: object, force?: boolean): boolean;
@@ -414,23 +414,65 @@ export function registerWasmTrainingKernels(): void {
         ? (stock(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo)
         : conv2dBackpropInput(args),
   );
-  // BatchNorm's per-channel sums (core/columnSums.ts): the SIMD kernel, else the matMul it equals.
+  registerBatchNormKernels();
+  override('Conv2D', (stock) => (args) => convForward(args, stock));
+  override('FusedConv2D', (stock) => (args) => convForward(args, stock));
+}
+
+/** Inputs of each fused BatchNorm pass, in the C function's order: [rows, c] tensors first, then per-channel vectors. */
+const BATCH_NORM_INPUTS = {
+  centeredSquareSums: ['x', 'mean'],
+  normalize: ['x', 'mean', 'rstd', 'gamma', 'beta'],
+  columnSumsOfProduct: ['a', 'b'],
+  inputGradient: ['dy', 'xhat', 'meanDy', 'meanDyXhat', 'scale'],
+} as const;
+
+/**
+ * BatchNorm's passes (core/batchNormOps.ts) as wasm kernels: the SIMD ones (bit for bit the ops
+ * they stand for). core/batchNormOps.ts runs them only while the SIMD module is on and binds to
+ * the backend's memory (setBatchNormFusion), else the ops themselves; when a pass meets something
+ * it does not expect (another dtype, a per-channel vector of another
+ * length), it throws rather than guess: the engine's BatchNorm gives it only float32 [rows, c]
+ * and [c] or [1, c].
+ */
+function registerBatchNormKernels(): void {
+  // The ops run unfused on wasm when the SIMD module is off or cannot bind (useSimdConv(false)).
+  setBatchNormFusion(() => bundledTf.getBackend() !== 'wasm' || simdKernels(bundledTf.backend()) !== null);
+  const check = (name: string, inputs: tf.TensorInfo[], matrices: number) => {
+    const c = inputs[0].shape[inputs[0].shape.length - 1];
+    for (const [i, t] of inputs.entries()) {
+      const size = t.shape.reduce((a, b) => a * b, 1);
+      const ok = t.dtype === 'float32' && (i < matrices ? t.shape.length === 2 && t.shape[1] === c && size === inputs[0].shape[0] * c : size === c);
+      if (!ok) throw new Error(`${name}: input ${i} has shape [${t.shape}] (${t.dtype}); expected float32 ${i < matrices ? `[rows, ${c}]` : `${c} values`}.`);
+    }
+  };
+  const simdOrThrow = (backend: tf.KernelBackend, name: string) => {
+    const simd = simdKernels(backend);
+    if (!simd) throw new Error(`${name} needs the SIMD kernels, which could not bind to the wasm backend.`);
+    return simd;
+  };
   bundledTf.registerKernel({
-    kernelName: COLUMN_SUMS_KERNEL,
+    kernelName: BATCH_NORM_KERNELS.columnSums,
     backendName: 'wasm',
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
       const { x } = inputs as { x: tf.TensorInfo };
-      const simd = simdKernels(backend);
-      if (simd && x.dtype === 'float32') return columnSums(simd, backend as unknown as WasmBackend, x);
-      const ones = (backend as Backend).makeOutput([x.shape[0], 1], 'float32');
-      (backend as Backend).typedArrayFromHeap(ones).fill(1);
-      try {
-        return run('BatchMatMul', backend as Backend, { a: ones, b: x }, { transposeA: true, transposeB: false });
-      } finally {
-        (backend as Backend).disposeData(ones.dataId);
-      }
+      check(BATCH_NORM_KERNELS.columnSums, [x], 1);
+      return columnSums(simdOrThrow(backend, BATCH_NORM_KERNELS.columnSums), backend as unknown as WasmBackend, x);
     }) as unknown as tf.KernelFunc,
   });
-  override('Conv2D', (stock) => (args) => convForward(args, stock));
-  override('FusedConv2D', (stock) => (args) => convForward(args, stock));
+  for (const kind of Object.keys(BATCH_NORM_INPUTS) as Array<keyof typeof BATCH_NORM_INPUTS>) {
+    const name = BATCH_NORM_KERNELS[kind];
+    const names = BATCH_NORM_INPUTS[kind];
+    const matrices = kind === 'centeredSquareSums' ? 1 : 2;
+    bundledTf.registerKernel({
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: (({ inputs, backend }: KernelArgs) => {
+        const list = names.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
+        check(name, list, kind === 'normalize' ? 1 : matrices);
+        const outs = batchNormPass(simdOrThrow(backend, name), backend as unknown as WasmBackend, kind, list);
+        return outs.length === 1 ? outs[0] : outs;
+      }) as unknown as tf.KernelFunc,
+    });
+  }
 }

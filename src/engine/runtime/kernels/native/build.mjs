@@ -19,7 +19,16 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const output = path.join(here, 'convWasm.ts');
-const EXPORTS = ['swap_outer', 'conv2d_filter_grad', 'conv2d', 'column_sums'];
+const EXPORTS = [
+  'swap_outer',
+  'conv2d_filter_grad',
+  'conv2d',
+  'column_sums',
+  'bn_centered_square_sums',
+  'bn_normalize',
+  'column_sums_of_product',
+  'bn_input_gradient',
+];
 const CFLAGS = ['--target=wasm32', '-msimd128', '-mbulk-memory', '-O3', '-nostdlib', '-ffreestanding', '-Wall', '-Wextra', '-Werror'];
 /** The shared-memory module: the same code, compiled with atomics so that it may import a shared memory (up to 4 GiB). */
 const SHARED_CFLAGS = ['-matomics'];

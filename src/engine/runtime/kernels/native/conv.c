@@ -332,3 +332,109 @@ void column_sums(const float *x, float *out, int rows, int c) {
     out[j] = t;
   }
 }
+
+/*
+ * BatchNorm in training mode, fused: each function does in one pass what the engine's BatchNorm
+ * (core/forward.ts) did in several TensorFlow.js ops, with the same float operations on each
+ * element in the same order (no fused multiply-add: WebAssembly SIMD has none), so the results are
+ * bit for bit those ops' results. Per-channel vectors (mean, rstd, ...) are [c]; x and the others
+ * [rows, c]. Columns 4 at a time; a remainder of under 4 columns one at a time.
+ */
+
+/* Column sums, as column_sums, of (x - mean)^2: the variance's numerator. */
+void bn_centered_square_sums(const float *x, const float *mean, float *out, int rows, int c) {
+  const v128_t vzero = wasm_f32x4_splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= c; j += 4) {
+    const v128_t m = LOAD(mean + j);
+    v128_t t = vzero;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      v128_t s0 = vzero;
+      const float *p = x + (size_t)k0 * c + j;
+      for (int k = k0; k < k1; k++, p += c) {
+        const v128_t d = wasm_f32x4_sub(LOAD(p), m);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(d, d));
+      }
+      t = wasm_f32x4_add(wasm_f32x4_add(t, s0), vzero);
+    }
+    STORE(out + j, t);
+  }
+  for (; j < c; j++) {
+    float t = 0.0f;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      float s0 = 0.0f;
+      for (int k = k0; k < k1; k++) {
+        const float d = x[(size_t)k * c + j] - mean[j];
+        s0 = s0 + d * d;
+      }
+      t = (t + s0) + 0.0f;
+    }
+    out[j] = t;
+  }
+}
+
+/* xhat = (x - mean) * rstd;  y = xhat * gamma + beta. */
+void bn_normalize(const float *x, const float *mean, const float *rstd, const float *gamma, const float *beta,
+                  float *xhat, float *y, int rows, int c) {
+  for (int k = 0; k < rows; k++) {
+    const float *xp = x + (size_t)k * c;
+    float *hp = xhat + (size_t)k * c;
+    float *yp = y + (size_t)k * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const v128_t h = wasm_f32x4_mul(wasm_f32x4_sub(LOAD(xp + j), LOAD(mean + j)), LOAD(rstd + j));
+      STORE(hp + j, h);
+      STORE(yp + j, wasm_f32x4_add(wasm_f32x4_mul(h, LOAD(gamma + j)), LOAD(beta + j)));
+    }
+    for (; j < c; j++) {
+      const float h = (xp[j] - mean[j]) * rstd[j];
+      hp[j] = h;
+      yp[j] = h * gamma[j] + beta[j];
+    }
+  }
+}
+
+/* Column sums, as column_sums, of a * b. */
+void column_sums_of_product(const float *a, const float *b, float *out, int rows, int c) {
+  const v128_t vzero = wasm_f32x4_splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= c; j += 4) {
+    v128_t t = vzero;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      v128_t s0 = vzero;
+      const size_t at = (size_t)k0 * c + j;
+      const float *p = a + at, *q = b + at;
+      for (int k = k0; k < k1; k++, p += c, q += c) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(LOAD(p), LOAD(q)));
+      t = wasm_f32x4_add(wasm_f32x4_add(t, s0), vzero);
+    }
+    STORE(out + j, t);
+  }
+  for (; j < c; j++) {
+    float t = 0.0f;
+    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
+      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
+      float s0 = 0.0f;
+      for (int k = k0; k < k1; k++) s0 = s0 + a[(size_t)k * c + j] * b[(size_t)k * c + j];
+      t = (t + s0) + 0.0f;
+    }
+    out[j] = t;
+  }
+}
+
+/* dx = scale * ((dy - meanDy) - xhat * meanDyXhat): BatchNorm's input gradient. */
+void bn_input_gradient(const float *dy, const float *xhat, const float *mean_dy, const float *mean_dy_xhat, const float *scale,
+                       float *dx, int rows, int c) {
+  for (int k = 0; k < rows; k++) {
+    const size_t at = (size_t)k * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const v128_t a = wasm_f32x4_sub(LOAD(dy + at + j), LOAD(mean_dy + j));
+      const v128_t b = wasm_f32x4_mul(LOAD(xhat + at + j), LOAD(mean_dy_xhat + j));
+      STORE(dx + at + j, wasm_f32x4_mul(LOAD(scale + j), wasm_f32x4_sub(a, b)));
+    }
+    for (; j < c; j++) dx[at + j] = scale[j] * ((dy[at + j] - mean_dy[j]) - xhat[at + j] * mean_dy_xhat[j]);
+  }
+}
