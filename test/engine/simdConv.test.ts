@@ -12,7 +12,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { bundledTf as tf } from '../../src/engine/core/tf';
 import { switchBundledBackend } from '../../src/engine/runtime/backend';
 import { simdCalls, simdKernels, useSimdConv } from '../../src/engine/runtime/kernels/simdConv';
-import { convHelperOn, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
+import { convHelperOn, failNextHelperTask, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
 import { Rng } from '../../src/engine/core/rng';
 import { centeredSquareSums, columnSums, columnSumsOfProduct, inputGradient, normalize } from '../../src/engine/core/batchNormOps';
 
@@ -155,6 +155,36 @@ test('with a second thread, every kernel equals the XNNPACK-based one bit for bi
     useConvHelper(false);
   }
   assert.ok(split.filterGradient >= 10 && split.convolution >= 10, JSON.stringify(split));
+});
+
+test('a failed helper task is done by this thread instead, with the same bits, and the helper is dropped until turned on again', async () => {
+  await tf.setBackend('wasm');
+  const c = splitCases[13];
+  const d = inputs(c);
+  useConvHelper(false);
+  useSimdConv(false);
+  const xnn = run(c, d.x, d.w, d.b, d.dy);
+  useSimdConv(true);
+  try {
+    useConvHelper(true, { minWork: 0 });
+    // Start the helper with one good call, then make the next task (the first convolution) fail.
+    run(c, d.x, d.w, d.b, d.dy);
+    assert.ok(convHelperOn());
+    const before = { ...helperCalls };
+    failNextHelperTask();
+    const out = run(c, d.x, d.w, d.b, d.dy);
+    assert.equal(helperCalls.convolution, before.convolution + 1, 'only the failed task was handed over');
+    assert.equal(helperCalls.filterGradient, before.filterGradient, 'the helper was used after it failed');
+    assert.equal(convHelperOn(), false, 'a failed helper stays in use');
+    for (const k of ['y', 'fused', 'dx', 'dw'] as const) assert.equal(differingBits(out[k], xnn[k]), 0, `${k} after a failed task`);
+    useConvHelper(false);
+    useConvHelper(true, { minWork: 0 });
+    const again = run(c, d.x, d.w, d.b, d.dy);
+    assert.ok(convHelperOn(), 'turned on again, the helper does not start');
+    assert.equal(differingBits(again.dw, xnn.dw), 0);
+  } finally {
+    useConvHelper(false);
+  }
 });
 
 test('the second thread stays off under its threshold and when turned off', async () => {

@@ -25,6 +25,7 @@ const { workerData } = require('node:worker_threads');
 const { memory, module, control } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(control);
+Atomics.store(c, 5, 1);
 let seen = 0;
 for (;;) {
   Atomics.wait(c, 0, seen);
@@ -56,7 +57,7 @@ for (;;) {
 }
 `;
 
-/** Int32 slots of the control block: 0 request number, 1 answered number, 2 kind, 3 argument count, 4 status, 8.. arguments. */
+/** Int32 slots of the control block: 0 request number, 1 answered number, 2 kind, 3 argument count, 4 status, 5 started, 8.. arguments. */
 const ARGS = 8;
 const PAGE = 65536;
 /** The shared memory's ceiling: 1 GiB (the largest default-model step needs well under 100 MiB). */
@@ -65,6 +66,8 @@ const MAX_PAGES = 16384;
 const DEFAULT_MIN_WORK = 2_000_000;
 /** How long to wait for the helper before doing its part here (a stuck or dead helper). */
 const ANSWER_TIMEOUT_MS = 60_000;
+/** How long a helper may take to start (a thread that cannot start is given up on sooner). */
+const START_TIMEOUT_MS = 10_000;
 
 /** Calls that went to two threads so far, by kernel (tests check that the split really ran). */
 export const helperCalls = { filterGradient: 0, convolution: 0 };
@@ -77,6 +80,8 @@ interface Helper {
 }
 
 let wanted = false;
+/** Tests: the next task is sent as one the helper does not know, so that it answers with a failure. */
+let failNext = false;
 let minWork = DEFAULT_MIN_WORK;
 let helper: Helper | null | undefined;
 
@@ -88,6 +93,11 @@ export function useConvHelper(on: boolean, options: { minWork?: number } = {}): 
   wanted = on;
   minWork = options.minWork ?? DEFAULT_MIN_WORK;
   if (!on) stopHelper();
+}
+
+/** For tests: the helper's next task fails, as a helper that crashed in a kernel would. */
+export function failNextHelperTask(): void {
+  failNext = true;
 }
 
 /** Whether this thread is one of the warm pool's (workerPool.ts): those never get a helper. */
@@ -159,18 +169,20 @@ function ensure(h: Helper, bytes: number): boolean {
 /** Hands a task to the helper; returns a function that waits for it (true: done, false: failed). */
 function post(h: Helper, kind: number, args: number[]): () => boolean {
   const c = h.control;
-  c[2] = kind;
+  c[2] = failNext ? -1 : kind;
+  failNext = false;
   c[3] = args.length;
   for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
   const request = ++h.request;
   Atomics.store(c, 0, request);
   Atomics.notify(c, 0);
   return () => {
-    const until = Date.now() + ANSWER_TIMEOUT_MS;
+    const since = Date.now();
+    const until = since + ANSWER_TIMEOUT_MS;
     for (;;) {
       const answered = Atomics.load(c, 1);
       if (answered === request) break;
-      const left = until - Date.now();
+      const left = Atomics.load(c, 5) === 1 ? until - Date.now() : Math.min(until, since + START_TIMEOUT_MS) - Date.now();
       if (left <= 0 || helper !== h) {
         // Dead or stuck: stop using it; the caller does its part.
         if (helper === h) {
