@@ -187,6 +187,27 @@ test('a failed helper task is done by this thread instead, with the same bits, a
   }
 });
 
+test("a convolution too big for the helper's memory runs on this thread alone, with the same bits", async () => {
+  await tf.setBackend('wasm');
+  // At batch 9, a 28x28x16 layer's filter gradient needs 1.8 MB of the helper (x, dy and their
+  // swapped copies), the forward's split 0.5 MB: under a 1 MB ceiling only the forward splits.
+  const c = splitCases[13];
+  const d = inputs(c);
+  useConvHelper(false);
+  const one = run(c, d.x, d.w, d.b, d.dy);
+  useConvHelper(true, { minWork: 0, maxBytes: 1 << 20 });
+  try {
+    const before = { ...helperCalls };
+    const two = run(c, d.x, d.w, d.b, d.dy);
+    assert.ok(helperCalls.convolution > before.convolution, 'the forward convolution was not split');
+    assert.equal(helperCalls.filterGradient, before.filterGradient, 'the filter gradient was split past the ceiling');
+    for (const k of ['y', 'fused', 'dx', 'dw'] as const) assert.equal(differingBits(two[k], one[k]), 0, k);
+    assert.ok(convHelperOn(), 'a refused split must not drop the helper');
+  } finally {
+    useConvHelper(false);
+  }
+});
+
 test('the second thread stays off under its threshold and when turned off', async () => {
   await tf.setBackend('wasm');
   const c = splitCases[13];

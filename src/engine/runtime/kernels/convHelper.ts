@@ -60,8 +60,12 @@ for (;;) {
 /** Int32 slots of the control block: 0 request number, 1 answered number, 2 kind, 3 argument count, 4 status, 5 started, 8.. arguments. */
 const ARGS = 8;
 const PAGE = 65536;
-/** The shared memory's ceiling: 1 GiB (the largest default-model step needs well under 100 MiB). */
-const MAX_PAGES = 16384;
+/**
+ * The shared memory's ceiling: 256 MiB. The default model's biggest split needs about 55 MiB (x, dy
+ * and their swapped copies for a 28x28x16 layer at batch 272); a convolution that would need more
+ * runs on this thread alone, so a big model never pays with a second copy of its activations.
+ */
+const MAX_PAGES = 4096;
 /** Work under this many multiply-adds stays on one thread: the copies and the hand-over would cost more than they save. */
 const DEFAULT_MIN_WORK = 2_000_000;
 /** How long to wait for the helper before doing its part here (a stuck or dead helper). */
@@ -80,6 +84,7 @@ interface Helper {
 }
 
 let wanted = false;
+let maxBytes = MAX_PAGES * PAGE;
 /** Tests: the next task is sent as one the helper does not know, so that it answers with a failure. */
 let failNext = false;
 let minWork = DEFAULT_MIN_WORK;
@@ -87,11 +92,13 @@ let helper: Helper | null | undefined;
 
 /**
  * Turns the second thread on or off for this thread's convolutions. `minWork`: the smallest
- * convolution (in multiply-adds) worth splitting; tests set 0 to split every one.
+ * convolution (in multiply-adds) worth splitting; tests set 0 to split every one. `maxBytes`: a
+ * lower ceiling for the helper's memory than MAX_PAGES (tests).
  */
-export function useConvHelper(on: boolean, options: { minWork?: number } = {}): void {
+export function useConvHelper(on: boolean, options: { minWork?: number; maxBytes?: number } = {}): void {
   wanted = on;
   minWork = options.minWork ?? DEFAULT_MIN_WORK;
+  maxBytes = Math.min(options.maxBytes ?? Infinity, MAX_PAGES * PAGE);
   if (!on) stopHelper();
 }
 
@@ -154,6 +161,7 @@ function running(work: number): Helper | null {
 
 /** Grows the shared memory to at least `bytes`; false when it cannot. */
 function ensure(h: Helper, bytes: number): boolean {
+  if (bytes > maxBytes) return false;
   const have = h.memory.buffer.byteLength;
   if (bytes <= have) return true;
   const pages = Math.ceil((bytes - have) / PAGE);
