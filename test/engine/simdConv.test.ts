@@ -12,7 +12,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { bundledTf as tf } from '../../src/engine/core/tf';
 import { switchBundledBackend } from '../../src/engine/runtime/backend';
 import { simdCalls, simdKernels, useSimdConv } from '../../src/engine/runtime/kernels/simdConv';
-import { convHelperOn, failNextHelperTask, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
+import { convHelperOn, failNextHelperStart, failNextHelperTask, helperCalls, useConvHelper } from '../../src/engine/runtime/kernels/convHelper';
 import { Rng } from '../../src/engine/core/rng';
 import { centeredSquareSums, columnSums, columnSumsOfProduct, inputGradient, normalize } from '../../src/engine/core/batchNormOps';
 
@@ -182,6 +182,26 @@ test('a failed helper task is done by this thread instead, with the same bits, a
     const again = run(c, d.x, d.w, d.b, d.dy);
     assert.ok(convHelperOn(), 'turned on again, the helper does not start');
     assert.equal(differingBits(again.dw, xnn.dw), 0);
+  } finally {
+    useConvHelper(false);
+  }
+});
+
+test('a helper that cannot start is given up on at once: this thread computes everything, with the same bits', async () => {
+  await tf.setBackend('wasm');
+  const c = splitCases[13];
+  const d = inputs(c);
+  useConvHelper(false);
+  const one = run(c, d.x, d.w, d.b, d.dy);
+  failNextHelperStart();
+  useConvHelper(true, { minWork: 0 });
+  try {
+    const t0 = performance.now();
+    const two = run(c, d.x, d.w, d.b, d.dy);
+    // Not a timing goal: a helper that never says it started would be waited for 10 s.
+    assert.ok(performance.now() - t0 < 5000, `waited ${Math.round(performance.now() - t0)} ms for a helper that had failed`);
+    assert.equal(convHelperOn(), false, 'a helper that failed to start is still in use');
+    for (const k of ['y', 'fused', 'dx', 'dw'] as const) assert.equal(differingBits(two[k], one[k]), 0, k);
   } finally {
     useConvHelper(false);
   }

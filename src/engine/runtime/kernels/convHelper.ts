@@ -17,17 +17,24 @@
  * the helper fails or does not answer, this thread computes the rest itself and stops using it.
  */
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
-import { CONV_WASM_SHARED_BASE64 } from './native/convWasm';
+import { CONV_WASM_BASE64, CONV_WASM_SHARED_BASE64 } from './native/convWasm';
 
 /** The helper's program (run with eval: it needs nothing from the bundle). */
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { memory, module, control } = workerData;
-const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(control);
-Atomics.store(c, 5, 1);
+let k;
+try {
+  k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  Atomics.store(c, 5, 1);
+} catch (e) {
+  Atomics.store(c, 5, -1);
+}
+Atomics.notify(c, 1);
 let seen = 0;
 for (;;) {
+  if (!k) break;
   Atomics.wait(c, 0, seen);
   seen = Atomics.load(c, 0);
   if (seen < 0) break;
@@ -57,7 +64,7 @@ for (;;) {
 }
 `;
 
-/** Int32 slots of the control block: 0 request number, 1 answered number, 2 kind, 3 argument count, 4 status, 5 started, 8.. arguments. */
+/** Int32 slots of the control block: 0 request number, 1 answered number, 2 kind, 3 argument count, 4 status, 5 started (1) or failed to start (-1), 8.. arguments. */
 const ARGS = 8;
 const PAGE = 65536;
 /**
@@ -102,6 +109,14 @@ export function useConvHelper(on: boolean, options: { minWork?: number; maxBytes
   if (!on) stopHelper();
 }
 
+/** Tests: the next helper is given the module built for an unshared memory, which cannot start on a shared one. */
+let badStart = false;
+
+/** For tests: the next helper fails to start (it is given a module it cannot instantiate). */
+export function failNextHelperStart(): void {
+  badStart = true;
+}
+
 /** For tests: the helper's next task fails, as a helper that crashed in a kernel would. */
 export function failNextHelperTask(): void {
   failNext = true;
@@ -139,7 +154,8 @@ function start(): Helper | null {
   try {
     const W = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => Helper['memory']; Module: new (b: Uint8Array) => object } }).WebAssembly;
     const memory = new W.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    const module = new W.Module(Buffer.from(CONV_WASM_SHARED_BASE64, 'base64'));
+    const module = new W.Module(Buffer.from(badStart ? CONV_WASM_BASE64 : CONV_WASM_SHARED_BASE64, 'base64'));
+    badStart = false;
     const control = new Int32Array(new SharedArrayBuffer(4 * (ARGS + 32)));
     const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { memory, module, control: control.buffer } });
     worker.unref();
@@ -190,8 +206,9 @@ function post(h: Helper, kind: number, args: number[]): () => boolean {
     for (;;) {
       const answered = Atomics.load(c, 1);
       if (answered === request) break;
-      const left = Atomics.load(c, 5) === 1 ? until - Date.now() : Math.min(until, since + START_TIMEOUT_MS) - Date.now();
-      if (left <= 0 || helper !== h) {
+      const started = Atomics.load(c, 5);
+      const left = started === 1 ? until - Date.now() : Math.min(until, since + START_TIMEOUT_MS) - Date.now();
+      if (left <= 0 || started === -1 || helper !== h) {
         // Dead or stuck: stop using it; the caller does its part.
         if (helper === h) {
           stopHelper();
