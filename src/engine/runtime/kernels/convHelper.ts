@@ -4,12 +4,12 @@
  * The wasm backend runs a kernel on one thread, and its heap is not shared, so the helper works in
  * a shared WebAssembly.Memory of its own, with the same C code built for a shared memory
  * (native/convWasm.ts, CONV_WASM_SHARED). For a convolution big enough to pay for it:
- *   - forward (and the input gradients' inner convolution): the helper takes the second half of
- *     the images; their input is copied to it, their output back;
- *   - filter gradient: the helper takes the second half of the input channels (rows of dW); x and
+ *   - forward (and the input gradients' inner convolution): the helper takes the last 2/5 of the
+ *     images; their input is copied to it, their output back;
+ *   - filter gradient: the helper takes the last 3/8 of the input channels (rows of dW); x and
  *     dy are copied to it, its rows of dW back.
- * This thread does the first half meanwhile, in place, then waits for the helper (Atomics: the
- * kernels are synchronous). Every output is the same sum in the same order as on one thread, so
+ * (The shares are simdConv.ts's THIS_THREAD_SHARE, measured.) This thread does the rest
+ * meanwhile, in place, then waits for the helper (Atomics: the kernels are synchronous). Every output is the same sum in the same order as on one thread, so
  * the results are bit for bit the same (test/engine/simdConv.test.ts checks it).
  *
  * Used by the one thread that runs a request's training step (the CLI's, or the extension's engine
