@@ -91,6 +91,14 @@ function differingBits(a: Float32Array, b: Float32Array): number {
   return n;
 }
 
+/** Fails unless every output of `a` equals `b`'s in every bit. */
+function assertSameBits(a: Outputs, b: Outputs, what: string): void {
+  for (const k of ['y', 'fused', 'dx', 'dw'] as const) {
+    assert.equal(a[k].length, b[k].length, `${k}: length, ${what}`);
+    assert.equal(differingBits(a[k], b[k]), 0, `${k}: ${differingBits(a[k], b[k])} of ${b[k].length} values differ, ${what}`);
+  }
+}
+
 test('the SIMD module binds to the wasm backend', async () => {
   await tf.setBackend('wasm');
   assert.ok(simdKernels(tf.backend()), "the SIMD kernels could not bind to the wasm backend's memory");
@@ -110,10 +118,7 @@ for (const c of cases) {
     // forward, fused and the forward inside tf.grads.
     assert.equal(simdCalls.filterGradient - calls.filterGradient, 1, 'the filter gradient did not run through the SIMD kernel');
     assert.equal(simdCalls.convolution - calls.convolution, c.input[3] < 4 ? 1 : 4, 'a convolution did not run through the SIMD kernel');
-    for (const k of ['y', 'fused', 'dx', 'dw'] as const) {
-      assert.equal(simd[k].length, xnn[k].length, `${k}: length`);
-      assert.equal(differingBits(simd[k], xnn[k]), 0, `${k}: ${differingBits(simd[k], xnn[k])} of ${xnn[k].length} values differ`);
-    }
+    assertSameBits(simd, xnn, describe(c));
   });
 }
 
@@ -146,9 +151,7 @@ test('with a second thread, every kernel equals the XNNPACK-based one bit for bi
       if (c.input[3] >= 4) assert.ok(helperCalls.filterGradient > before.filterGradient, `the filter gradient was not split: ${describe(c)}`);
       // (Small batches may not split: the split falls where conv2d's groups of four pixels do.)
       if (c.input[0] >= 5) assert.ok(helperCalls.convolution > before.convolution, `no convolution was split: ${describe(c)}`);
-      for (const k of ['y', 'fused', 'dx', 'dw'] as const) {
-        assert.equal(differingBits(two[k], xnn[k]), 0, `${k}: ${differingBits(two[k], xnn[k])} of ${xnn[k].length} values differ: ${describe(c)}`);
-      }
+      assertSameBits(two, xnn, describe(c));
       assert.ok(convHelperOn(), 'the helper stopped');
     }
   } finally {
@@ -176,7 +179,7 @@ test('a failed helper task is done by this thread instead, with the same bits, a
     assert.equal(helperCalls.convolution, before.convolution + 1, 'only the failed task was handed over');
     assert.equal(helperCalls.filterGradient, before.filterGradient, 'the helper was used after it failed');
     assert.equal(convHelperOn(), false, 'a failed helper stays in use');
-    for (const k of ['y', 'fused', 'dx', 'dw'] as const) assert.equal(differingBits(out[k], xnn[k]), 0, `${k} after a failed task`);
+    assertSameBits(out, xnn, 'after a failed task');
     useConvHelper(false);
     useConvHelper(true, { minWork: 0 });
     const again = run(c, d.x, d.w, d.b, d.dy);
@@ -201,7 +204,7 @@ test('a helper that cannot start is given up on at once: this thread computes ev
     // Not a timing goal: a helper that never says it started would be waited for 10 s.
     assert.ok(performance.now() - t0 < 5000, `waited ${Math.round(performance.now() - t0)} ms for a helper that had failed`);
     assert.equal(convHelperOn(), false, 'a helper that failed to start is still in use');
-    for (const k of ['y', 'fused', 'dx', 'dw'] as const) assert.equal(differingBits(two[k], one[k]), 0, k);
+    assertSameBits(two, one, 'one thread against two');
   } finally {
     useConvHelper(false);
   }
@@ -221,7 +224,7 @@ test("a convolution too big for the helper's memory runs on this thread alone, w
     const two = run(c, d.x, d.w, d.b, d.dy);
     assert.ok(helperCalls.convolution > before.convolution, 'the forward convolution was not split');
     assert.equal(helperCalls.filterGradient, before.filterGradient, 'the filter gradient was split past the ceiling');
-    for (const k of ['y', 'fused', 'dx', 'dw'] as const) assert.equal(differingBits(two[k], one[k]), 0, k);
+    assertSameBits(two, one, 'one thread against two');
     assert.ok(convHelperOn(), 'a refused split must not drop the helper');
   } finally {
     useConvHelper(false);

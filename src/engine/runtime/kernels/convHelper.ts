@@ -18,6 +18,8 @@
  */
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { CONV_WASM_BASE64, CONV_WASM_SHARED_BASE64 } from './native/convWasm';
+// Types only (erased): simdConv.ts imports this module.
+import type { ConvShape, FilterGradShape } from './simdConv';
 
 /** The helper's program (run with eval: it needs nothing from the bundle). */
 const HELPER_SOURCE = `
@@ -238,29 +240,13 @@ function layout(sizes: number[]): { offsets: number[]; end: number } {
   return { offsets, end: at };
 }
 
-export interface FilterGradSplit {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  oh: number;
-  ow: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-}
-
 /**
  * Starts the helper on the rows [ci0, ci) of dW; `x` and `dy` are this thread's views of the
  * inputs (NHWC). Returns null when the helper is off, the convolution too small or too narrow to
  * split; else `finish(dw)`, which waits and writes the helper's rows into `dw` (this thread's view
  * of the output), returning false when the helper failed (the caller computes those rows itself).
  */
-export function startFilterGradient(x: Float32Array, dy: Float32Array, s: FilterGradSplit, ci0: number): ((dw: () => Float32Array) => boolean) | null {
+export function startFilterGradient(x: Float32Array, dy: Float32Array, s: FilterGradShape, ci0: number): ((dw: () => Float32Array) => boolean) | null {
   if (ci0 <= 0 || ci0 >= s.ci) return null;
   const h = running(s.n * s.oh * s.ow * s.co * s.kh * s.kw * s.ci);
   if (!h) return null;
@@ -287,24 +273,6 @@ export function startFilterGradient(x: Float32Array, dy: Float32Array, s: Filter
   };
 }
 
-export interface ConvSplit {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  oh: number;
-  ow: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  pt: number;
-  pl: number;
-}
-
 /**
  * Starts the helper on images [n0, n) of a convolution; `x` is this thread's view of the whole
  * input, `filter` and `bias` (or null) of the weights. Returns null when not split; else
@@ -315,7 +283,7 @@ export function startConvolution(
   x: Float32Array,
   filter: Float32Array,
   bias: Float32Array | null,
-  s: ConvSplit,
+  s: ConvShape,
   n0: number,
   relu: boolean,
 ): ((y: () => Float32Array) => boolean) | null {

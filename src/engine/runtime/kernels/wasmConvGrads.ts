@@ -419,12 +419,15 @@ export function registerWasmTrainingKernels(): void {
   override('FusedConv2D', (stock) => (args) => convForward(args, stock));
 }
 
-/** Inputs of each fused BatchNorm pass, in the C function's order: [rows, c] tensors first, then per-channel vectors. */
+/**
+ * Inputs of each fused BatchNorm pass, in the C function's order, and how many of them (the first)
+ * are [rows, c] matrices; the others are per-channel vectors of c values.
+ */
 const BATCH_NORM_INPUTS = {
-  centeredSquareSums: ['x', 'mean'],
-  normalize: ['x', 'mean', 'rstd', 'gamma', 'beta'],
-  columnSumsOfProduct: ['a', 'b'],
-  inputGradient: ['dy', 'xhat', 'meanDy', 'meanDyXhat', 'scale'],
+  centeredSquareSums: { names: ['x', 'mean'], matrices: 1 },
+  normalize: { names: ['x', 'mean', 'rstd', 'gamma', 'beta'], matrices: 1 },
+  columnSumsOfProduct: { names: ['a', 'b'], matrices: 2 },
+  inputGradient: { names: ['dy', 'xhat', 'meanDy', 'meanDyXhat', 'scale'], matrices: 2 },
 } as const;
 
 /**
@@ -462,14 +465,13 @@ function registerBatchNormKernels(): void {
   });
   for (const kind of Object.keys(BATCH_NORM_INPUTS) as Array<keyof typeof BATCH_NORM_INPUTS>) {
     const name = BATCH_NORM_KERNELS[kind];
-    const names = BATCH_NORM_INPUTS[kind];
-    const matrices = kind === 'centeredSquareSums' ? 1 : 2;
+    const { names, matrices } = BATCH_NORM_INPUTS[kind];
     bundledTf.registerKernel({
       kernelName: name,
       backendName: 'wasm',
       kernelFunc: (({ inputs, backend }: KernelArgs) => {
         const list = names.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
-        check(name, list, kind === 'normalize' ? 1 : matrices);
+        check(name, list, matrices);
         const outs = batchNormPass(simdOrThrow(backend, name), backend as unknown as WasmBackend, kind, list);
         return outs.length === 1 ? outs[0] : outs;
       }) as unknown as tf.KernelFunc,

@@ -281,27 +281,50 @@ void conv2d(const float *x, const float *f, const float *bias, float *y, float *
 }
 
 /*
- * Column sums of x [rows, c] into out [c]: per column, the sum tfjs-backend-wasm's plain matMul
- * loop gives for ones [rows, 1] (transposed) times x, in its order, so bit for bit its result:
+ * Column sums of [rows, c] into out [c]: per column, the sum tfjs-backend-wasm's plain matMul loop
+ * gives for ones [rows, 1] (transposed) times the matrix, in its order, so bit for bit its result:
  * rows in blocks of 48, each block summed from zero in row order, each block's sum added to the
- * total, and then + 0 (the loop adds an absent bias, which can only turn a -0 into +0). 1 * x is
- * x exactly, so no multiply is needed. Here 16 (or 4) columns at a time, in vector lanes.
+ * total, and then + 0 (the loop adds an absent bias, which can only turn a -0 into +0). 1 * v is
+ * v exactly, so no multiply is needed. 16 (then 4) columns at a time in vector lanes, the rest one
+ * at a time. What is summed per element (SUM_*): a, (a - mean)^2, or a * b (b is read only for
+ * the product; mean, null otherwise, only for the centred square).
  */
 #define SUM_BLOCK 48
-void column_sums(const float *x, float *out, int rows, int c) {
+enum { SUM_PLAIN, SUM_CENTERED_SQUARE, SUM_PRODUCT };
+
+static inline __attribute__((always_inline)) v128_t sum_term(int kind, const float *a, const float *b, v128_t m) {
+  if (kind == SUM_PLAIN) return LOAD(a);
+  if (kind == SUM_CENTERED_SQUARE) {
+    const v128_t d = wasm_f32x4_sub(LOAD(a), m);
+    return wasm_f32x4_mul(d, d);
+  }
+  return wasm_f32x4_mul(LOAD(a), LOAD(b));
+}
+
+static inline __attribute__((always_inline)) float sum_term1(int kind, float a, float b, float m) {
+  if (kind == SUM_PLAIN) return a;
+  if (kind == SUM_CENTERED_SQUARE) return (a - m) * (a - m);
+  return a * b;
+}
+
+static inline __attribute__((always_inline)) void sums_of(int kind, const float *a, const float *b, const float *mean,
+                                                            float *out, int rows, int c) {
   const v128_t vzero = wasm_f32x4_splat(0.0f);
   int j = 0;
   for (; j + 16 <= c; j += 16) {
+    const v128_t m0 = mean ? LOAD(mean + j) : vzero, m1 = mean ? LOAD(mean + j + 4) : vzero;
+    const v128_t m2 = mean ? LOAD(mean + j + 8) : vzero, m3 = mean ? LOAD(mean + j + 12) : vzero;
     v128_t t0 = vzero, t1 = vzero, t2 = vzero, t3 = vzero;
     for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
       const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
       v128_t s0 = vzero, s1 = vzero, s2 = vzero, s3 = vzero;
-      const float *p = x + (size_t)k0 * c + j;
-      for (int k = k0; k < k1; k++, p += c) {
-        s0 = wasm_f32x4_add(s0, LOAD(p));
-        s1 = wasm_f32x4_add(s1, LOAD(p + 4));
-        s2 = wasm_f32x4_add(s2, LOAD(p + 8));
-        s3 = wasm_f32x4_add(s3, LOAD(p + 12));
+      const size_t at = (size_t)k0 * c + j;
+      const float *p = a + at, *q = b + at;
+      for (int k = k0; k < k1; k++, p += c, q += c) {
+        s0 = wasm_f32x4_add(s0, sum_term(kind, p, q, m0));
+        s1 = wasm_f32x4_add(s1, sum_term(kind, p + 4, q + 4, m1));
+        s2 = wasm_f32x4_add(s2, sum_term(kind, p + 8, q + 8, m2));
+        s3 = wasm_f32x4_add(s3, sum_term(kind, p + 12, q + 12, m3));
       }
       t0 = wasm_f32x4_add(wasm_f32x4_add(t0, s0), vzero);
       t1 = wasm_f32x4_add(wasm_f32x4_add(t1, s1), vzero);
@@ -311,68 +334,48 @@ void column_sums(const float *x, float *out, int rows, int c) {
     STORE(out + j, t0); STORE(out + j + 4, t1); STORE(out + j + 8, t2); STORE(out + j + 12, t3);
   }
   for (; j + 4 <= c; j += 4) {
+    const v128_t m = mean ? LOAD(mean + j) : vzero;
     v128_t t = vzero;
     for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
       const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
       v128_t s0 = vzero;
-      const float *p = x + (size_t)k0 * c + j;
-      for (int k = k0; k < k1; k++, p += c) s0 = wasm_f32x4_add(s0, LOAD(p));
+      const size_t at = (size_t)k0 * c + j;
+      const float *p = a + at, *q = b + at;
+      for (int k = k0; k < k1; k++, p += c, q += c) s0 = wasm_f32x4_add(s0, sum_term(kind, p, q, m));
       t = wasm_f32x4_add(wasm_f32x4_add(t, s0), vzero);
     }
     STORE(out + j, t);
   }
   for (; j < c; j++) {
+    const float m = mean ? mean[j] : 0.0f;
     float t = 0.0f;
     for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
       const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
       float s0 = 0.0f;
-      for (int k = k0; k < k1; k++) s0 = s0 + x[(size_t)k * c + j];
+      for (int k = k0; k < k1; k++) {
+        const size_t at = (size_t)k * c + j;
+        s0 = s0 + sum_term1(kind, a[at], b[at], m);
+      }
       t = (t + s0) + 0.0f;
     }
     out[j] = t;
   }
 }
 
+void column_sums(const float *x, float *out, int rows, int c) { sums_of(SUM_PLAIN, x, x, 0, out, rows, c); }
+
 /*
  * BatchNorm in training mode, fused: each function does in one pass what the engine's BatchNorm
  * (core/forward.ts) did in several TensorFlow.js ops, with the same float operations on each
  * element in the same order (no fused multiply-add: WebAssembly SIMD has none), so the results are
  * bit for bit those ops' results. Per-channel vectors (mean, rstd, ...) are [c]; x and the others
- * [rows, c]. Columns 4 at a time; a remainder of under 4 columns one at a time.
+ * [rows, c]. The sums are sums_of's; the element-wise passes take columns 4 at a time, a remainder
+ * of under 4 one at a time.
  */
 
 /* Column sums, as column_sums, of (x - mean)^2: the variance's numerator. */
 void bn_centered_square_sums(const float *x, const float *mean, float *out, int rows, int c) {
-  const v128_t vzero = wasm_f32x4_splat(0.0f);
-  int j = 0;
-  for (; j + 4 <= c; j += 4) {
-    const v128_t m = LOAD(mean + j);
-    v128_t t = vzero;
-    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
-      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
-      v128_t s0 = vzero;
-      const float *p = x + (size_t)k0 * c + j;
-      for (int k = k0; k < k1; k++, p += c) {
-        const v128_t d = wasm_f32x4_sub(LOAD(p), m);
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(d, d));
-      }
-      t = wasm_f32x4_add(wasm_f32x4_add(t, s0), vzero);
-    }
-    STORE(out + j, t);
-  }
-  for (; j < c; j++) {
-    float t = 0.0f;
-    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
-      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
-      float s0 = 0.0f;
-      for (int k = k0; k < k1; k++) {
-        const float d = x[(size_t)k * c + j] - mean[j];
-        s0 = s0 + d * d;
-      }
-      t = (t + s0) + 0.0f;
-    }
-    out[j] = t;
-  }
+  sums_of(SUM_CENTERED_SQUARE, x, x, mean, out, rows, c);
 }
 
 /* xhat = (x - mean) * rstd;  y = xhat * gamma + beta. */
@@ -398,30 +401,7 @@ void bn_normalize(const float *x, const float *mean, const float *rstd, const fl
 
 /* Column sums, as column_sums, of a * b. */
 void column_sums_of_product(const float *a, const float *b, float *out, int rows, int c) {
-  const v128_t vzero = wasm_f32x4_splat(0.0f);
-  int j = 0;
-  for (; j + 4 <= c; j += 4) {
-    v128_t t = vzero;
-    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
-      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
-      v128_t s0 = vzero;
-      const size_t at = (size_t)k0 * c + j;
-      const float *p = a + at, *q = b + at;
-      for (int k = k0; k < k1; k++, p += c, q += c) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(LOAD(p), LOAD(q)));
-      t = wasm_f32x4_add(wasm_f32x4_add(t, s0), vzero);
-    }
-    STORE(out + j, t);
-  }
-  for (; j < c; j++) {
-    float t = 0.0f;
-    for (int k0 = 0; k0 < rows; k0 += SUM_BLOCK) {
-      const int k1 = rows - k0 < SUM_BLOCK ? rows : k0 + SUM_BLOCK;
-      float s0 = 0.0f;
-      for (int k = k0; k < k1; k++) s0 = s0 + a[(size_t)k * c + j] * b[(size_t)k * c + j];
-      t = (t + s0) + 0.0f;
-    }
-    out[j] = t;
-  }
+  sums_of(SUM_PRODUCT, a, b, 0, out, rows, c);
 }
 
 /* dx = scale * ((dy - meanDy) - xhat * meanDyXhat): BatchNorm's input gradient. */
