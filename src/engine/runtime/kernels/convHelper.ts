@@ -18,8 +18,6 @@
  */
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { CONV_WASM_BASE64, CONV_WASM_SHARED_BASE64 } from './native/convWasm';
-// Types only (erased): simdConv.ts imports this module.
-import type { ConvShape, FilterGradShape } from './simdConv';
 
 /** The helper's program (run with eval: it needs nothing from the bundle). */
 const HELPER_SOURCE = `
@@ -227,6 +225,43 @@ function post(h: Helper, kind: number, args: number[]): () => boolean {
     }
     return true;
   };
+}
+
+/** A convolution's filter gradient: NHWC, dilation 1 (simdConv.ts's filterGradient). */
+export interface FilterGradShape {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+}
+
+/** A convolution (simdConv.ts's convolution). */
+export interface ConvShape {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  /** Padding before the first row and column; may be negative (rows skipped). */
+  pt: number;
+  pl: number;
 }
 
 /** A bump allocator over the shared memory, 64-byte aligned. */

@@ -12,7 +12,9 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { CONV_WASM_BASE64 } from './native/convWasm';
-import { startConvolution, startFilterGradient } from './convHelper';
+import { startConvolution, startFilterGradient, type ConvShape, type FilterGradShape } from './convHelper';
+
+export type { ConvShape, FilterGradShape };
 
 interface ConvExports {
   swap_outer(src: number, dst: number, a: number, b: number, c: number): void;
@@ -150,22 +152,6 @@ function withScratch<T>(backend: WasmBackend, sizes: number[], body: (...ptrs: n
   }
 }
 
-export interface FilterGradShape {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  oh: number;
-  ow: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-}
-
 /**
  * dW [kh, kw, ci, co] of a convolution (NHWC, dilation 1, any stride and padding). For a filter
  * wider than 1x1, x and dy are first copied with images innermost ([h, w, n, c]), so that the
@@ -192,25 +178,6 @@ export function filterGradient(kernels: ConvExports, backend: WasmBackend, x: tf
   rows(0, helper ? mid : s.ci);
   if (helper && !helper(() => backend.typedArrayFromHeap(out))) rows(mid, s.ci);
   return out;
-}
-
-export interface ConvShape {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  oh: number;
-  ow: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  /** Padding before the first row and column; may be negative (rows skipped). */
-  pt: number;
-  pl: number;
 }
 
 /**
